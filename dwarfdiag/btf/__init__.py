@@ -1,0 +1,1 @@
+"""BTF: the model, raw reading and writing, bpftool-style dumps and the libbpf oracle."""

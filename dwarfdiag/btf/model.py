@@ -1,0 +1,378 @@
+"""The BTF data model: every kind libbpf 1.7 knows, kept exactly as on disk.
+
+A :class:`Btf` is a list of :class:`BtfType` records plus the raw string
+section. Nothing is normalised: string offsets stay offsets, type ids stay the
+ids of the file (the first type of a base BTF is id 1; of a split BTF, the
+base's type count), and every raw word (``info``, member ``offset``, INT's
+encoding word) is kept whole, so that writing a parsed file back gives the
+same bytes. Decoded views (``kind``, ``vlen``, ``bit_offset``...) are
+properties over the raw words.
+
+Layout reference: the kernel's ``include/uapi/linux/btf.h`` and libbpf
+``src/btf.h`` (struct btf_type and the per-kind trailers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Iterator, NamedTuple
+
+BTF_MAGIC = 0xEB9F
+BTF_VERSION = 1
+BTF_HEADER_SIZE = 24  # magic u16, version u8, flags u8, then five u32
+BTF_TYPE_SIZE = 12  # name_off, info, size/type
+BTF_MAX_VLEN = 0xFFFF
+
+
+class BtfKind(IntEnum):
+    """BTF_KIND_* from ``linux/btf.h``; 0 (UNKN) is only ever type id 0, void."""
+
+    UNKN = 0
+    INT = 1
+    PTR = 2
+    ARRAY = 3
+    STRUCT = 4
+    UNION = 5
+    ENUM = 6
+    FWD = 7
+    TYPEDEF = 8
+    VOLATILE = 9
+    CONST = 10
+    RESTRICT = 11
+    FUNC = 12
+    FUNC_PROTO = 13
+    VAR = 14
+    DATASEC = 15
+    FLOAT = 16
+    DECL_TAG = 17
+    TYPE_TAG = 18
+    ENUM64 = 19
+
+
+BTF_KIND_MAX = BtfKind.ENUM64
+
+
+class IntEncoding(IntEnum):
+    """Bits 24..27 of an INT's trailing word (BTF_INT_ENCODING)."""
+
+    NONE = 0
+    SIGNED = 1
+    CHAR = 2
+    BOOL = 4
+
+
+class FuncLinkage(IntEnum):
+    """A FUNC's linkage, stored in its vlen field."""
+
+    STATIC = 0
+    GLOBAL = 1
+    EXTERN = 2
+
+
+class VarLinkage(IntEnum):
+    """A VAR's linkage, stored in its trailing word."""
+
+    STATIC = 0
+    GLOBAL_ALLOCATED = 1
+    GLOBAL_EXTERN = 2
+
+
+# Kinds whose single trailing field is ``type`` (a referenced type id);
+# every other kind uses the same word as ``size``.
+KINDS_WITH_TYPE = frozenset(
+    {
+        BtfKind.PTR,
+        BtfKind.FWD,  # unused, always 0, but it is the "type" union member
+        BtfKind.TYPEDEF,
+        BtfKind.VOLATILE,
+        BtfKind.CONST,
+        BtfKind.RESTRICT,
+        BtfKind.FUNC,
+        BtfKind.FUNC_PROTO,
+        BtfKind.VAR,
+        BtfKind.DECL_TAG,
+        BtfKind.TYPE_TAG,
+    }
+)
+
+
+def make_info(kind: BtfKind, vlen: int = 0, kflag: bool = False) -> int:
+    """Pack BTF_INFO: vlen in bits 0..15, kind in 24..28, kflag in bit 31."""
+    return (int(kflag) << 31) | (int(kind) << 24) | (vlen & 0xFFFF)
+
+
+class Member(NamedTuple):
+    """A struct/union member. ``offset`` is the raw word: with the parent's
+    kflag set it packs a bitfield size in its top 8 bits (BTF_MEMBER_BITFIELD_SIZE)."""
+
+    name_off: int
+    type: int
+    offset: int
+
+    def bit_offset(self, kflag: bool) -> int:
+        return self.offset & 0xFFFFFF if kflag else self.offset
+
+    def bitfield_size(self, kflag: bool) -> int:
+        return self.offset >> 24 if kflag else 0
+
+
+class Param(NamedTuple):
+    """A FUNC_PROTO parameter; ``type == 0`` with no name is a C variadic ``...``."""
+
+    name_off: int
+    type: int
+
+
+class EnumValue(NamedTuple):
+    """An ENUM or ENUM64 enumerator. ``val`` is the raw unsigned value
+    (32 bits for ENUM, 64 for ENUM64); signedness is the parent's kflag."""
+
+    name_off: int
+    val: int
+
+
+class Array(NamedTuple):
+    type: int
+    index_type: int
+    nelems: int
+
+
+class VarSecinfo(NamedTuple):
+    """One variable of a DATASEC."""
+
+    type: int
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BtfType:
+    """One BTF type record: the common 12-byte head plus its kind's trailer.
+
+    Only the trailer that matches ``kind`` is meaningful; the others keep their
+    empty defaults. Build new types with :meth:`make` so ``info`` and the
+    trailer lengths agree.
+    """
+
+    name_off: int
+    info: int  # raw BTF_INFO word, reserved bits included
+    size_or_type: int  # ``size`` for sized kinds, ``type`` for KINDS_WITH_TYPE
+    int_word: int = 0  # INT: raw encoding/offset/bits word
+    array: Array | None = None  # ARRAY
+    members: tuple[Member, ...] = ()  # STRUCT, UNION
+    params: tuple[Param, ...] = ()  # FUNC_PROTO
+    values: tuple[EnumValue, ...] = ()  # ENUM, ENUM64
+    linkage: int = 0  # VAR
+    secinfos: tuple[VarSecinfo, ...] = ()  # DATASEC
+    component_idx: int = 0  # DECL_TAG, signed (-1 means the type itself)
+
+    @classmethod
+    def make(cls, kind: BtfKind, name_off: int = 0, size_or_type: int = 0, *,
+             kflag: bool = False, vlen: int | None = None, **trailer) -> "BtfType":
+        """Build a type, deriving vlen from the trailer unless it is given
+        (FUNC keeps its linkage in vlen)."""
+        if vlen is None:
+            items = (trailer.get("members") or trailer.get("params")
+                     or trailer.get("values") or trailer.get("secinfos") or ())
+            vlen = len(items)
+        return cls(name_off, make_info(kind, vlen, kflag), size_or_type, **trailer)
+
+    @property
+    def kind(self) -> BtfKind:
+        return BtfKind((self.info >> 24) & 0x1F)
+
+    @property
+    def vlen(self) -> int:
+        return self.info & 0xFFFF
+
+    @property
+    def kflag(self) -> bool:
+        return bool(self.info >> 31)
+
+    @property
+    def size(self) -> int:
+        return self.size_or_type
+
+    @property
+    def type(self) -> int:
+        return self.size_or_type
+
+    # INT trailer: BTF_INT_ENCODING / BTF_INT_OFFSET / BTF_INT_BITS
+    @property
+    def int_encoding(self) -> int:
+        return (self.int_word >> 24) & 0x0F
+
+    @property
+    def int_offset(self) -> int:
+        return (self.int_word >> 16) & 0xFF
+
+    @property
+    def int_bits(self) -> int:
+        return self.int_word & 0xFF
+
+    def referenced_ids(self) -> Iterator[int]:
+        """Every type id this record points at, in libbpf's visit order
+        (``btf_type_visit_type_ids``): for FUNC_PROTO the return type first."""
+        kind = self.kind
+        if kind in KINDS_WITH_TYPE:  # FWD included: libbpf visits its (zero) type too
+            yield self.size_or_type
+        if kind == BtfKind.ARRAY:
+            assert self.array is not None
+            yield self.array.type
+            yield self.array.index_type
+        for m in self.members:
+            yield m.type
+        for p in self.params:
+            yield p.type
+        for s in self.secinfos:
+            yield s.type
+
+    def string_offsets(self) -> Iterator[int]:
+        """Every string offset this record uses (``btf_type_visit_str_offs``)."""
+        yield self.name_off
+        for m in self.members:
+            yield m.name_off
+        for p in self.params:
+            yield p.name_off
+        for v in self.values:
+            yield v.name_off
+
+
+@dataclass(frozen=True, slots=True)
+class BtfHeader:
+    """``struct btf_header``. ``extra`` keeps header bytes past the 24 we know
+    (hdr_len may be larger; libbpf accepts that for native endianness)."""
+
+    magic: int = BTF_MAGIC
+    version: int = BTF_VERSION
+    flags: int = 0
+    hdr_len: int = BTF_HEADER_SIZE
+    type_off: int = 0
+    type_len: int = 0
+    str_off: int = 0
+    str_len: int = 0
+    extra: bytes = b""
+
+
+@dataclass(slots=True)
+class Btf:
+    """A whole BTF object: types, strings and, for split BTF, its base.
+
+    ``types[i]`` has type id ``start_id + i``; id 0 is void and not stored.
+    ``strings`` is the raw string section; offsets below ``start_str_off``
+    belong to the base. ``padding`` keeps bytes that sit between or after the
+    sections in the file so that the writer can reproduce it exactly.
+    """
+
+    types: list[BtfType] = field(default_factory=list)
+    strings: bytes = b"\0"
+    base: "Btf | None" = None
+    big_endian: bool = False
+    header: BtfHeader = field(default_factory=BtfHeader)
+    padding: "SectionPadding" = field(default_factory=lambda: SectionPadding())
+    _str_cache: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def start_id(self) -> int:
+        return self.base.type_cnt if self.base is not None else 1
+
+    @property
+    def start_str_off(self) -> int:
+        return self.base.str_size if self.base is not None else 0
+
+    @property
+    def type_cnt(self) -> int:
+        """libbpf's ``btf__type_cnt``: one past the last valid id."""
+        return self.start_id + len(self.types)
+
+    @property
+    def str_size(self) -> int:
+        """Logical size of all strings up to and including this object's."""
+        return self.start_str_off + len(self.strings)
+
+    def type_by_id(self, type_id: int) -> BtfType:
+        """The record for ``type_id`` (from the base if it is a base id).
+        Id 0 (void) has no record; asking for it raises KeyError too."""
+        if type_id < self.start_id:
+            if self.base is None or type_id == 0:
+                raise KeyError(type_id)
+            return self.base.type_by_id(type_id)
+        idx = type_id - self.start_id
+        if idx >= len(self.types):
+            raise KeyError(type_id)
+        return self.types[idx]
+
+    def has_str(self, off: int) -> bool:
+        """libbpf's ``btf__str_by_offset`` succeeds for this offset."""
+        if off < self.start_str_off:
+            return self.base is not None and self.base.has_str(off)
+        return off - self.start_str_off < len(self.strings)
+
+    def str_at(self, off: int) -> str:
+        """The NUL-terminated string at logical offset ``off``.
+
+        Invalid UTF-8 is kept visible with backslash escapes rather than
+        failing: names in BTF are bytes, and a dump must still show them."""
+        if off < self.start_str_off:
+            if self.base is None:
+                raise KeyError(off)
+            return self.base.str_at(off)
+        cached = self._str_cache.get(off)
+        if cached is not None:
+            return cached
+        local = off - self.start_str_off
+        if local >= len(self.strings):
+            raise KeyError(off)
+        end = self.strings.find(b"\0", local)
+        if end < 0:
+            end = len(self.strings)
+        text = self.strings[local:end].decode("utf-8", "backslashreplace")
+        self._str_cache[off] = text
+        return text
+
+    def name_of(self, t: BtfType) -> str:
+        return self.str_at(t.name_off)
+
+    def iter_types(self) -> Iterator[tuple[int, BtfType]]:
+        """(id, type) for this object's own types, in id order."""
+        return enumerate(self.types, start=self.start_id)
+
+    def find_by_name(self, name: str) -> list[int]:
+        """Ids of all own and base types called ``name``, in id order."""
+        found = self.base.find_by_name(name) if self.base is not None else []
+        found.extend(i for i, t in self.iter_types()
+                     if t.name_off and self.str_at(t.name_off) == name)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class SectionPadding:
+    """Raw bytes the BTF layout allows around its two sections: between the
+    header and the types (type_off > 0), between types and strings, and after
+    the strings. Empty for anything libbpf or pahole writes."""
+
+    before_types: bytes = b""
+    between: bytes = b""
+    trailing: bytes = b""
+
+
+class StringTableBuilder:
+    """Append-only string section with de-duplication, for building BTF
+    in tests and in the encoder. Offset 0 is the empty string."""
+
+    def __init__(self, start_off: int = 0, with_empty: bool = True):
+        self._data = bytearray(b"\0" if with_empty else b"")
+        self._offsets: dict[str, int] = {"": 0} if with_empty else {}
+        self._start = start_off
+
+    def add(self, s: str) -> int:
+        off = self._offsets.get(s)
+        if off is None:
+            off = self._start + len(self._data)
+            self._data += s.encode() + b"\0"
+            self._offsets[s] = off
+        return off
+
+    def data(self) -> bytes:
+        return bytes(self._data)

@@ -1,0 +1,271 @@
+"""Raw BTF bytes <-> :class:`~dwarfdiag.btf.model.Btf`, checked as libbpf checks.
+
+The reader follows libbpf's ``btf_new()`` step by step (``src/btf.c`` at
+libbpf v1.7.0, commit 7280542f... is what we read): ``btf_parse_hdr``, then
+``btf_parse_str_sec``, ``btf_parse_type_sec`` and ``btf_sanity_check`` (the
+last lives in :mod:`dwarfdiag.btf.validate`). Anything libbpf would refuse
+raises :class:`~dwarfdiag.errors.BtfFormatError` naming the file offset and
+the problem, never an IndexError or struct.error. Both byte orders are read;
+split BTF is read on top of a base.
+
+The writer emits exactly the bytes that were read, for any file the reader
+accepts, including unknown header tail bytes and inter-section padding.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from dwarfdiag.btf.model import (
+    BTF_HEADER_SIZE,
+    BTF_MAGIC,
+    BTF_TYPE_SIZE,
+    Array,
+    Btf,
+    BtfHeader,
+    BtfKind,
+    BtfType,
+    EnumValue,
+    Member,
+    Param,
+    SectionPadding,
+    VarSecinfo,
+)
+from dwarfdiag.errors import BtfFormatError
+
+BTF_MAX_STR_OFFSET = 0x7FFFFFFF
+
+# Bytes each kind adds after the 12-byte head: (fixed, per vlen item).
+# Mirrors libbpf's btf_type_size(); kinds not listed are invalid.
+TRAILER_SIZES: dict[BtfKind, tuple[int, int]] = {
+    BtfKind.INT: (4, 0),
+    BtfKind.PTR: (0, 0),
+    BtfKind.ARRAY: (12, 0),
+    BtfKind.STRUCT: (0, 12),
+    BtfKind.UNION: (0, 12),
+    BtfKind.ENUM: (0, 8),
+    BtfKind.FWD: (0, 0),
+    BtfKind.TYPEDEF: (0, 0),
+    BtfKind.VOLATILE: (0, 0),
+    BtfKind.CONST: (0, 0),
+    BtfKind.RESTRICT: (0, 0),
+    BtfKind.FUNC: (0, 0),
+    BtfKind.FUNC_PROTO: (0, 8),
+    BtfKind.VAR: (4, 0),
+    BtfKind.DATASEC: (0, 12),
+    BtfKind.FLOAT: (0, 0),
+    BtfKind.DECL_TAG: (4, 0),
+    BtfKind.TYPE_TAG: (0, 0),
+    BtfKind.ENUM64: (0, 12),
+}
+
+
+class _Codec:
+    """Precompiled structs for one byte order (``struct`` compiles once)."""
+
+    def __init__(self, order: str):
+        self.order = order
+        self.header = struct.Struct(order + "HBBIIIII")
+        self.head = struct.Struct(order + "III")
+        self.u32 = struct.Struct(order + "I")
+        self.i32 = struct.Struct(order + "i")
+        self.triple = struct.Struct(order + "III")
+        self.pair = struct.Struct(order + "II")
+
+
+_LE = _Codec("<")
+_BE = _Codec(">")
+
+
+def parse_btf(data: bytes, base: Btf | None = None) -> Btf:
+    """Parse raw BTF (a ``.BTF`` section or a ``pahole --btf_encode_detached``
+    file). ``base`` makes it split BTF: ids and string offsets continue the
+    base's. Raises BtfFormatError for anything libbpf's btf__new() refuses."""
+    from dwarfdiag.btf.validate import sanity_check  # validate imports the model only
+
+    data = bytes(data)
+    header, codec = _parse_header(data)
+    type_start = header.hdr_len + header.type_off
+    str_start = header.hdr_len + header.str_off
+    strings = data[str_start:str_start + header.str_len]
+    _check_string_section(strings, str_start, base)
+    if base is not None and base.big_endian != (codec is _BE):
+        raise BtfFormatError("split BTF and its base have different byte orders", 0)
+
+    btf = Btf(
+        strings=strings,
+        base=base,
+        big_endian=codec is _BE,
+        header=header,
+        padding=SectionPadding(
+            before_types=data[header.hdr_len:type_start],
+            between=data[type_start + header.type_len:str_start],
+            trailing=data[str_start + header.str_len:],
+        ),
+    )
+    btf.types = _parse_types(data, type_start, header.type_len, btf.start_id, codec)
+    sanity_check(btf)
+    return btf
+
+
+def _parse_header(data: bytes) -> tuple[BtfHeader, _Codec]:
+    """libbpf btf_parse_hdr(): magic, byte order and section bounds."""
+    if len(data) < BTF_HEADER_SIZE:
+        raise BtfFormatError(f"BTF header not found: file has {len(data)} bytes, "
+                             f"the header needs {BTF_HEADER_SIZE}", 0)
+    (magic,) = struct.unpack_from("<H", data, 0)
+    if magic == BTF_MAGIC:
+        codec = _LE
+    elif magic == 0x9FEB:
+        codec = _BE
+    else:
+        raise BtfFormatError(f"bad magic {magic:#06x} (expected 0xeb9f in either byte order)", 0)
+    magic, version, flags, hdr_len, type_off, type_len, str_off, str_len = \
+        codec.header.unpack_from(data, 0)
+    if codec is _BE and hdr_len != BTF_HEADER_SIZE:
+        # libbpf: -ENOTSUP, it cannot byte-swap header fields it does not know
+        raise BtfFormatError(f"header length {hdr_len} is not {BTF_HEADER_SIZE}, "
+                             "which libbpf requires for non-native byte order", 4)
+    if hdr_len < BTF_HEADER_SIZE:
+        raise BtfFormatError(f"header length {hdr_len} is shorter than the "
+                             f"{BTF_HEADER_SIZE}-byte struct btf_header", 4)
+    if len(data) < hdr_len:
+        raise BtfFormatError(f"header length {hdr_len} is larger than the data "
+                             f"({len(data)} bytes)", 4)
+    meta_left = len(data) - hdr_len
+    if meta_left < str_off + str_len:
+        raise BtfFormatError(
+            f"string section (offset {str_off}, length {str_len}) ends past the "
+            f"end of the data ({meta_left} bytes after the header)", 16)
+    if type_off + type_len > str_off:
+        raise BtfFormatError(
+            f"sections overlap: type data at {type_off}+{type_len}, "
+            f"strings at {str_off}+{str_len}", 8)
+    if type_off % 4:
+        raise BtfFormatError(f"type section offset {type_off} is not 4-byte aligned", 8)
+    extra = data[BTF_HEADER_SIZE:hdr_len]
+    header = BtfHeader(magic, version, flags, hdr_len, type_off, type_len,
+                       str_off, str_len, extra)
+    return header, codec
+
+
+def _check_string_section(strings: bytes, file_off: int, base: Btf | None) -> None:
+    """libbpf btf_parse_str_sec(): NUL-terminated, empty string first."""
+    if base is not None and not strings:
+        return
+    if not strings:
+        raise BtfFormatError("string section is empty (it must hold at least "
+                             "the empty string)", file_off)
+    if len(strings) - 1 > BTF_MAX_STR_OFFSET:
+        raise BtfFormatError("string section is larger than 2 GiB", file_off)
+    if strings[-1] != 0:
+        raise BtfFormatError("string section does not end with a NUL byte",
+                             file_off + len(strings) - 1)
+    if base is None and strings[0] != 0:
+        raise BtfFormatError("string section does not start with the empty "
+                             "string", file_off)
+
+
+def _parse_types(data: bytes, start: int, length: int, first_id: int,
+                 c: _Codec) -> list[BtfType]:
+    """libbpf btf_parse_type_sec(): walk records, sizing each by its kind."""
+    types: list[BtfType] = []
+    pos, end = start, start + length
+    type_id = first_id
+    head_unpack = c.head.unpack_from
+    while pos + BTF_TYPE_SIZE <= end:
+        name_off, info, size_or_type = head_unpack(data, pos)
+        raw_kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        try:
+            kind = BtfKind(raw_kind)
+            fixed, per_item = TRAILER_SIZES[kind]
+        except (ValueError, KeyError):
+            raise BtfFormatError(f"type [{type_id}] has unsupported kind {raw_kind}", pos + 4) from None
+        tail = pos + BTF_TYPE_SIZE
+        next_pos = tail + fixed + per_item * vlen
+        if next_pos > end:
+            raise BtfFormatError(
+                f"type [{type_id}] ({kind.name}, vlen {vlen}) is truncated: it needs "
+                f"{next_pos - pos} bytes, the type section has {end - pos} left", pos)
+        types.append(_decode_trailer(data, tail, name_off, info, size_or_type, kind, vlen, c))
+        pos = next_pos
+        type_id += 1
+    if pos != end:
+        raise BtfFormatError(f"type section has {end - pos} stray bytes after "
+                             f"type [{type_id - 1}]", pos)
+    return types
+
+
+def _decode_trailer(data: bytes, tail: int, name_off: int, info: int, size_or_type: int,
+                    kind: BtfKind, vlen: int, c: _Codec) -> BtfType:
+    if kind == BtfKind.INT:
+        return BtfType(name_off, info, size_or_type, int_word=c.u32.unpack_from(data, tail)[0])
+    if kind == BtfKind.ARRAY:
+        return BtfType(name_off, info, size_or_type, array=Array(*c.triple.unpack_from(data, tail)))
+    if kind in (BtfKind.STRUCT, BtfKind.UNION):
+        members = tuple(Member(*c.triple.unpack_from(data, tail + 12 * i)) for i in range(vlen))
+        return BtfType(name_off, info, size_or_type, members=members)
+    if kind == BtfKind.ENUM:
+        values = tuple(EnumValue(*c.pair.unpack_from(data, tail + 8 * i)) for i in range(vlen))
+        return BtfType(name_off, info, size_or_type, values=values)
+    if kind == BtfKind.ENUM64:
+        values = []
+        for i in range(vlen):
+            name, lo, hi = c.triple.unpack_from(data, tail + 12 * i)
+            values.append(EnumValue(name, (hi << 32) | lo))
+        return BtfType(name_off, info, size_or_type, values=tuple(values))
+    if kind == BtfKind.FUNC_PROTO:
+        params = tuple(Param(*c.pair.unpack_from(data, tail + 8 * i)) for i in range(vlen))
+        return BtfType(name_off, info, size_or_type, params=params)
+    if kind == BtfKind.VAR:
+        return BtfType(name_off, info, size_or_type, linkage=c.u32.unpack_from(data, tail)[0])
+    if kind == BtfKind.DATASEC:
+        infos = tuple(VarSecinfo(*c.triple.unpack_from(data, tail + 12 * i)) for i in range(vlen))
+        return BtfType(name_off, info, size_or_type, secinfos=infos)
+    if kind == BtfKind.DECL_TAG:
+        return BtfType(name_off, info, size_or_type, component_idx=c.i32.unpack_from(data, tail)[0])
+    return BtfType(name_off, info, size_or_type)
+
+
+def encode_type(t: BtfType, c: _Codec = _LE) -> bytes:
+    """The on-disk bytes of one type record (head plus trailer)."""
+    out = bytearray(c.head.pack(t.name_off, t.info, t.size_or_type))
+    kind = t.kind
+    if kind == BtfKind.INT:
+        out += c.u32.pack(t.int_word)
+    elif kind == BtfKind.ARRAY:
+        assert t.array is not None, "ARRAY type without its array trailer"
+        out += c.triple.pack(*t.array)
+    elif kind == BtfKind.ENUM64:
+        for v in t.values:
+            out += c.triple.pack(v.name_off, v.val & 0xFFFFFFFF, v.val >> 32)
+    elif kind == BtfKind.VAR:
+        out += c.u32.pack(t.linkage)
+    elif kind == BtfKind.DECL_TAG:
+        out += c.i32.pack(t.component_idx)
+    else:
+        for m in t.members:
+            out += c.triple.pack(*m)
+        for p in t.params:
+            out += c.pair.pack(*p)
+        for v in t.values:
+            out += c.pair.pack(*v)
+        for s in t.secinfos:
+            out += c.triple.pack(*s)
+    return bytes(out)
+
+
+def write_btf(btf: Btf) -> bytes:
+    """Serialise ``btf`` (own types and strings only for split BTF). Section
+    offsets and lengths are recomputed from the content and padding, so a
+    parsed file comes back byte for byte and a built one comes out canonical."""
+    c = _BE if btf.big_endian else _LE
+    type_data = b"".join(encode_type(t, c) for t in btf.types)
+    h, pad = btf.header, btf.padding
+    type_off = len(pad.before_types)
+    str_off = type_off + len(type_data) + len(pad.between)
+    head = c.header.pack(h.magic, h.version, h.flags, BTF_HEADER_SIZE + len(h.extra),
+                         type_off, len(type_data), str_off, len(btf.strings))
+    return b"".join((head, h.extra, pad.before_types, type_data, pad.between,
+                     btf.strings, pad.trailing))

@@ -1,0 +1,28 @@
+"""Where dwarfdiag keeps what it builds and downloads: never inside git.
+
+``$DWARFDIAG_CACHE`` overrides the default ``$XDG_CACHE_HOME/dwarfdiag``
+(``~/.cache/dwarfdiag``). Entries are keyed by content (source hashes,
+build-ids, tool versions) and the dwarfdiag version, never by path alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    env = os.environ.get("DWARFDIAG_CACHE")
+    if env:
+        root = Path(env)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = Path(xdg) / "dwarfdiag"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def cache_dir(*parts: str) -> Path:
+    d = cache_root().joinpath(*parts)
+    d.mkdir(parents=True, exist_ok=True)
+    return d

@@ -1,0 +1,70 @@
+"""The built-in corpus: one directory per Go program under ``corpus/``.
+
+Each directory is named ``NN-name`` and holds ``main.go`` (plus any other
+sources and a ``go.mod`` where needed) and ``meta.toml`` with the program's
+``level``, the Go ``features`` it exercises and ``min_go``, the oldest Go
+language version that builds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from dwarfdiag.errors import BadInputError, NotFoundError
+
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    level: int
+    features: tuple[str, ...]
+    min_go: str
+    description: str
+    directory: Path
+
+    def sources(self) -> list[Path]:
+        return sorted(p for p in self.directory.rglob("*")
+                      if p.is_file() and p.suffix in (".go", ".mod", ".c", ".h"))
+
+    def source_hash(self) -> str:
+        """Hash of every source file's relative path and content."""
+        h = hashlib.sha256()
+        for p in self.sources():
+            h.update(str(p.relative_to(self.directory)).encode() + b"\0")
+            h.update(p.read_bytes())
+        return h.hexdigest()[:16]
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "level": self.level, "features": list(self.features),
+                "min_go": self.min_go, "description": self.description,
+                "directory": str(self.directory)}
+
+
+def load_program(directory: Path) -> Program:
+    meta_path = directory / "meta.toml"
+    try:
+        meta = tomllib.loads(meta_path.read_text())
+        return Program(
+            name=directory.name.split("-", 1)[-1],
+            level=int(meta["level"]),
+            features=tuple(meta.get("features", ())),
+            min_go=str(meta.get("min_go", "1.18")),
+            description=meta.get("description", ""),
+            directory=directory,
+        )
+    except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError) as e:
+        raise BadInputError(f"{meta_path}: bad corpus metadata: {e}") from e
+
+
+def load_catalogue(corpus_dir: Path = CORPUS_DIR) -> list[Program]:
+    """All programs, simplest first."""
+    if not corpus_dir.is_dir():
+        raise NotFoundError(f"corpus directory {corpus_dir} not found; run dwarfdiag "
+                            f"from a checkout of the repository")
+    programs = [load_program(d) for d in corpus_dir.iterdir() if (d / "meta.toml").exists()]
+    return sorted(programs, key=lambda p: (p.level, p.name))

@@ -1,0 +1,84 @@
+"""Open ELF files safely: sections, build-id, and the failure messages users see.
+
+Every entry point turns pyelftools' exceptions (ELFError, struct.error,
+IndexError on truncated files...) into one BadInputError that names the file
+and the problem, so callers never see a parser traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from dwarfdiag.errors import BadInputError, DwarfdiagError, NotFoundError
+
+# What pyelftools raises on malformed input, directly or from the struct and
+# construct layers beneath it.
+_PARSER_FAILURES = (ELFError, ValueError, IndexError, KeyError, EOFError,
+                    struct.error, AssertionError, UnicodeDecodeError)
+
+ELF_MAGIC = b"\x7fELF"
+
+
+def is_elf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == ELF_MAGIC
+    except OSError:
+        return False
+
+
+@contextmanager
+def open_elf(path: Path) -> Iterator[ELFFile]:
+    """Yield an ELFFile; any parse failure inside the block becomes BadInputError."""
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise BadInputError(f"{path}: cannot open: {e.strerror}") from e
+    with f:
+        try:
+            yield ELFFile(f)
+        except DwarfdiagError:
+            raise
+        except _PARSER_FAILURES as e:
+            raise BadInputError(f"{path}: corrupt or truncated ELF ({type(e).__name__}: {e})") from e
+
+
+def section_data(path: Path, name: str) -> bytes:
+    """Contents of section ``name`` (decompressed if SHF_COMPRESSED)."""
+    with open_elf(path) as elf:
+        sec = elf.get_section_by_name(name)
+        if sec is None:
+            raise NotFoundError(f"{path}: no {name} section")
+        data = sec.data()
+        if len(data) < sec.data_size and sec["sh_type"] != "SHT_NOBITS":
+            raise BadInputError(f"{path}: section {name} is truncated")
+        return data
+
+
+def build_id(path: Path) -> str | None:
+    """The GNU build-id note as hex, or None if the binary has none."""
+    with open_elf(path) as elf:
+        for sec in elf.iter_sections():
+            if sec["sh_type"] != "SHT_NOTE":
+                continue
+            for note in sec.iter_notes():
+                if note["n_type"] == "NT_GNU_BUILD_ID":
+                    return note["n_desc"]
+    return None
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the file: the cache key when there is no build-id."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
