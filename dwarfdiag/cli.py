@@ -203,15 +203,42 @@ def corpus_list(
         typer.echo(f"{p.level:>3}  {p.name:<24} go>={p.min_go:<5} {', '.join(p.features)}")
 
 
+@corpus_app.command("build")
+def corpus_build(
+    compilers: Annotated[str, typer.Option(help="Comma-separated compilers: gc, gccgo.")] = "gc,gccgo",
+    programs: Annotated[Optional[str], typer.Option(
+        help="Comma-separated corpus program names (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Build corpus programs into the cache (reusing builds whose sources did not change)."""
+    from dwarfdiag.corpus.build import build_many
+
+    builds = build_many(_split(compilers), _split(programs) if programs else None)
+    if as_json:
+        typer.echo(json.dumps([b.as_dict() for b in builds], indent=2))
+    else:
+        for b in builds:
+            detail = b.binary if b.binary else b.message.splitlines()[0] if b.message else ""
+            typer.echo(f"{b.program:<24} {b.compiler:<6} {b.status:<12} {detail}")
+    if any(b.status == "failed" for b in builds):
+        raise typer.Exit(1)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 @app.command("investigate")
 def investigate(
     out: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports/corpus"),
     compilers: Annotated[str, typer.Option(help="Comma-separated compilers: gc, gccgo.")] = "gc,gccgo",
+    programs: Annotated[Optional[str], typer.Option(
+        help="Comma-separated corpus program names (default: all).")] = None,
 ) -> None:
     """Build the built-in corpus, run pahole on every build and explain the outcome."""
     from dwarfdiag.investigate import run_investigation
 
-    summary = run_investigation(out, [c.strip() for c in compilers.split(",") if c.strip()])
+    summary = run_investigation(out, _split(compilers), _split(programs) if programs else None)
     for line in summary.verdict_lines():
         typer.echo(line)
 

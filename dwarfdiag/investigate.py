@@ -25,7 +25,7 @@ from dwarfdiag import __version__
 from dwarfdiag.btf.pahole import encode_detached
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.corpus.build import build
-from dwarfdiag.corpus.catalogue import load_catalogue
+from dwarfdiag.corpus.catalogue import select_programs
 from dwarfdiag.corpus.toolchains import detect_tools, find_pahole
 
 
@@ -76,9 +76,11 @@ class Investigation:
                 "cells": [{**c.__dict__, "outcome": c.outcome} for c in self.cells]}
 
 
-def run_investigation(out_dir: Path, compilers: list[str]) -> Investigation:
+def run_investigation(out_dir: Path, compilers: list[str],
+                      only: list[str] | None = None) -> Investigation:
+    """Run the investigation; ``only`` restricts it to programs with those names."""
     start = time.perf_counter()
-    programs = load_catalogue()
+    programs = select_programs(only)
     pahole = find_pahole().require()
     tools = [t.as_dict() for t in detect_tools()]
     cells: list[Cell] = []

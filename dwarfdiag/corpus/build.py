@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dwarfdiag.cache import cache_dir
-from dwarfdiag.corpus.catalogue import Program
+from dwarfdiag.corpus.catalogue import Program, select_programs
 from dwarfdiag.corpus.toolchains import Tool, find_gccgo, find_go, go_env
 from dwarfdiag.errors import ToolchainError
 
@@ -81,3 +81,9 @@ def build(program: Program, compiler: str) -> Build:
                      (proc.stderr or proc.stdout).strip()[-2000:])
     Path(str(binary) + ".tmp").rename(binary)
     return Build(program.name, compiler, tool.version, flags, str(binary), "built")
+
+
+def build_many(compilers: list[str], only: list[str] | None = None) -> list[Build]:
+    """Build the catalogue (or the programs named in ``only``) with each compiler."""
+    programs = select_programs(only)
+    return [build(p, c) for p in programs for c in compilers]

@@ -68,3 +68,15 @@ def load_catalogue(corpus_dir: Path = CORPUS_DIR) -> list[Program]:
                             f"from a checkout of the repository")
     programs = [load_program(d) for d in corpus_dir.iterdir() if (d / "meta.toml").exists()]
     return sorted(programs, key=lambda p: (p.level, p.name))
+
+
+def select_programs(only: list[str] | None = None) -> list[Program]:
+    """The catalogue, or just the programs named in ``only`` (all must exist)."""
+    programs = load_catalogue()
+    if not only:
+        return programs
+    unknown = set(only) - {p.name for p in programs}
+    if unknown:
+        raise NotFoundError(f"no corpus program named {', '.join(sorted(unknown))}; "
+                            f"'dwarfdiag corpus list' shows them")
+    return [p for p in programs if p.name in only]

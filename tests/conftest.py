@@ -1,0 +1,120 @@
+"""Shared fixtures: the real tools (bpftool, pahole, gcc, gccgo, go) and
+small binaries built from source in the test session.
+
+Hypothesis runs the fast "ci" profile by default; set
+HYPOTHESIS_PROFILE=nightly for the long one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from dwarfdiag.corpus.toolchains import find_bpftool, find_gccgo, find_go, find_pahole, go_env
+
+settings.register_profile("ci", max_examples=150, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("nightly", max_examples=10_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+DATA = Path(__file__).parent / "data"
+SEED_GO = Path(__file__).resolve().parents[1] / "corpus" / "02-seed-example" / "main.go"
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <stdint.h>
+
+struct Example { int id; char name[32]; };
+union U { long l; double d; unsigned char b[8]; };
+enum color { RED, GREEN = 5, BLUE = -1 };
+enum big { HUGE = 0x1234567890ULL };
+struct bits { unsigned a:3, b:5; int c:12; const volatile char *restrict p; };
+typedef int (*callback)(struct Example *, ...);
+struct list { struct list *next; callback cb; enum color c; enum big g; union U u; struct bits bf; };
+
+int maFonctionTest(struct Example *e) { printf("ID: %d, Name: %s\n", e->id, e->name); return 0; }
+static int visit(struct list *l, int n) { return l ? visit(l->next, n + 1) : n; }
+struct list global_list;
+int main(void) {
+    struct Example e = {1, "BTF Example"};
+    maFonctionTest(&e);
+    return visit(&global_list, 0) + (int)sizeof(struct bits);
+}
+"""
+
+
+def _require(tool) -> str:
+    if not tool.path:
+        pytest.fail(f"{tool.name} is required for this test; install it with: {tool.install_hint}")
+    return tool.path
+
+
+@pytest.fixture(scope="session")
+def bpftool() -> str:
+    return _require(find_bpftool())
+
+
+@pytest.fixture(scope="session")
+def pahole() -> str:
+    return _require(find_pahole())
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bins")
+
+
+def _pahole_btf(pahole: str, binary: Path) -> Path:
+    out = binary.with_suffix(".btf")
+    subprocess.run([pahole, f"--btf_encode_detached={out}", str(binary)], check=True,
+                   capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def c_binary(work) -> Path:
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        pytest.fail("gcc is required; apt-get install gcc")
+    src = work / "example.c"
+    src.write_text(C_PROGRAM)
+    out = work / "example_c"
+    subprocess.run([cc, "-g", "-O0", "-o", str(out), str(src)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def c_btf(c_binary, pahole) -> Path:
+    return _pahole_btf(pahole, c_binary)
+
+
+@pytest.fixture(scope="session")
+def gccgo_seed_binary(work) -> Path:
+    gccgo = _require(find_gccgo())
+    out = work / "seed_gccgo"
+    subprocess.run([gccgo, "-g", "-O0", "-o", str(out), str(SEED_GO)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def gccgo_seed_btf(gccgo_seed_binary, pahole) -> Path:
+    return _pahole_btf(pahole, gccgo_seed_binary)
+
+
+@pytest.fixture(scope="session")
+def gc_seed_binary(work) -> Path:
+    go = _require(find_go())
+    src = work / "seed_gc_src"
+    src.mkdir()
+    shutil.copy(SEED_GO, src / "main.go")
+    (src / "go.mod").write_text("module seed\n\ngo 1.21\n")
+    out = work / "seed_gc"
+    subprocess.run([go, "build", "-gcflags=all=-N -l", "-o", str(out), "."], cwd=src,
+                   env=go_env(), check=True, capture_output=True)
+    return out

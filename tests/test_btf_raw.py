@@ -1,0 +1,170 @@
+"""The raw BTF reader and writer: hpack's four laws plus libbpf's checks."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dwarfdiag.btf.build import BtfBuilder
+from dwarfdiag.btf.model import BtfKind
+from dwarfdiag.btf.raw import parse_btf, write_btf
+from dwarfdiag.errors import BtfFormatError
+
+from strategies import btf_graphs, btf_objects
+
+
+# -- law 1 and 4: valid input encodes, and round-trips byte for byte
+
+@given(btf_objects())
+def test_valid_graphs_round_trip_byte_for_byte(btf):
+    raw = write_btf(btf)
+    parsed = parse_btf(raw)
+    assert parsed.types == btf.types
+    assert parsed.strings == btf.strings
+    assert parsed.big_endian == btf.big_endian
+    assert write_btf(parsed) == raw
+
+
+@given(btf_graphs(max_types=10), st.data())
+def test_split_btf_round_trips_on_its_base(base_builder, data):
+    base = parse_btf(base_builder.raw())
+    split = data.draw(btf_graphs(max_types=10, base=base))
+    raw = split.raw()
+    parsed = parse_btf(raw, base)
+    assert parsed.start_id == base.type_cnt
+    assert parsed.types == split.types
+    assert write_btf(parsed) == raw
+    for tid, t in parsed.iter_types():
+        assert parsed.type_by_id(tid) is t
+        parsed.str_at(t.name_off)  # resolves, possibly through the base
+
+
+def test_both_byte_orders_decode_to_the_same_types():
+    b = BtfBuilder()
+    i = b.add_int("int", 4)
+    b.add_struct("s", 8, [("a", i, 0), ("b", i, 32)])
+    b.add_enum64("e", 8, [("X", 2**40 + 7)], signed=True)
+    le, be = parse_btf(b.raw(big_endian=False)), parse_btf(b.raw(big_endian=True))
+    assert le.types == be.types
+    assert not le.big_endian and be.big_endian
+    assert b.raw(big_endian=True)[:2] == b"\xeb\x9f"
+
+
+# -- law 2 and 3: invalid input raises our error, arbitrary bytes never crash
+
+@given(st.binary(max_size=200))
+def test_random_bytes_parse_or_raise_our_error(data):
+    try:
+        parse_btf(data)
+    except BtfFormatError:
+        pass
+
+
+@given(btf_objects(min_types=1), st.data())
+def test_mutated_files_parse_or_raise_our_error(btf, data):
+    raw = bytearray(write_btf(btf))
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    for candidate in (bytes(raw), bytes(raw[:cut])):
+        try:
+            reparsed = parse_btf(candidate)
+        except BtfFormatError:
+            continue
+        # whatever parses must also write back identically
+        assert write_btf(reparsed) == candidate
+
+
+# -- libbpf's checks, one by one, each naming an offset
+
+def _valid() -> bytes:
+    b = BtfBuilder()
+    i = b.add_int("int", 4)
+    p = b.add_func_proto(i, [("x", i)])
+    b.add_func("f", p)
+    return b.raw()
+
+
+def _patch(raw: bytes, off: int, fmt: str, value: int) -> bytes:
+    out = bytearray(raw)
+    struct.pack_into(fmt, out, off, value)
+    return bytes(out)
+
+
+def _with_type_padding(raw: bytes, pad: bytes) -> bytes:
+    from dataclasses import replace
+    btf = parse_btf(raw)
+    btf.padding = replace(btf.padding, before_types=pad)
+    return write_btf(btf)
+
+
+@pytest.mark.parametrize("mutate, message, offset", [
+    (lambda r: r[:10], "header not found", 0),
+    (lambda r: _patch(r, 0, "<H", 0x1234), "bad magic", 0),
+    (lambda r: _patch(r, 4, "<I", 4096), "header length 4096 is larger", 4),
+    (lambda r: _patch(r, 4, "<I", 8), "shorter than", 4),
+    (lambda r: _patch(r, 20, "<I", 4096), "string section", 16),
+    (lambda r: _patch(r, 12, "<I", 4096), "sections overlap", 8),
+    (lambda r: _with_type_padding(r, b"\0\0"), "not 4-byte aligned", 8),
+    (lambda r: r[:-1] + b"x", "does not end with a NUL", None),
+])
+def test_header_and_section_checks(mutate, message, offset):
+    with pytest.raises(BtfFormatError, match=message) as err:
+        parse_btf(mutate(_valid()))
+    if offset is not None:
+        assert err.value.offset == offset
+
+
+def test_unknown_kind_is_refused():
+    raw = _patch(_valid(), 24 + 4, "<I", 25 << 24)
+    with pytest.raises(BtfFormatError, match=r"type \[1\] has unsupported kind 25") as err:
+        parse_btf(raw)
+    assert err.value.offset == 24 + 4
+
+
+def test_truncated_type_names_its_id():
+    b = BtfBuilder()
+    b.add_int("int", 4)
+    b.add_struct("s", 4, [("a", 1, 0)])
+    btf = b.btf()
+    raw = bytearray(write_btf(btf))
+    type_len = struct.unpack_from("<I", raw, 12)[0]
+    struct.pack_into("<I", raw, 12, type_len - 4)  # cut the member in half
+    with pytest.raises(BtfFormatError, match=r"type \[2\] \(STRUCT, vlen 1\) is truncated"):
+        parse_btf(bytes(raw))
+
+
+def test_dangling_reference_is_refused_like_btf_sanity_check():
+    b = BtfBuilder()
+    b.add_ptr(7)
+    with pytest.raises(BtfFormatError, match=r"type \[1\] PTR: invalid referenced type id 7"):
+        parse_btf(b.raw())
+
+
+def test_func_must_point_at_func_proto():
+    b = BtfBuilder()
+    i = b.add_int("int", 4)
+    b.add_func("f", i)
+    with pytest.raises(BtfFormatError, match=r"referenced type \[1\] is not FUNC_PROTO"):
+        parse_btf(b.raw())
+
+
+def test_bad_string_offset_is_refused():
+    b = BtfBuilder()
+    b.add_int("int", 4)
+    b.set_type(1, name_off=999)
+    with pytest.raises(BtfFormatError, match="invalid type name .string offset 999"):
+        parse_btf(b.raw())
+
+
+def test_split_btf_may_have_an_empty_string_section():
+    base = parse_btf(_valid())
+    b = BtfBuilder(base)
+    b.add_ptr(1)
+    split = parse_btf(b.raw(), base)
+    assert split.strings == b""
+    assert split.types[0].kind == BtfKind.PTR

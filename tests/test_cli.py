@@ -1,0 +1,119 @@
+"""The command line: every command has help, errors are one clean line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import typer.main
+from typer.testing import CliRunner
+
+from dwarfdiag.cli import app
+
+runner = CliRunner()
+
+
+def _walk(command, path: tuple[str, ...] = ()):
+    # typer ships its own click; walk by duck typing rather than isinstance
+    yield path, command
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            yield from _walk(sub, path + (name,))
+
+
+def test_every_command_has_help():
+    root = typer.main.get_command(app)
+    seen = []
+    for path, command in _walk(root):
+        assert (command.help or "").strip(), f"'dwarfdiag {' '.join(path)}' has no help text"
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.output
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert (param.help or "").strip(), f"option {param.opts} of {path} has no help"
+        seen.append(" ".join(path))
+    assert "" in seen
+    assert {"btf dump", "btf info", "dedup libbpf", "toolchains list",
+            "corpus list", "investigate"} <= set(seen)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dwarfdiag", *args],
+                          capture_output=True, text=True)
+
+
+def test_python_dash_m_help():
+    proc = _run("--help")
+    assert proc.returncode == 0
+    for group in ("btf", "dedup", "toolchains", "corpus"):
+        assert group in proc.stdout
+
+
+def test_version():
+    proc = _run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("dwarfdiag ")
+
+
+def test_bad_btf_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.btf"
+    bad.write_bytes(b"\x9f\xeb\x01\x00" + b"\x18\x00\x00\x00" + b"\x00" * 8)
+    proc = _run("btf", "dump", str(bad))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"dwarfdiag: error: {bad}: invalid BTF at offset")
+    assert "Traceback" not in proc.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    bad = tmp_path / "bad.btf"
+    bad.write_bytes(b"nope")
+    proc = _run("--debug", "btf", "dump", str(bad))
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr
+
+
+def test_missing_file_and_elf_without_btf(tmp_path, c_binary):
+    proc = _run("btf", "dump", str(tmp_path / "missing.btf"))
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
+    proc = _run("btf", "dump", str(c_binary))
+    assert proc.returncode == 2
+    assert "without a .BTF section" in proc.stderr and "pahole --btf_encode_detached" in proc.stderr
+
+
+def test_truncated_elf_is_reported_not_crashed(tmp_path, c_binary):
+    cut = tmp_path / "cut"
+    cut.write_bytes(c_binary.read_bytes()[:300])
+    proc = _run("btf", "dump", str(cut))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_dump_options(c_btf, tmp_path):
+    result = runner.invoke(app, ["btf", "dump", str(c_btf), "--root", "Example"])
+    assert result.exit_code == 0
+    assert "STRUCT 'Example' size=36 vlen=2" in result.output
+    out = tmp_path / "d.json"
+    result = runner.invoke(app, ["btf", "dump", str(c_btf), "-f", "json", "--id", "1", "-o", str(out)])
+    assert result.exit_code == 0
+    import json
+    assert [t["id"] for t in json.loads(out.read_text())["types"]] == [1]
+
+
+def test_dedup_libbpf_command(gccgo_seed_btf, tmp_path):
+    out = tmp_path / "d.btf"
+    result = runner.invoke(app, ["dedup", "libbpf", str(gccgo_seed_btf), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+    report = json.loads(result.output)
+    assert report["ok"] and report["types_in"] == report["types_out"]
+    assert out.read_bytes()[:2] == b"\x9f\xeb"
+
+
+def test_btf_info(c_btf):
+    result = runner.invoke(app, ["btf", "info", str(c_btf), "--json"])
+    assert result.exit_code == 0
+    import json
+    info = json.loads(result.output)
+    assert info["byte_order"] == "little-endian" and info["kinds"]["STRUCT"] >= 3 and info["kinds"]["UNION"] >= 1
