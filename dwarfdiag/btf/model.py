@@ -97,6 +97,37 @@ KINDS_WITH_TYPE = frozenset(
 )
 
 
+# Bytes each kind adds after the 12-byte head: (fixed, per vlen item).
+# Mirrors libbpf's btf_type_size(); kinds not listed are invalid.
+TRAILER_SIZES: dict[BtfKind, tuple[int, int]] = {
+    BtfKind.INT: (4, 0),
+    BtfKind.PTR: (0, 0),
+    BtfKind.ARRAY: (12, 0),
+    BtfKind.STRUCT: (0, 12),
+    BtfKind.UNION: (0, 12),
+    BtfKind.ENUM: (0, 8),
+    BtfKind.FWD: (0, 0),
+    BtfKind.TYPEDEF: (0, 0),
+    BtfKind.VOLATILE: (0, 0),
+    BtfKind.CONST: (0, 0),
+    BtfKind.RESTRICT: (0, 0),
+    BtfKind.FUNC: (0, 0),
+    BtfKind.FUNC_PROTO: (0, 8),
+    BtfKind.VAR: (4, 0),
+    BtfKind.DATASEC: (0, 12),
+    BtfKind.FLOAT: (0, 0),
+    BtfKind.DECL_TAG: (4, 0),
+    BtfKind.TYPE_TAG: (0, 0),
+    BtfKind.ENUM64: (0, 12),
+}
+
+
+def record_size(t: "BtfType") -> int:
+    """On-disk size of a type record: the 12-byte head plus its trailer."""
+    fixed, per_item = TRAILER_SIZES[t.kind]
+    return BTF_TYPE_SIZE + fixed + per_item * t.vlen
+
+
 def make_info(kind: BtfKind, vlen: int = 0, kflag: bool = False) -> int:
     """Pack BTF_INFO: vlen in bits 0..15, kind in 24..28, kflag in bit 31."""
     return (int(kflag) << 31) | (int(kind) << 24) | (vlen & 0xFFFF)

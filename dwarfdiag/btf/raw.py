@@ -28,36 +28,15 @@ from dwarfdiag.btf.model import (
     EnumValue,
     Member,
     Param,
+    TRAILER_SIZES,
     SectionPadding,
     VarSecinfo,
 )
+from dwarfdiag.btf.validate import sanity_check
 from dwarfdiag.errors import BtfFormatError
 
 BTF_MAX_STR_OFFSET = 0x7FFFFFFF
 
-# Bytes each kind adds after the 12-byte head: (fixed, per vlen item).
-# Mirrors libbpf's btf_type_size(); kinds not listed are invalid.
-TRAILER_SIZES: dict[BtfKind, tuple[int, int]] = {
-    BtfKind.INT: (4, 0),
-    BtfKind.PTR: (0, 0),
-    BtfKind.ARRAY: (12, 0),
-    BtfKind.STRUCT: (0, 12),
-    BtfKind.UNION: (0, 12),
-    BtfKind.ENUM: (0, 8),
-    BtfKind.FWD: (0, 0),
-    BtfKind.TYPEDEF: (0, 0),
-    BtfKind.VOLATILE: (0, 0),
-    BtfKind.CONST: (0, 0),
-    BtfKind.RESTRICT: (0, 0),
-    BtfKind.FUNC: (0, 0),
-    BtfKind.FUNC_PROTO: (0, 8),
-    BtfKind.VAR: (4, 0),
-    BtfKind.DATASEC: (0, 12),
-    BtfKind.FLOAT: (0, 0),
-    BtfKind.DECL_TAG: (4, 0),
-    BtfKind.TYPE_TAG: (0, 0),
-    BtfKind.ENUM64: (0, 12),
-}
 
 
 class _Codec:
@@ -81,8 +60,6 @@ def parse_btf(data: bytes, base: Btf | None = None) -> Btf:
     """Parse raw BTF (a ``.BTF`` section or a ``pahole --btf_encode_detached``
     file). ``base`` makes it split BTF: ids and string offsets continue the
     base's. Raises BtfFormatError for anything libbpf's btf__new() refuses."""
-    from dwarfdiag.btf.validate import sanity_check  # validate imports the model only
-
     data = bytes(data)
     header, codec = _parse_header(data)
     type_start = header.hdr_len + header.type_off

@@ -12,7 +12,7 @@ files we refuse; such files would make btf__dedup read out of bounds.
 
 from __future__ import annotations
 
-from dwarfdiag.btf.model import Btf, BtfKind, BtfType
+from dwarfdiag.btf.model import Btf, BtfKind, BtfType, record_size
 from dwarfdiag.errors import BtfFormatError
 
 
@@ -24,15 +24,7 @@ def sanity_check(btf: Btf) -> None:
         problem = type_problem(btf, type_id, t)
         if problem:
             raise BtfFormatError(f"type [{type_id}] {t.kind.name}: {problem}", offset)
-        offset += len_of(t)
-
-
-def len_of(t: BtfType) -> int:
-    """On-disk size of a record, for error offsets."""
-    from dwarfdiag.btf.raw import TRAILER_SIZES
-
-    fixed, per_item = TRAILER_SIZES[t.kind]
-    return 12 + fixed + per_item * t.vlen
+        offset += record_size(t)
 
 
 def type_problem(btf: Btf, type_id: int, t: BtfType) -> str | None:
