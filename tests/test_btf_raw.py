@@ -168,3 +168,33 @@ def test_split_btf_may_have_an_empty_string_section():
     split = parse_btf(b.raw(), base)
     assert split.strings == b""
     assert split.types[0].kind == BtfKind.PTR
+
+
+# -- the file-level entry point: ELF or raw, random bytes never escape as a crash
+
+@given(st.binary(max_size=300), st.booleans())
+def test_random_files_load_or_raise_our_error(tmp_path_factory, data, elf_magic):
+    from dwarfdiag.btf.files import load_btf
+    from dwarfdiag.errors import BadInputError
+
+    path = tmp_path_factory.mktemp("rnd") / "f"
+    path.write_bytes((b"\x7fELF" if elf_magic else b"") + data)
+    try:
+        load_btf(path)
+    except BadInputError:
+        pass
+
+
+def test_truncated_elf_with_btf_names_the_problem(tmp_path, c_binary, pahole):
+    import subprocess
+    from dwarfdiag.btf.files import load_btf
+    from dwarfdiag.errors import BadInputError
+
+    elf = tmp_path / "with_btf"
+    elf.write_bytes(c_binary.read_bytes())
+    subprocess.run([pahole, "-J", str(elf)], check=True, capture_output=True)
+    data = elf.read_bytes()
+    for cut in (64, len(data) // 2, len(data) - 100):
+        (tmp_path / "cut").write_bytes(data[:cut])
+        with pytest.raises(BadInputError, match=str(tmp_path / "cut")):
+            load_btf(tmp_path / "cut")
