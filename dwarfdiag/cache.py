@@ -1,8 +1,9 @@
 """Where dwarfdiag keeps what it builds and downloads: never inside git.
 
 ``$DWARFDIAG_CACHE`` overrides the default ``$XDG_CACHE_HOME/dwarfdiag``
-(``~/.cache/dwarfdiag``). Entries are keyed by content (source hashes,
-build-ids, tool versions) and the dwarfdiag version, never by path alone.
+(``~/.cache/dwarfdiag``). Entries are keyed by content, never by path
+alone: a corpus build by its source hash, compiler, compiler version and
+flags (see :mod:`dwarfdiag.corpus.build`).
 """
 
 from __future__ import annotations

@@ -141,11 +141,12 @@ def dedup_libbpf(
     base_raw = read_btf_bytes(base) if base else None
     raw = read_btf_bytes(file)
     result = oracle.dedup(raw, base_raw)
-    types_in = len(parse_btf(raw, parse_btf(base_raw) if base_raw else None).types) \
-        if result.stage != "load" else None
-    types_out = None
+    types_in = types_out = None
+    if result.stage != "load":  # the input parsed, so counting it cannot fail
+        base_btf = parse_btf(base_raw) if base_raw else None
+        types_in = len(parse_btf(raw, base_btf).types)
     if result.ok and result.btf is not None:
-        types_out = len(parse_btf(result.btf, parse_btf(base_raw) if base_raw else None).types)
+        types_out = len(parse_btf(result.btf, base_btf).types)
         if output:
             output.write_bytes(result.btf)
     report = {"file": str(file), "libbpf": result.libbpf_version, "library": oracle.path,

@@ -1,4 +1,4 @@
-"""Open ELF files safely: sections, build-id, and the failure messages users see.
+"""Open ELF files safely: sections, and the failure messages users see.
 
 Every entry point turns pyelftools' exceptions (ELFError, struct.error,
 IndexError on truncated files...) into one BadInputError that names the file
@@ -7,7 +7,6 @@ and the problem, so callers never see a parser traceback.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,24 +60,3 @@ def section_data(path: Path, name: str) -> bytes:
         if len(data) < sec.data_size and sec["sh_type"] != "SHT_NOBITS":
             raise BadInputError(f"{path}: section {name} is truncated")
         return data
-
-
-def build_id(path: Path) -> str | None:
-    """The GNU build-id note as hex, or None if the binary has none."""
-    with open_elf(path) as elf:
-        for sec in elf.iter_sections():
-            if sec["sh_type"] != "SHT_NOTE":
-                continue
-            for note in sec.iter_notes():
-                if note["n_type"] == "NT_GNU_BUILD_ID":
-                    return note["n_desc"]
-    return None
-
-
-def content_hash(path: Path) -> str:
-    """sha256 of the file: the cache key when there is no build-id."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

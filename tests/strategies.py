@@ -43,7 +43,7 @@ def btf_graphs(draw, min_types: int = 0, max_types: int = 24, kinds=ALL_KINDS,
                       bits=draw(st.integers(0, min(size * 8, 128))),
                       offset=draw(st.integers(0, 255)))
         elif kind in REF_KINDS:
-            b._ref(kind, draw(ref), draw(name))
+            b.add_ref(kind, draw(ref), draw(name))
         elif kind == BtfKind.FWD:
             b.add_fwd(draw(name), union=draw(st.booleans()))
         elif kind == BtfKind.ARRAY:

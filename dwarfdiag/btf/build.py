@@ -62,29 +62,30 @@ class BtfBuilder:
     def add_float(self, name: str, size: int) -> int:
         return self._add(BtfType.make(BtfKind.FLOAT, self._name(name), size))
 
-    def _ref(self, kind: BtfKind, ref: int, name: str | None = None, kflag: bool = False) -> int:
+    def add_ref(self, kind: BtfKind, ref: int, name: str | None = None, kflag: bool = False) -> int:
+        """Any kind whose only payload is one referenced type id (PTR, TYPEDEF, CONST, ...)."""
         return self._add(BtfType.make(kind, self._name(name), ref, kflag=kflag))
 
     def add_ptr(self, ref: int) -> int:
-        return self._ref(BtfKind.PTR, ref)
+        return self.add_ref(BtfKind.PTR, ref)
 
     def add_const(self, ref: int) -> int:
-        return self._ref(BtfKind.CONST, ref)
+        return self.add_ref(BtfKind.CONST, ref)
 
     def add_volatile(self, ref: int) -> int:
-        return self._ref(BtfKind.VOLATILE, ref)
+        return self.add_ref(BtfKind.VOLATILE, ref)
 
     def add_restrict(self, ref: int) -> int:
-        return self._ref(BtfKind.RESTRICT, ref)
+        return self.add_ref(BtfKind.RESTRICT, ref)
 
     def add_typedef(self, name: str, ref: int) -> int:
-        return self._ref(BtfKind.TYPEDEF, ref, name)
+        return self.add_ref(BtfKind.TYPEDEF, ref, name)
 
     def add_type_tag(self, value: str, ref: int) -> int:
-        return self._ref(BtfKind.TYPE_TAG, ref, value)
+        return self.add_ref(BtfKind.TYPE_TAG, ref, value)
 
     def add_fwd(self, name: str, union: bool = False) -> int:
-        return self._ref(BtfKind.FWD, 0, name, kflag=union)
+        return self.add_ref(BtfKind.FWD, 0, name, kflag=union)
 
     def add_array(self, elem: int, index_type: int, nelems: int) -> int:
         return self._add(BtfType.make(BtfKind.ARRAY, 0, 0, array=Array(elem, index_type, nelems)))

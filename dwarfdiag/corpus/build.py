@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dwarfdiag.cache import cache_dir
 from dwarfdiag.corpus.catalogue import Program, select_programs
-from dwarfdiag.corpus.toolchains import Tool, find_gccgo, find_go, go_env
+from dwarfdiag.corpus.toolchains import find_gccgo, find_go, go_env
 from dwarfdiag.errors import ToolchainError
 
 GC_FLAGS = ("-gcflags=all=-N -l",)
