@@ -172,18 +172,72 @@ def dedup_libbpf(
 def toolchains_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Show the Go compilers, pahole, bpftool and libbpf found on this machine."""
+    """Show the compilers and tools found here, and the pahole/libbpf toolchains."""
+    from dwarfdiag.corpus import btf_toolchains
     from dwarfdiag.corpus.toolchains import detect_tools
 
     tools = detect_tools()
+    toolchains = {name: btf_toolchains.installed(name) for name in btf_toolchains.all_names()}
     if as_json:
-        typer.echo(json.dumps([t.as_dict() for t in tools], indent=2))
+        typer.echo(json.dumps({
+            "tools": [t.as_dict() for t in tools],
+            "toolchains": {name: tc.as_dict() if tc else None for name, tc in toolchains.items()},
+        }, indent=2))
         return
     for t in tools:
-        where = t.path or "not found"
-        typer.echo(f"{t.name:<8} {t.version or '-':<12} {where}")
+        typer.echo(f"{t.name:<8} {t.version or '-':<12} {t.path or 'not found'}")
         if not t.path and t.install_hint:
             typer.echo(f"         install: {t.install_hint}")
+    typer.echo("")
+    for name, tc in toolchains.items():
+        spec = btf_toolchains.SPECS.get(name)
+        if tc:
+            typer.echo(f"{name:<9} pahole {tc.pahole_version:<6} libbpf {tc.libbpf_version:<7} "
+                       f"{tc.root or tc.pahole}")
+        else:
+            hint = f"dwarfdiag toolchains install {name}" if spec else "apt-get install dwarves"
+            typer.echo(f"{name:<9} not installed ({spec.summary if spec else 'pahole on PATH'}); "
+                       f"{hint}")
+
+
+@toolchains_app.command("install")
+def toolchains_install(
+    names: Annotated[list[str], typer.Argument(help="bookworm, trixie, sid, or all.")],
+    force: Annotated[bool, typer.Option("--force", help="Download and unpack again.")] = False,
+) -> None:
+    """Download a pahole/libbpf toolchain from Debian's archive and unpack it into the cache.
+
+    Uses apt-get download with a private sources list and state dir, then
+    dpkg -x: the system's apt sources and installed packages are never touched.
+    """
+    from dwarfdiag.corpus import btf_toolchains
+
+    if names == ["all"]:
+        names = list(btf_toolchains.SPECS)
+    for name in btf_toolchains.parse_names(",".join(names)):
+        typer.echo(f"installing {name} ...", err=True)
+        tc = btf_toolchains.install(name, force=force)
+        versions = ", ".join(f"{p} {v}" for p, v in sorted(tc.packages.items()))
+        typer.echo(f"{tc.label}: {tc.root or tc.pahole}")
+        if versions:
+            typer.echo(f"  packages: {versions}")
+
+
+@toolchains_app.command("which")
+def toolchains_which(
+    name: Annotated[str, typer.Argument(help="bookworm, trixie, sid or system.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print the command line that runs NAME's pahole (through its unpacked loader)."""
+    import shlex
+
+    from dwarfdiag.corpus import btf_toolchains
+
+    tc = btf_toolchains.require(btf_toolchains.parse_names(name)[0])
+    if as_json:
+        typer.echo(json.dumps(tc.as_dict(), indent=2))
+    else:
+        typer.echo(shlex.join(tc.pahole_argv()))
 
 
 # ---------------------------------------------------------------- corpus
@@ -204,25 +258,107 @@ def corpus_list(
         typer.echo(f"{p.level:>3}  {p.name:<24} go>={p.min_go:<5} {', '.join(p.features)}")
 
 
+CompilersOpt = Annotated[str, typer.Option(
+    help="Comma-separated compilers: gc (the installed one), gc-VERSION, gc-all, gccgo.")]
+ProgramsOpt = Annotated[Optional[str], typer.Option(
+    help="Comma-separated corpus program names (default: all).")]
+LevelsOpt = Annotated[Optional[str], typer.Option(help="Corpus levels, e.g. 1-5,9 (default: all).")]
+ProfilesOpt = Annotated[str, typer.Option(
+    help="Comma-separated build profiles: debug (-N -l, as the seed), opt.")]
+
+
+def _selected_builds(compilers: str, programs: Optional[str], levels: Optional[str],
+                     profiles: str, as_json: bool):
+    """Build the selection with a progress bar; returns the builds."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from dwarfdiag.corpus.build import PROFILES, build_many
+    from dwarfdiag.corpus.catalogue import parse_levels, select_programs
+    from dwarfdiag.corpus.compilers import parse_compilers
+
+    chosen = select_programs(_split(programs) if programs else None,
+                             parse_levels(levels) if levels else None)
+    comps = parse_compilers(compilers)
+    profs = tuple(_split(profiles))
+    unknown = [p for p in profs if p not in PROFILES]
+    if unknown:
+        raise typer.BadParameter(f"unknown profile {unknown[0]}; use {', '.join(PROFILES)}")
+    total = len(chosen) * len(comps) * len(profs)
+    with Progress(console=Console(stderr=True), transient=True, disable=as_json) as progress:
+        task = progress.add_task("building", total=total)
+        return build_many(chosen, comps, profs, on_build=lambda b: progress.update(
+            task, advance=1, description=f"built {b.program} ({b.compiler}, {b.profile})"))
+
+
 @corpus_app.command("build")
 def corpus_build(
-    compilers: Annotated[str, typer.Option(help="Comma-separated compilers: gc, gccgo.")] = "gc,gccgo",
-    programs: Annotated[Optional[str], typer.Option(
-        help="Comma-separated corpus program names (default: all).")] = None,
+    compilers: CompilersOpt = "gc,gccgo",
+    programs: ProgramsOpt = None,
+    levels: LevelsOpt = None,
+    profiles: ProfilesOpt = "debug",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Build corpus programs into the cache (reusing builds whose sources did not change)."""
-    from dwarfdiag.corpus.build import build_many
+    """Build corpus programs into the cache and refresh its manifest.json.
 
-    builds = build_many(_split(compilers), _split(programs) if programs else None)
+    Builds whose sources, compiler version and flags did not change are reused.
+    A program a compiler cannot build (generics on gccgo 12) is 'unsupported'.
+    """
+    from dwarfdiag.corpus.build import manifest_path
+
+    builds = _selected_builds(compilers, programs, levels, profiles, as_json)
     if as_json:
         typer.echo(json.dumps([b.as_dict() for b in builds], indent=2))
     else:
         for b in builds:
-            detail = b.binary if b.binary else b.message.splitlines()[0] if b.message else ""
-            typer.echo(f"{b.program:<24} {b.compiler:<6} {b.status:<12} {detail}")
+            if b.status == "built":
+                assert b.dwarf is not None
+                detail = (f"DWARF {'/'.join(map(str, b.dwarf['versions']))}, "
+                          f"{b.dwarf['die_count']} DIEs  {b.binary}")
+            else:
+                detail = b.message.splitlines()[0] if b.message else ""
+            typer.echo(f"{b.level:>3} {b.program:<22} {b.compiler:<13} {b.profile:<5} "
+                       f"{b.status:<11} {detail}")
+        typer.echo(f"manifest: {manifest_path()}", err=True)
     if any(b.status == "failed" for b in builds):
         raise typer.Exit(1)
+
+
+@corpus_app.command("matrix")
+def corpus_matrix(
+    toolchains: Annotated[str, typer.Option(
+        help="Comma-separated toolchains: bookworm, trixie, sid, system. "
+             "Missing ones are installed into the cache.")] = "bookworm,trixie,sid",
+    compilers: CompilersOpt = "gc,gccgo",
+    programs: ProgramsOpt = None,
+    levels: LevelsOpt = None,
+    profiles: ProfilesOpt = "debug",
+    out: Annotated[Path, typer.Option("--out", help="Where to write the matrix JSON.")] =
+        Path("reports/matrix.json"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the matrix JSON on stdout.")] = False,
+) -> None:
+    """Run pahole from each toolchain on every corpus build and tabulate pass/fail."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from dwarfdiag.corpus import btf_toolchains
+    from dwarfdiag.corpus.matrix import render_table, run_matrix
+
+    tcs = [btf_toolchains.ensure(n) for n in btf_toolchains.parse_names(toolchains)]
+    builds = _selected_builds(compilers, programs, levels, profiles, as_json)
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("pahole", total=len(builds) * len(tcs))
+        matrix = run_matrix(builds, tcs, on_cell=lambda c: progress.update(
+            task, advance=1, description=f"{c.program} ({c.compiler}) x {c.toolchain}"))
+    matrix.write(out)
+    if as_json:
+        typer.echo(json.dumps(matrix.as_dict(), indent=2))
+        return
+    Console(width=max(Console().width, 120)).print(render_table(matrix))
+    for name, counts in matrix.counts().items():
+        typer.echo(f"{name}: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
+    typer.echo(f"matrix: {out}")
 
 
 def _split(text: str) -> list[str]:
@@ -232,14 +368,22 @@ def _split(text: str) -> list[str]:
 @app.command("investigate")
 def investigate(
     out: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports/corpus"),
-    compilers: Annotated[str, typer.Option(help="Comma-separated compilers: gc, gccgo.")] = "gc,gccgo",
-    programs: Annotated[Optional[str], typer.Option(
-        help="Comma-separated corpus program names (default: all).")] = None,
+    toolchains: Annotated[str, typer.Option(
+        help="Comma-separated toolchains (installed into the cache when missing).")] =
+        "bookworm,trixie,sid",
+    compilers: CompilersOpt = "gc,gccgo",
+    programs: ProgramsOpt = None,
+    levels: LevelsOpt = None,
 ) -> None:
-    """Build the built-in corpus, run pahole on every build and explain the outcome."""
+    """Build the built-in corpus, run every toolchain's pahole on it and summarise."""
+    from dwarfdiag.corpus import btf_toolchains
+    from dwarfdiag.corpus.catalogue import parse_levels
+    from dwarfdiag.corpus.compilers import parse_compilers
     from dwarfdiag.investigate import run_investigation
 
-    summary = run_investigation(out, _split(compilers), _split(programs) if programs else None)
+    summary = run_investigation(
+        out, parse_compilers(compilers), btf_toolchains.parse_names(toolchains),
+        _split(programs) if programs else None, parse_levels(levels) if levels else None)
     for line in summary.verdict_lines():
         typer.echo(line)
 

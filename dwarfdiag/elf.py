@@ -60,3 +60,35 @@ def section_data(path: Path, name: str) -> bytes:
         if len(data) < sec.data_size and sec["sh_type"] != "SHT_NOBITS":
             raise BadInputError(f"{path}: section {name} is truncated")
         return data
+
+
+def _note_desc(elf: ELFFile, section: str) -> bytes | None:
+    """The descriptor of the first note in ``section``, parsed by hand.
+
+    pyelftools decodes GNU notes but not Go's (type 4, owner "Go"), so both
+    are read with the plain ELF note layout: namesz, descsz, type, name, desc.
+    """
+    sec = elf.get_section_by_name(section)
+    if sec is None:
+        return None
+    data = sec.data()
+    if len(data) < 12:
+        return None
+    endian = "<" if elf.little_endian else ">"
+    namesz, descsz, _ = struct.unpack_from(endian + "III", data)
+    start = 12 + ((namesz + 3) & ~3)
+    desc = data[start:start + descsz]
+    return desc if len(desc) == descsz else None
+
+
+def build_ids(path: Path) -> dict[str, str]:
+    """The binary's GNU build-id (hex) and Go build ID (text), where present."""
+    out: dict[str, str] = {}
+    with open_elf(path) as elf:
+        gnu = _note_desc(elf, ".note.gnu.build-id")
+        if gnu:
+            out["gnu"] = gnu.hex()
+        go = _note_desc(elf, ".note.go.buildid")
+        if go:
+            out["go"] = go.decode("ascii", "replace")
+    return out

@@ -1,10 +1,9 @@
 """The one-command investigation over the built-in corpus.
 
-For every corpus program and compiler: build it (cached), run the system's
-pahole BTF encoder on it, and record the verdict, pahole's own messages and,
-when pahole succeeds, what the resulting BTF holds (read back with our
-reader). Results go to ``findings.json`` in the report directory, with the
-exact tool versions, and a short verdict is printed.
+Build the corpus (cached), install the pahole/libbpf toolchains that are
+missing (into the cache, never system-wide), run the matrix of every build
+through every toolchain, and write ``findings.json`` with the exact tool
+versions. It ends with a three-line verdict.
 
 Later stages (dedup replay, diff, bisect, the HTML report) plug their results
 into the same findings.
@@ -14,114 +13,73 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 
 from dwarfdiag import __version__
-from dwarfdiag.btf.pahole import encode_detached
-from dwarfdiag.btf.raw import parse_btf
-from dwarfdiag.corpus.build import build
+from dwarfdiag.corpus import btf_toolchains
+from dwarfdiag.corpus.build import build_many
 from dwarfdiag.corpus.catalogue import select_programs
-from dwarfdiag.corpus.toolchains import detect_tools, find_pahole
-
-
-@dataclass
-class Cell:
-    """One program built by one compiler and run through pahole."""
-
-    program: str
-    level: int
-    compiler: str
-    build: dict
-    pahole: dict | None = None
-    btf_types: int | None = None
-    btf_kinds: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def outcome(self) -> str:
-        if self.build["status"] != "built":
-            return self.build["status"]
-        assert self.pahole is not None
-        return "encodes" if self.pahole["encoded"] else "fails"
+from dwarfdiag.corpus.compilers import Compiler
+from dwarfdiag.corpus.matrix import Matrix, render_table, run_matrix
+from dwarfdiag.corpus.toolchains import detect_tools
 
 
 @dataclass
 class Investigation:
-    cells: list[Cell]
+    matrix: Matrix
     tools: list[dict]
     out_dir: Path
     seconds: float
 
     def verdict_lines(self) -> list[str]:
-        pahole = next((t for t in self.tools if t["name"] == "pahole"), {})
-        libbpf = next((t for t in self.tools if t["name"] == "libbpf"), {})
-        counts = Counter((c.compiler, c.outcome) for c in self.cells)
-        failing = sorted({f"{c.program}/{c.compiler}" for c in self.cells if c.outcome == "fails"})
-        per_compiler = "; ".join(
-            f"{comp}: " + ", ".join(f"{n} {outcome}" for (cc, outcome), n in sorted(counts.items())
-                                    if cc == comp)
-            for comp in sorted({c.compiler for c in self.cells}))
+        per_tc = []
+        for tc in self.matrix.toolchains:
+            counts = self.matrix.counts()[tc.name]
+            per_tc.append(f"{tc.name} (pahole {tc.pahole_version}/libbpf {tc.libbpf_version}) "
+                          f"{counts['fails']} fail, {counts['encodes']} encode")
+        failing: dict[str, list[str]] = {}
+        for c in self.matrix.cells:
+            if c.outcome == "fails":
+                failing.setdefault(f"{c.program}/{c.compiler}", []).append(c.toolchain)
+        newest = self.matrix.toolchains[-1].name if self.matrix.toolchains else ""
+        still = sorted(k for k, tcs in failing.items() if newest in tcs)
         return [
-            f"pahole {pahole.get('version')} + libbpf {libbpf.get('version')}: {per_compiler}",
-            "fails: " + (", ".join(failing) if failing else "none"),
+            "; ".join(per_tc),
+            f"still failing with {newest}: " + (", ".join(still) if still else "none")
+            if newest else "no toolchains",
             f"findings: {self.out_dir / 'findings.json'} ({self.seconds:.1f} s)",
         ]
 
     def as_dict(self) -> dict:
-        return {"dwarfdiag": __version__, "tools": self.tools,
-                "cells": [{**c.__dict__, "outcome": c.outcome} for c in self.cells]}
+        return {"dwarfdiag": __version__, "tools": self.tools, "matrix": self.matrix.as_dict()}
 
 
-def run_investigation(out_dir: Path, compilers: list[str],
-                      only: list[str] | None = None) -> Investigation:
-    """Run the investigation; ``only`` restricts it to programs with those names."""
+def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list[str],
+                      only: list[str] | None = None,
+                      levels: set[int] | None = None) -> Investigation:
+    """Run the investigation; ``only``/``levels`` restrict it to some programs."""
     start = time.perf_counter()
-    programs = select_programs(only)
-    pahole = find_pahole().require()
-    tools = [t.as_dict() for t in detect_tools()]
-    cells: list[Cell] = []
     console = Console(stderr=True)
+    programs = select_programs(only, levels)
+    tcs = []
+    for name in toolchains:
+        if btf_toolchains.installed(name) is None:
+            console.print(f"installing toolchain {name} into the cache ...")
+        tcs.append(btf_toolchains.ensure(name))
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("investigating", total=len(programs) * len(compilers))
-        for program in programs:
-            for compiler in compilers:
-                progress.update(task, description=f"{program.name} ({compiler})")
-                b = build(program, compiler)
-                cell = Cell(program.name, program.level, compiler, b.as_dict())
-                if b.binary:
-                    run = encode_detached(pahole, Path(b.binary))
-                    cell.pahole = run.as_dict()
-                    if run.btf is not None:
-                        btf = parse_btf(run.btf)
-                        cell.btf_types = len(btf.types)
-                        cell.btf_kinds = dict(Counter(t.kind.name for t in btf.types))
-                cells.append(cell)
-                progress.advance(task)
-    inv = Investigation(cells, tools, out_dir, time.perf_counter() - start)
+        task = progress.add_task("building", total=len(programs) * len(compilers))
+        builds = build_many(programs, compilers, on_build=lambda b: progress.update(
+            task, advance=1, description=f"built {b.program} ({b.compiler})"))
+        task = progress.add_task("pahole", total=len(builds) * len(tcs))
+        matrix = run_matrix(builds, tcs, on_cell=lambda c: progress.update(
+            task, advance=1, description=f"{c.program} ({c.compiler}) x {c.toolchain}"))
+    inv = Investigation(matrix, [t.as_dict() for t in detect_tools()], out_dir,
+                        time.perf_counter() - start)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "findings.json").write_text(json.dumps(inv.as_dict(), indent=2) + "\n")
-    _print_table(console, inv)
+    Console(stderr=True, width=max(console.width, 120)).print(render_table(matrix))
     return inv
-
-
-def _print_table(console: Console, inv: Investigation) -> None:
-    from rich.table import Table
-
-    table = Table(title="pahole --btf_encode_detached on the corpus")
-    for col in ("level", "program", "compiler", "outcome", "BTF types", "pahole says"):
-        table.add_column(col)
-    for c in inv.cells:
-        said = ""
-        if c.pahole:
-            # pahole's verdict line, e.g. "btf_encoder__encode: btf__dedup failed!"
-            said = next((ln.split(": ", 1)[-1] for ln in c.pahole["error_lines"]
-                         if "failed" in ln), "")
-        elif c.build.get("message"):
-            said = c.build["message"].splitlines()[0]
-        table.add_row(str(c.level), c.program, c.compiler, c.outcome,
-                      "" if c.btf_types is None else str(c.btf_types), said)
-    console.print(table)

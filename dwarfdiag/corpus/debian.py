@@ -1,0 +1,146 @@
+"""Fetch Debian packages from any suite without touching the system's apt.
+
+Newer pahole, libbpf and gccgo live in Debian trixie and sid, whose libc is
+newer than Debian 12's. Installing them would upgrade the machine's libc, so
+instead we run ``apt-get download`` against a *private* sources list, state
+directory and archive cache, and unpack the ``.deb`` files with ``dpkg -x``
+into a directory of our own. Nothing under ``/etc/apt`` or ``/var/lib/dpkg``
+is read for sources or written (FACTS.md, "Toolchains you can get").
+
+Programs unpacked this way run through the unpacked dynamic loader with an
+explicit library path (see :func:`loader_argv`), which is how a sid pahole
+runs on a bookworm machine.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dwarfdiag.errors import ToolchainError
+
+MIRROR = "http://deb.debian.org/debian"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+MULTIARCH = "x86_64-linux-gnu"
+
+
+@dataclass(frozen=True)
+class PrivateApt:
+    """An apt configuration that lives entirely under ``state`` for one suite."""
+
+    suite: str
+    state: Path
+
+    def _options(self) -> list[str]:
+        return [
+            "-o", f"Dir::Etc::sourcelist={self.state / 'sources.list'}",
+            "-o", "Dir::Etc::sourceparts=/dev/null",
+            # resolve against the suite alone, not against what this machine has installed
+            "-o", "Dir::State::status=/dev/null",
+            "-o", f"Dir::State::Lists={self.state / 'lists'}",
+            "-o", f"Dir::Cache={self.state / 'cache'}",
+            "-o", "Debug::NoLocking=1",
+            # apt drops privileges to _apt for downloads; our private dirs are root's
+            "-o", "APT::Sandbox::User=root",
+            "-o", "Acquire::Retries=2",
+            "-q",
+        ]
+
+    def _run(self, argv: list[str], cwd: Path | None = None,
+             tool: str = "apt-get") -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run([tool, *self._options(), *argv], cwd=cwd,
+                                  capture_output=True, text=True, timeout=900)
+        except FileNotFoundError as e:
+            raise ToolchainError("apt-get not found; dwarfdiag fetches toolchains from "
+                                 "Debian's archive and needs a Debian system") from e
+        except subprocess.TimeoutExpired as e:
+            raise ToolchainError(f"apt-get for Debian {self.suite} did not finish in 15 "
+                                 f"minutes; check the connection to {MIRROR}") from e
+
+    def update(self) -> None:
+        """Fetch the suite's package lists into the private state directory."""
+        for sub in ("lists/partial", "cache/archives/partial"):
+            (self.state / sub).mkdir(parents=True, exist_ok=True)
+        (self.state / "sources.list").write_text(
+            f"deb [signed-by={KEYRING}] {MIRROR} {self.suite} main\n")
+        proc = self._run(["update"])
+        failed = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+                  if ln.startswith(("Err:", "E:"))]
+        if proc.returncode != 0 or failed:
+            reason = failed[0] if failed else proc.stderr.strip().splitlines()[-1:]
+            raise ToolchainError(f"cannot read Debian {self.suite} package lists from "
+                                 f"{MIRROR} ({reason}); check the network")
+
+    def closure(self, packages: list[str]) -> list[str]:
+        """``packages`` and everything they depend on (Depends and Pre-Depends), by name."""
+        proc = self._run(["depends", "--recurse", "--no-recommends", "--no-suggests",
+                          "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+                          *packages], tool="apt-cache")
+        if proc.returncode != 0:
+            missing = re.findall(r"No packages found|Unable to locate package (\S+)", proc.stderr)
+            raise ToolchainError(f"Debian {self.suite} has no package "
+                                 f"{', '.join(m for m in missing if m) or ', '.join(packages)}; "
+                                 f"the toolchain's package list needs updating")
+        # top-level lines are real packages; "<name>" lines are virtual ones
+        names = {ln.strip() for ln in proc.stdout.splitlines()
+                 if ln and not ln.startswith((" ", "<"))}
+        return sorted(names)
+
+    def download(self, packages: list[str], dest: Path) -> list[Path]:
+        """Download ``packages`` (names, no dependency resolution) into ``dest``."""
+        dest.mkdir(parents=True, exist_ok=True)
+        proc = self._run(["download", *packages], cwd=dest)
+        if proc.returncode != 0:
+            text = proc.stdout + proc.stderr
+            missing = re.findall(r"Unable to locate package (\S+)", text)
+            if missing:
+                raise ToolchainError(f"Debian {self.suite} has no package {', '.join(missing)}; "
+                                     f"the toolchain's package list needs updating")
+            last = text.strip().splitlines()[-1] if text.strip() else "no output"
+            raise ToolchainError(f"cannot download {', '.join(packages)} from Debian "
+                                 f"{self.suite}: {last}")
+        return sorted(dest.glob("*.deb"))
+
+
+def deb_field(deb: Path, field: str) -> str:
+    """One control field of a ``.deb`` (``Package``, ``Version``, ...)."""
+    proc = subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolchainError(f"{deb} is not a valid Debian package: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def unpack(debs: list[Path], root: Path) -> dict[str, str]:
+    """``dpkg -x`` each package into ``root``; returns package name -> version."""
+    root.mkdir(parents=True, exist_ok=True)
+    versions = {}
+    for deb in debs:
+        proc = subprocess.run(["dpkg", "-x", str(deb), str(root)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ToolchainError(f"cannot unpack {deb.name}: {proc.stderr.strip()}")
+        versions[deb_field(deb, "Package")] = deb_field(deb, "Version")
+    return versions
+
+
+def library_dirs(root: Path) -> list[Path]:
+    """Library directories of an unpacked root (bookworm is not yet merged-/usr)."""
+    return [d for d in (root / "usr/lib" / MULTIARCH, root / "lib" / MULTIARCH,
+                        root / "usr/lib", root / "lib") if d.is_dir()]
+
+
+def find_loader(root: Path) -> Path:
+    for d in library_dirs(root) + [root / "lib64", root / "usr/lib64"]:
+        loader = d / "ld-linux-x86-64.so.2"
+        if loader.exists():
+            return loader
+    raise ToolchainError(f"no ld-linux-x86-64.so.2 under {root}; the libc6 package is missing "
+                         f"from the unpacked toolchain (reinstall it)")
+
+
+def loader_argv(root: Path, program: Path) -> list[str]:
+    """The argv prefix that runs ``program`` against the libraries unpacked in ``root``."""
+    libs = ":".join(str(d) for d in library_dirs(root))
+    return [str(find_loader(root)), "--library-path", libs, str(program)]

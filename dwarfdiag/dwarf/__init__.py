@@ -1,0 +1,1 @@
+"""DWARF in: statistics now, the TypeGraph loader with the encoder issue."""
