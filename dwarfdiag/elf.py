@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from elftools.common.exceptions import ELFError
+from elftools.common.exceptions import DWARFError, ELFError
 from elftools.elf.elffile import ELFFile
 
 from dwarfdiag.errors import BadInputError, DwarfdiagError, NotFoundError
 
 # What pyelftools raises on malformed input, directly or from the struct and
 # construct layers beneath it.
-_PARSER_FAILURES = (ELFError, ValueError, IndexError, KeyError, EOFError,
+_PARSER_FAILURES = (ELFError, DWARFError, ValueError, IndexError, KeyError, EOFError,
                     struct.error, AssertionError, UnicodeDecodeError)
 
 ELF_MAGIC = b"\x7fELF"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -34,8 +35,9 @@ def test_every_command_has_help():
                 assert (param.help or "").strip(), f"option {param.opts} of {path} has no help"
         seen.append(" ".join(path))
     assert "" in seen
-    assert {"btf dump", "btf info", "dedup libbpf", "toolchains list",
-            "corpus list", "investigate"} <= set(seen)
+    assert {"btf dump", "btf info", "dedup libbpf", "toolchains list", "toolchains install",
+            "toolchains which", "corpus list", "corpus build", "corpus matrix",
+            "investigate"} <= set(seen)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -117,3 +119,38 @@ def test_btf_info(c_btf):
     import json
     info = json.loads(result.output)
     assert info["byte_order"] == "little-endian" and info["kinds"]["STRUCT"] >= 3 and info["kinds"]["UNION"] >= 1
+
+
+def test_toolchains_which_prints_a_runnable_command():
+    import shlex
+
+    installed = _run("toolchains", "install", "trixie")
+    assert installed.returncode == 0, installed.stderr
+    assert "pahole 1.30" in installed.stdout
+    which = _run("toolchains", "which", "trixie")
+    assert which.returncode == 0
+    version = subprocess.run([*shlex.split(which.stdout), "--version"], capture_output=True,
+                             text=True)
+    assert version.stdout.strip() == "v1.30"
+
+
+def test_unknown_toolchain_and_compiler_are_one_line_errors():
+    for args, message in ((["toolchains", "which", "jessie"], "unknown toolchain jessie"),
+                          (["corpus", "build", "--compilers", "tcc"], "unknown compiler 'tcc'"),
+                          (["corpus", "build", "--levels", "99"], "no corpus program at level 99")):
+        proc = _run(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("dwarfdiag: error: ") and message in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_corpus_matrix_json(tmp_path):
+    out = tmp_path / "m.json"
+    proc = _run("corpus", "matrix", "--toolchains", "sid", "--compilers", "gc",
+                "--programs", "statefn", "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data == json.loads(out.read_text())
+    [cell] = data["cells"]
+    assert (cell["program"], cell["toolchain"], cell["outcome"]) == ("statefn", "sid", "encodes")
+    assert data["builds"][0]["dwarf"]["die_count"] > 0

@@ -191,3 +191,12 @@ def test_investigate_writes_findings(toolchains, tmp_path):
     assert {t["name"] for t in findings["tools"]} >= {"go", "gccgo", "pahole", "libbpf"}
     lines = inv.verdict_lines()
     assert len(lines) == 3 and "still failing with sid: none" in lines[1]
+
+
+def test_newer_gccgo_runs_from_its_unpacked_suite(test_cache):
+    trixie = parse_compilers("gccgo-trixie")[0]
+    assert trixie.family == "gccgo" and trixie.version.startswith("14.")
+    b = build(_program("mutual-funcs-pkgs"), trixie)  # two packages through go-14
+    assert b.status == "built", b.message
+    assert any(p.startswith("GNU Go 14.") for p in b.dwarf["producers"])
+    assert build(_program("generics"), trixie).status == "unsupported"

@@ -90,6 +90,7 @@ def _build_env(program: Program, compiler: Compiler) -> dict[str, str]:
     env["CGO_ENABLED"] = "1" if program.cgo else "0"
     if compiler.goroot:
         env["GOROOT"] = compiler.goroot
+    env.update(compiler.env)
     return env
 
 

