@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from dwarfdiag.corpus.toolchains import find_bpftool, find_gccgo, find_go, find_pahole, go_env
+from dwarfdiag.corpus.toolchains import find_bpftool, find_pahole
 
 settings.register_profile("ci", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -24,7 +24,6 @@ settings.register_profile("nightly", max_examples=10_000, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DATA = Path(__file__).parent / "data"
-SEED_GO = Path(__file__).resolve().parents[1] / "corpus" / "02-seed-example" / "main.go"
 
 C_PROGRAM = r"""
 #include <stdio.h>
@@ -109,12 +108,22 @@ def c_btf(c_binary, pahole) -> Path:
     return _pahole_btf(pahole, c_binary)
 
 
+def _corpus_build(program: str, compiler) -> Path:
+    """A corpus program built (at -N -l) by the same code users run."""
+    from dwarfdiag.corpus.build import build
+    from dwarfdiag.corpus.catalogue import select_programs
+
+    result = build(select_programs([program])[0], compiler)
+    if result.status != "built":
+        pytest.fail(f"building {program} with {compiler.label} failed: {result.message}")
+    return Path(result.binary)
+
+
 @pytest.fixture(scope="session")
-def gccgo_seed_binary(work) -> Path:
-    gccgo = _require(find_gccgo())
-    out = work / "seed_gccgo"
-    subprocess.run([gccgo, "-g", "-O0", "-o", str(out), str(SEED_GO)], check=True)
-    return out
+def gccgo_seed_binary(test_cache) -> Path:
+    from dwarfdiag.corpus.compilers import gccgo
+
+    return _corpus_build("seed-example", gccgo())
 
 
 @pytest.fixture(scope="session")
@@ -123,13 +132,7 @@ def gccgo_seed_btf(gccgo_seed_binary, pahole) -> Path:
 
 
 @pytest.fixture(scope="session")
-def gc_seed_binary(work) -> Path:
-    go = _require(find_go())
-    src = work / "seed_gc_src"
-    src.mkdir()
-    shutil.copy(SEED_GO, src / "main.go")
-    (src / "go.mod").write_text("module seed\n\ngo 1.21\n")
-    out = work / "seed_gc"
-    subprocess.run([go, "build", "-gcflags=all=-N -l", "-o", str(out), "."], cwd=src,
-                   env=go_env(), check=True, capture_output=True)
-    return out
+def gc_seed_binary(test_cache) -> Path:
+    from dwarfdiag.corpus.compilers import gc
+
+    return _corpus_build("seed-example", gc())

@@ -74,11 +74,6 @@ def _index_path(name: str) -> Path:
     return cache_dir("toolchains") / f"{name}.json"
 
 
-def _upstream_version(debian_version: str) -> str:
-    """``1:1.5.0-3`` -> ``1.5.0``; ``1.32-1`` -> ``1.32``."""
-    return debian_version.split(":", 1)[-1].rsplit("-", 1)[0]
-
-
 def installed(name: str) -> Toolchain | None:
     """The toolchain called ``name`` if it is installed (system: if pahole is on PATH)."""
     if name == SYSTEM:
@@ -121,19 +116,17 @@ def install(name: str, force: bool = False) -> Toolchain:
         raise NotFoundError(f"no toolchain named {name!r}; known: {', '.join(SPECS)}")
     if not force and (tc := installed(name)) is not None:
         return tc
-    apt = debian.PrivateApt(spec.suite, cache_dir("apt", spec.suite))
-    apt.update()
     with tempfile.TemporaryDirectory(dir=cache_dir("toolchains")) as tmp:
-        debs = apt.download(apt.closure(list(spec.packages)), Path(tmp) / "debs")
-        versions = {debian.deb_field(d, "Package"): debian.deb_field(d, "Version") for d in debs}
-        pahole_v = _upstream_version(versions["pahole"])
-        libbpf_v = _upstream_version(versions["libbpf1"])
+        debs = debian.fetch(spec.suite, list(spec.packages), Path(tmp) / "debs")
+        pahole_v = debian.upstream_version(debs["pahole"].version)
+        libbpf_v = debian.upstream_version(debs["libbpf1"].version)
         root = cache_dir("toolchains") / f"{name}-pahole{pahole_v}-libbpf{libbpf_v}"
         if root.exists():
             shutil.rmtree(root)
         staging = Path(tmp) / "root"
-        debian.unpack(debs, staging)
+        debian.unpack(debs.values(), staging)
         staging.rename(root)
+    versions = {d.package: d.version for d in debs.values()}
     tc = Toolchain(name, pahole_v, libbpf_v, str(root), str(root / "usr/bin/pahole"), versions)
     _check_runs(tc)
     _index_path(name).write_text(json.dumps(asdict(tc), indent=2) + "\n")

@@ -111,10 +111,8 @@ def select_programs(only: list[str] | None = None,
     if levels:
         programs = [p for p in programs if p.level in levels]
         if not programs:
-            raise NotFoundError(f"no corpus program at level {text_levels(levels)}; "
+            wanted = ",".join(str(n) for n in sorted(levels))
+            raise NotFoundError(f"no corpus program at level {wanted}; "
                                 f"'dwarfdiag corpus list' shows them")
     return programs
 
-
-def text_levels(levels: set[int]) -> str:
-    return ",".join(str(n) for n in sorted(levels))

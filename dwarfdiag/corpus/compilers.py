@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -139,39 +140,36 @@ def gccgo_from_suite(suite: str) -> Compiler:
         data = json.loads(index.read_text())
         if Path(data["path"]).exists():
             return Compiler(**data)
-    apt = debian.PrivateApt(suite, cache_dir("apt", suite))
-    apt.update()
-    names = apt.closure(["gccgo"])
-    drivers = [n for n in names if re.fullmatch(r"gccgo-\d+", n)]
-    if not drivers:
-        raise ToolchainError(f"Debian {suite}'s gccgo package depends on no gccgo-N driver")
-    major = drivers[0].split("-")[1]
     with tempfile.TemporaryDirectory(dir=cache_dir("gccgo")) as tmp:
-        debs = apt.download(names, Path(tmp) / "debs")
-        version = debian.deb_field(next(d for d in debs if d.name.startswith(f"gccgo-{major}_")),
-                                   "Version").split("-")[0]
+        debs = debian.fetch(suite, ["gccgo"], Path(tmp) / "debs")
+        drivers = sorted(n for n in debs if re.fullmatch(r"gccgo-\d+", n))
+        if not drivers:
+            raise ToolchainError(f"Debian {suite}'s gccgo package depends on no gccgo-N driver")
+        major = drivers[-1].split("-")[1]
+        version = debian.upstream_version(debs[drivers[-1]].version)
         home = cache_dir("gccgo") / f"{suite}-{version}"
         if home.exists():
             shutil.rmtree(home)
         staging = Path(tmp) / "home"
-        debian.unpack(debs, staging / "root")
+        debian.unpack(debs.values(), staging / "root")
         staging.rename(home)
     root, shims = home / "root", home / "shims"
     (shims / "tools").mkdir(parents=True)
-    loader = debian.loader_argv(root, Path("/"))[:-1]  # loader + --library-path LIBS
+    loader = debian.loader_prefix(root)
     wrap = ",".join(loader)
     triplet = debian.MULTIARCH
     libexec = root / "usr/libexec/gcc" / triplet / major
 
     def shim(path: Path, target: Path, extra: str = "") -> None:
-        path.write_text(f"#!/bin/sh\nexec {' '.join(loader)} {target} {extra}\"$@\"\n")
+        argv = shlex.join([*loader, str(target)])
+        path.write_text(f"#!/bin/sh\nexec {argv} {extra}\"$@\"\n")
         path.chmod(0o755)
 
     shim(shims / "ld", root / "usr/bin/ld")
-    search = " ".join(f"-B {d}/" for d in (shims, root / "usr/bin",
-                                           root / "usr/lib/gcc" / triplet / major,
-                                           root / "usr/lib" / triplet))
-    shim(shims / "gccgo", root / f"usr/bin/{triplet}-gccgo-{major}", f"-wrapper {wrap} {search} ")
+    search = [arg for d in (shims, root / "usr/bin", root / "usr/lib/gcc" / triplet / major,
+                            root / "usr/lib" / triplet) for arg in ("-B", f"{d}/")]
+    shim(shims / "gccgo", root / f"usr/bin/{triplet}-gccgo-{major}",
+         shlex.join(["-wrapper", wrap, *search]) + " ")
     shim(shims / "go", root / f"usr/bin/{triplet}-go-{major}")
     for tool in ("cgo", "buildid", "vet", "test2json"):
         if (libexec / tool).exists():

@@ -18,7 +18,9 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, NamedTuple
 
+from dwarfdiag.cache import cache_dir
 from dwarfdiag.errors import ToolchainError
 
 MIRROR = "http://deb.debian.org/debian"
@@ -105,24 +107,45 @@ class PrivateApt:
         return sorted(dest.glob("*.deb"))
 
 
-def deb_field(deb: Path, field: str) -> str:
-    """One control field of a ``.deb`` (``Package``, ``Version``, ...)."""
+class Deb(NamedTuple):
+    package: str
+    version: str  # Debian version, e.g. "1:1.5.0-3"
+    path: Path
+
+
+def _deb_field(deb: Path, field: str) -> str:
     proc = subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True)
     if proc.returncode != 0:
         raise ToolchainError(f"{deb} is not a valid Debian package: {proc.stderr.strip()}")
     return proc.stdout.strip()
 
 
-def unpack(debs: list[Path], root: Path) -> dict[str, str]:
-    """``dpkg -x`` each package into ``root``; returns package name -> version."""
+def fetch(suite: str, roots: list[str], dest: Path) -> dict[str, Deb]:
+    """Download ``roots`` and their dependency closure from ``suite`` into ``dest``.
+
+    The suite's package lists live in ``<cache>/apt/<suite>``, shared by every
+    toolchain fetched from it. Returns package name -> :class:`Deb`.
+    """
+    apt = PrivateApt(suite, cache_dir("apt", suite))
+    apt.update()
+    debs = apt.download(apt.closure(roots), dest)
+    return {d.package: d for d in (Deb(_deb_field(p, "Package"), _deb_field(p, "Version"), p)
+                                   for p in debs)}
+
+
+def upstream_version(debian_version: str) -> str:
+    """``1:1.5.0-3`` -> ``1.5.0``; ``14.2.0-19`` -> ``14.2.0``."""
+    return debian_version.split(":", 1)[-1].rsplit("-", 1)[0]
+
+
+def unpack(debs: Iterable[Deb], root: Path) -> None:
+    """``dpkg -x`` each package into ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    versions = {}
     for deb in debs:
-        proc = subprocess.run(["dpkg", "-x", str(deb), str(root)], capture_output=True, text=True)
+        proc = subprocess.run(["dpkg", "-x", str(deb.path), str(root)],
+                              capture_output=True, text=True)
         if proc.returncode != 0:
-            raise ToolchainError(f"cannot unpack {deb.name}: {proc.stderr.strip()}")
-        versions[deb_field(deb, "Package")] = deb_field(deb, "Version")
-    return versions
+            raise ToolchainError(f"cannot unpack {deb.path.name}: {proc.stderr.strip()}")
 
 
 def library_dirs(root: Path) -> list[Path]:
@@ -140,7 +163,12 @@ def find_loader(root: Path) -> Path:
                          f"from the unpacked toolchain (reinstall it)")
 
 
-def loader_argv(root: Path, program: Path) -> list[str]:
-    """The argv prefix that runs ``program`` against the libraries unpacked in ``root``."""
+def loader_prefix(root: Path) -> list[str]:
+    """The unpacked loader and its ``--library-path``: put a program of ``root`` after it."""
     libs = ":".join(str(d) for d in library_dirs(root))
-    return [str(find_loader(root)), "--library-path", libs, str(program)]
+    return [str(find_loader(root)), "--library-path", libs]
+
+
+def loader_argv(root: Path, program: Path) -> list[str]:
+    """The argv that runs ``program`` against the libraries unpacked in ``root``."""
+    return [*loader_prefix(root), str(program)]

@@ -85,22 +85,16 @@ class Matrix:
 
 
 def run_cell(b: Build, tc: Toolchain) -> Cell:
-    cell = Cell(b.program, b.level, b.compiler, b.profile, tc.name, outcome="unsupported")
+    where = (b.program, b.level, b.compiler, b.profile, tc.name)
     if b.status != "built":
-        cell.outcome = "unsupported" if b.status == "unsupported" else "build-failed"
-        cell.note = b.message.splitlines()[0] if b.message else ""
-        return cell
+        return Cell(*where, outcome="unsupported" if b.status == "unsupported" else "build-failed",
+                    note=b.message.splitlines()[0] if b.message else "")
     assert b.binary is not None
     run = encode_detached(tc.pahole_argv(), Path(b.binary))
-    cell.binary = b.binary
-    cell.outcome = "encodes" if run.encoded else "fails"
-    cell.returncode = run.returncode
-    cell.error_lines = list(run.error_lines)
-    cell.not_handled = run.not_handled
-    cell.wall_seconds = round(run.wall_seconds, 3)
-    if run.btf is not None:
-        cell.btf_types = len(parse_btf(run.btf).types)
-    return cell
+    return Cell(*where, outcome="encodes" if run.encoded else "fails", binary=b.binary,
+                returncode=run.returncode, error_lines=list(run.error_lines),
+                not_handled=run.not_handled, wall_seconds=round(run.wall_seconds, 3),
+                btf_types=len(parse_btf(run.btf).types) if run.btf is not None else None)
 
 
 def run_matrix(builds: list[Build], toolchains: list[Toolchain],
@@ -134,8 +128,7 @@ def render_table(matrix: Matrix):
         texts = []
         for tc in matrix.toolchains:
             c = by_tc[tc.name]
-            text = f"ok {c.btf_types}" if c.outcome == "encodes" else c.outcome.upper() \
-                if c.outcome == "fails" else c.outcome
+            text = {"encodes": f"ok {c.btf_types}", "fails": "FAILS"}.get(c.outcome, c.outcome)
             texts.append(f"[{style[c.outcome]}]{text}[/]")
         table.add_row(str(level), program, compiler, profile, *texts)
     return table

@@ -93,16 +93,3 @@ def find_libbpf() -> Tool:
 def detect_tools() -> list[Tool]:
     return [find_go(), find_gccgo(), find_pahole(), find_bpftool(), find_libbpf()]
 
-
-def go_env(goroot: Path | None = None) -> dict[str, str]:
-    """Environment for offline, reproducible gc builds from the wheel's GOROOT."""
-    env = dict(os.environ)
-    root = goroot or go_root()
-    if root:
-        env["GOROOT"] = str(root)
-    env.setdefault("HOME", "/root")
-    env["GOTOOLCHAIN"] = "local"  # never download another toolchain
-    env["GOPROXY"] = "off"
-    env["GOFLAGS"] = "-mod=mod"
-    env["CGO_ENABLED"] = env.get("CGO_ENABLED", "0")
-    return env
