@@ -119,6 +119,121 @@ def btf_info(
         typer.echo(f"  {kind:<11} {count}")
 
 
+@btf_app.command("encode")
+def btf_encode(
+    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF (gc, gccgo or C).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write the raw BTF here.")],
+    no_funcs: Annotated[bool, typer.Option("--no-funcs", help="Types only: no FUNC/FUNC_PROTO for subprograms.")] = False,
+    provenance: Annotated[Optional[Path], typer.Option(
+        help="Write every BTF id's DIE offset, Go name, package, file and line here (JSON).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the cache.")] = False,
+) -> None:
+    """Encode DWARF as pre-dedup BTF, as pahole 1.32 builds it before btf__dedup."""
+    from dwarfdiag.btf.encoder import encode_file
+
+    result = encode_file(binary, funcs=not no_funcs, use_cache=not no_cache)
+    output.write_bytes(result.raw)
+    if provenance:
+        result.write_provenance(provenance, str(binary))
+    for tag, count in sorted(result.warnings.items()):
+        typer.echo(f"warning: {tag} not encoded ({count} DIEs)", err=True)
+    typer.echo(f"{output}: {result.types} types (pre-dedup){' [cached]' if result.cached else ''}")
+
+
+@btf_app.command("compare")
+def btf_compare(
+    a: Annotated[Path, typer.Argument(help="First BTF (raw, or an ELF with .BTF).")],
+    b: Annotated[Path, typer.Argument(help="Second BTF.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many differences per side.")] = 20,
+) -> None:
+    """Compare the named types of two BTFs: kind, name, size, vlen, members and offsets.
+
+    Exit code 0 when equal, 1 when they differ (as cmp(1) does).
+    """
+    from dwarfdiag.btf.compare import compare
+    from dwarfdiag.btf.files import load_btf
+
+    result = compare(load_btf(a), load_btf(b))
+    doc = result.as_dict(limit)
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        typer.echo(f"named types: {result.a_named} in {a}, {result.b_named} in {b}; "
+                   + ("equal" if result.equal else
+                      f"{len(result.only_a)} only in A, {len(result.only_b)} only in B"))
+        for side, examples in (("A", doc["only_in_a_examples"]), ("B", doc["only_in_b_examples"])):
+            for e in examples:
+                typer.echo(f"  only in {side}: {e['kind']} '{e['name']}' size={e['size']} "
+                           f"vlen={e['vlen']}")
+    if not result.equal:
+        raise typer.Exit(1)
+
+
+PaholeOpt = Annotated[Optional[str], typer.Option(help="pahole executable to run.")]
+ToolchainOpt = Annotated[Optional[str], typer.Option(
+    help="Installed pahole/libbpf toolchain to run: bookworm, trixie, sid or system (default).")]
+
+
+@btf_app.command("capture")
+def btf_capture(
+    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write pahole's pre-dedup BTF here.")],
+    pahole: PaholeOpt = None,
+    toolchain: ToolchainOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Capture the BTF pahole hands to btf__dedup (even when dedup then fails)."""
+    from dwarfdiag.btf.capture import capture, pahole_command
+
+    argv, label = pahole_command(pahole, toolchain)
+    cap = capture(binary, argv, label)
+    output.write_bytes(cap.btf)
+    if as_json:
+        typer.echo(json.dumps({**cap.as_dict(), "output": str(output)}, indent=2))
+        return
+    verdict = "ok" if cap.dedup_ret == 0 else f"failed ({cap.dedup_ret})"
+    typer.echo(f"{output}: {len(cap.btf)} bytes captured from {label} by {cap.method}; "
+               f"its btf__dedup {verdict}")
+
+
+@app.command("check")
+def check_cmd(
+    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF.")],
+    pahole: PaholeOpt = None,
+    toolchain: ToolchainOpt = None,
+    btf: Annotated[Optional[Path], typer.Option(
+        help="Use this already captured pre-dedup BTF instead of running pahole.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here (JSON).")] = None,
+) -> None:
+    """Check pahole's pre-dedup BTF against the DWARF, type by type and reference by reference."""
+    from dwarfdiag.btf.capture import capture, pahole_command
+    from dwarfdiag.btf.consistency import check
+    from dwarfdiag.btf.encoder import encode
+    from dwarfdiag.btf.raw import parse_btf
+    from dwarfdiag.dwarf.loader import load_typegraph
+
+    if btf is not None:
+        raw, label, method, ret = btf.read_bytes(), str(btf), "file", None
+    else:
+        argv, label = pahole_command(pahole, toolchain)
+        cap = capture(binary, argv, label)
+        raw, method, ret = cap.btf, cap.method, cap.dedup_ret
+    graph = load_typegraph(binary)
+    report = check(graph, encode(graph), parse_btf(raw), label, method, ret)
+    for line in report.verdict():
+        typer.echo(line)
+    for p in report.patterns()[:10]:
+        ex = p["examples"][0]
+        where = ex["die"].get("die_offset")
+        typer.echo(f"  {p['count']:>6}  {p['kind']} {p['slot']} off by {p['offset']}"
+                   f"{' (cross-unit)' if p['cross_unit'] else ''}: e.g. [{ex['our_id']}] "
+                   f"{ex['name'] or '(anon)'} {ex['slot']}: DWARF {ex['expected']}, pahole "
+                   f"{ex['actual']}" + (f" (DIE {where:#x})" if where is not None else ""))
+    if json_out:
+        json_out.write_text(json.dumps(report.as_dict(), indent=1) + "\n")
+
+
 # ---------------------------------------------------------------- dedup
 
 

@@ -228,3 +228,56 @@ def system_oracle() -> InProcessLibbpf:
     if _default is None:
         _default = InProcessLibbpf()
     return _default
+
+
+class HelperLibbpf:
+    """libbpf run in a helper process, for libbpf builds this Python cannot load.
+
+    The helper (``native/dedup_helper.c``, built on demand by the system
+    compiler) dlopens ``libbpf.so.1``; started under an unpacked toolchain's
+    loader and ``--library-path`` it gets that toolchain's libbpf 1.5 or 1.7.
+    """
+
+    def __init__(self, prefix: list[str], version: str, timeout: float = 600):
+        from dwarfdiag.btf.native import DEDUP_HELPER, build
+
+        self.helper = build(DEDUP_HELPER)
+        self.prefix = list(prefix)
+        self.version = version
+        self.timeout = timeout
+
+    @classmethod
+    def for_toolchain(cls, toolchain) -> "HelperLibbpf":
+        """The libbpf of an installed :class:`~dwarfdiag.corpus.btf_toolchains.Toolchain`."""
+        from dwarfdiag.corpus import debian
+
+        prefix = [] if toolchain.root is None else debian.loader_prefix(Path(toolchain.root))
+        return cls(prefix, toolchain.libbpf_version)
+
+    def dedup(self, raw: bytes, base: bytes | None = None) -> DedupResult:
+        import subprocess
+
+        refused = _refused_by_libbpf(raw, base)
+        if refused is not None:
+            return DedupResult(-errno.EINVAL, None, self.version, (refused,), "load")
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out = Path(tmp) / "in.btf", Path(tmp) / "out.btf"
+            src.write_bytes(raw)
+            argv = [*self.prefix, str(self.helper), str(src), str(out)]
+            if base is not None:
+                (Path(tmp) / "base.btf").write_bytes(base)
+                argv.append(str(Path(tmp) / "base.btf"))
+            try:
+                proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout)
+            except subprocess.TimeoutExpired as e:
+                raise ToolchainError(f"libbpf {self.version} dedup helper did not finish within "
+                                     f"{self.timeout:.0f} s") from e
+            status = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+            fields = dict(kv.split("=", 1) for kv in status[0].split()) if status else {}
+            if proc.returncode != 0 or "ret" not in fields:
+                raise ToolchainError(f"libbpf {self.version} dedup helper failed "
+                                     f"(exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+            err = int(fields["ret"])
+            log = tuple(line for line in proc.stderr.splitlines() if line.strip())
+            data = out.read_bytes() if err == 0 and out.exists() else None
+            return DedupResult(err, data, self.version, log, fields.get("stage", "dedup"))

@@ -7,6 +7,7 @@ file; we keep its output lines and exit code verbatim.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import time
@@ -35,7 +36,7 @@ class PaholeRun:
 
 
 def encode_detached(pahole: str | Sequence[str], binary: Path,
-                    timeout: float = 600) -> PaholeRun:
+                    timeout: float = 600, env: dict[str, str] | None = None) -> PaholeRun:
     """Run ``pahole --btf_encode_detached`` on ``binary`` and collect the result.
 
     ``pahole`` is an executable, or the argv prefix that runs one (an unpacked
@@ -47,7 +48,8 @@ def encode_detached(pahole: str | Sequence[str], binary: Path,
         start = time.perf_counter()
         try:
             proc = subprocess.run([*argv, f"--btf_encode_detached={out}", str(binary)],
-                                  capture_output=True, text=True, timeout=timeout)
+                                  capture_output=True, text=True, timeout=timeout,
+                                  env={**os.environ, **env} if env else None)
         except OSError as e:
             raise ToolchainError(f"cannot run {argv[-1]}: {e.strerror}") from e
         except subprocess.TimeoutExpired as e:

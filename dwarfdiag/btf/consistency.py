@@ -1,0 +1,310 @@
+"""Is pahole's pre-dedup BTF a faithful image of the DWARF? ``dwarfdiag check``.
+
+Our encoder (:mod:`dwarfdiag.btf.encoder`) emits one BTF type per DIE in
+pahole's order and remembers each type's DIE. pahole's own BTF, captured
+before dedup (:mod:`dwarfdiag.btf.capture`), is aligned with it type by
+type (by position when the kind/name sequences agree, else by the longest
+matching kind/name runs; functions by name). Then every aligned pair is
+compared: kind, name, size, vlen, members, and above all where each
+reference points. A mismatch is an *inconsistency*: pahole's BTF says
+something the DWARF does not.
+
+Inconsistencies are grouped by pattern (kind, slot, how far off the target
+is) so that thousands read as a few lines. Two analyses say what they mean:
+
+* **id drift**: when references land a fixed distance past the right
+  target from some type on, the DIEs just before that point that got no
+  BTF type are named; those are what shifted pahole's ids;
+* **reference-only cycles** present in pahole's BTF but not in the DWARF's
+  are encoder-made: libbpf's ``-ELOOP`` on them says nothing about the Go
+  program.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from dwarfdiag.btf.compare import SIZED
+from dwarfdiag.btf.cycles import reference_cycles
+from dwarfdiag.btf.encoder import Encoded
+from dwarfdiag.btf.model import Btf, BtfKind
+from dwarfdiag.dwarf.constants import tag_name
+from dwarfdiag.dwarf.reader import TYPE_TAGS
+from dwarfdiag.dwarf.typegraph import TypeGraph
+
+POSITIONAL_AGREEMENT = 0.99  # below this, align by matching runs instead of position
+MAX_EXAMPLES = 3
+
+
+@dataclass
+class Inconsistency:
+    pahole_id: int
+    our_id: int
+    kind: str
+    name: str
+    slot: str  # "type", "member NAME", "param 2", "element", "index", "return", "size", ...
+    expected: str  # what the DWARF says
+    actual: str  # what pahole's BTF says
+    delta: int | None  # for references: pahole's target id minus the right one
+    cross_unit: bool | None  # does the DWARF reference leave the referrer's compile unit?
+    die: dict  # provenance of the referring type
+
+    def pattern(self) -> tuple:
+        slot = self.slot.split()[0]
+        if self.delta is None:
+            off = "-"
+        elif abs(self.delta) <= 16:
+            off = f"{self.delta:+d}"
+        else:
+            off = "elsewhere"
+        return (self.kind, slot, off, self.cross_unit)
+
+
+@dataclass
+class CheckReport:
+    binary: str
+    pahole: str
+    method: str
+    dedup_ret: int | None
+    pahole_types: int
+    our_types: int
+    aligned: int
+    alignment: str
+    inconsistencies: list[Inconsistency] = field(default_factory=list)
+    drifts: list[dict] = field(default_factory=list)
+    pahole_cycles: list[list[int]] = field(default_factory=list)
+    encoder_made_cycles: list[list[int]] = field(default_factory=list)
+    dwarf_cycles: int = 0
+    unmatched: dict = field(default_factory=dict)
+
+    def patterns(self) -> list[dict]:
+        groups: dict[tuple, list[Inconsistency]] = defaultdict(list)
+        for inc in self.inconsistencies:
+            groups[inc.pattern()].append(inc)
+        out = []
+        for (kind, slot, off, cross), items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            out.append({"kind": kind, "slot": slot, "offset": off, "cross_unit": cross,
+                        "count": len(items),
+                        "examples": [_inc_dict(i) for i in items[:MAX_EXAMPLES]]})
+        return out
+
+    def verdict(self) -> list[str]:
+        lines = []
+        if self.dedup_ret is not None:
+            lines.append(f"{self.pahole}: btf__dedup returned {self.dedup_ret}"
+                         + (" (dedup failed)" if self.dedup_ret else " (ok)"))
+        if not self.inconsistencies:
+            lines.append(f"consistent: all {self.aligned} aligned types of pahole's BTF match "
+                         f"their DIEs ({self.alignment} alignment)")
+        else:
+            n = len(self.inconsistencies)
+            lines.append(f"{n} inconsistencies between pahole's BTF and the DWARF, in "
+                         f"{len(self.patterns())} patterns ({self.alignment} alignment of "
+                         f"{self.aligned} types)")
+        for d in self.drifts:
+            skipped = ", ".join(f"{s['tag']} {s['name'] or '(anon)'} at {s['die_offset']:#x}"
+                                for s in d["unencoded_dies"][:3]) or "no unencoded DIE found"
+            lines.append(f"id drift {d['delta']:+d}: {d['shifted']} of {d['checked']} references "
+                         f"to types from id {d['from_id']} on land {d['delta']:+d} too far; just "
+                         f"before that point pahole gave no BTF type to: {skipped}")
+        lines.append(f"reference-only cycles: {len(self.pahole_cycles)} in pahole's BTF, "
+                     f"{len(self.encoder_made_cycles)} of them made by inconsistent references; "
+                     f"{self.dwarf_cycles} in the DWARF itself")
+        return lines
+
+    def as_dict(self) -> dict:
+        return {"binary": self.binary, "pahole": self.pahole, "capture_method": self.method,
+                "dedup_ret": self.dedup_ret, "pahole_types": self.pahole_types,
+                "our_types": self.our_types, "aligned": self.aligned,
+                "alignment": self.alignment, "inconsistency_count": len(self.inconsistencies),
+                "patterns": self.patterns(), "drifts": self.drifts,
+                "pahole_cycles": len(self.pahole_cycles),
+                "encoder_made_cycles": [c for c in self.encoder_made_cycles[:20]],
+                "dwarf_cycles": self.dwarf_cycles, "unmatched": self.unmatched,
+                "verdict": self.verdict()}
+
+
+def _inc_dict(i: Inconsistency) -> dict:
+    return {"pahole_id": i.pahole_id, "our_id": i.our_id, "kind": i.kind, "name": i.name,
+            "slot": i.slot, "expected": i.expected, "actual": i.actual, "delta": i.delta,
+            "cross_unit": i.cross_unit, "die": i.die}
+
+
+def slots(btf: Btf, t) -> list[tuple[str, int]]:
+    """Every reference of a type, labelled by where it sits."""
+    k = t.kind
+    if k in (BtfKind.STRUCT, BtfKind.UNION):
+        return [(f"member {btf.str_at(m.name_off) or '(anon)'}", m.type) for m in t.members]
+    if k == BtfKind.FUNC_PROTO:
+        return [("return", t.type)] + [(f"param {i}", p.type) for i, p in enumerate(t.params)]
+    if k == BtfKind.ARRAY:
+        return [("element", t.array.type), ("index", t.array.index_type)]
+    if k in (BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE, BtfKind.RESTRICT,
+             BtfKind.TYPE_TAG, BtfKind.FUNC, BtfKind.VAR, BtfKind.DECL_TAG):
+        return [("type", t.type)]
+    return []
+
+
+def _split(btf: Btf) -> tuple[list[int], list[tuple[int, int]]]:
+    """Ids of plain types, and (FUNC, its FUNC_PROTO) pairs, in id order."""
+    protos = {t.type for _, t in btf.iter_types() if t.kind == BtfKind.FUNC}
+    plain, funcs = [], []
+    for i, t in btf.iter_types():
+        if t.kind == BtfKind.FUNC:
+            funcs.append((i, t.type))
+        elif not (t.kind == BtfKind.FUNC_PROTO and i in protos):
+            plain.append(i)
+    return plain, funcs
+
+
+def _key(btf: Btf, i: int) -> tuple:
+    t = btf.type_by_id(i)
+    return (t.kind, btf.name_of(t))
+
+
+def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, dict]:
+    """pahole id -> our id, the method used, and what stayed unmatched."""
+    p_plain, p_funcs = _split(pahole)
+    o_plain, o_funcs = _split(ours)
+    pk = [_key(pahole, i) for i in p_plain]
+    ok = [_key(ours, i) for i in o_plain]
+    mapping: dict[int, int] = {}
+    same = sum(1 for a, b in zip(pk, ok) if a == b)
+    if len(pk) == len(ok) and (not pk or same / len(pk) >= POSITIONAL_AGREEMENT):
+        method = "positional"
+        mapping.update(zip(p_plain, o_plain))
+    else:
+        method = "matching runs"
+        matcher = difflib.SequenceMatcher(None, pk, ok, autojunk=False)
+        for a, b, size in matcher.get_matching_blocks():
+            for k in range(size):
+                mapping[p_plain[a + k]] = o_plain[b + k]
+    by_name: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for f, proto in o_funcs:
+        by_name[ours.name_of(ours.type_by_id(f))].append((f, proto))
+    unmatched_funcs = 0
+    for f, proto in p_funcs:
+        cands = by_name.get(pahole.name_of(pahole.type_by_id(f)))
+        if cands:
+            of, oproto = cands.pop(0)
+            mapping[f] = of
+            mapping[proto] = oproto
+        else:
+            unmatched_funcs += 1
+    unmatched = {"pahole_types": len(p_plain) - sum(1 for i in p_plain if i in mapping),
+                 "our_types": len(o_plain) - len(set(mapping.values()) & set(o_plain)),
+                 "pahole_functions": unmatched_funcs,
+                 "our_functions": sum(len(v) for v in by_name.values())}
+    return mapping, method, unmatched
+
+
+def _describe(btf: Btf, i: int) -> str:
+    if i == 0:
+        return "[0] void"
+    if not (btf.start_id <= i < btf.start_id + len(btf.types)):
+        return f"[{i}] (no such type)"
+    t = btf.type_by_id(i)
+    return f"[{i}] {t.kind.name} '{btf.name_of(t) or '(anon)'}'"
+
+
+def check(graph: TypeGraph, encoded: Encoded, pahole: Btf, label: str = "pahole",
+          method: str = "", dedup_ret: int | None = None) -> CheckReport:
+    ours = encoded.btf
+    mapping, how, unmatched = align(pahole, ours)
+    back = {o: p for p, o in mapping.items()}
+    report = CheckReport(graph.source, label, method, dedup_ret, len(pahole.types),
+                         len(ours.types), len(mapping), how, unmatched=unmatched)
+    bad_edges: set[tuple[int, int]] = set()
+    ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
+    for p_id, o_id in mapping.items():
+        pt, ot = pahole.type_by_id(p_id), ours.type_by_id(o_id)
+        die = encoded.provenance.get(o_id, {})
+
+        def add(slot: str, expected: str, actual: str, delta=None, cross=None) -> None:
+            report.inconsistencies.append(Inconsistency(
+                p_id, o_id, ot.kind.name, ours.name_of(ot), slot, expected, actual, delta,
+                cross, die))
+
+        if pt.kind != ot.kind:
+            add("kind", ot.kind.name, pt.kind.name)
+            continue
+        if pahole.name_of(pt) != ours.name_of(ot):
+            add("name", ours.name_of(ot), pahole.name_of(pt))
+        if ot.kind in SIZED and pt.size != ot.size:
+            add("size", str(ot.size), str(pt.size))
+        if pt.vlen != ot.vlen:
+            add("vlen", str(ot.vlen), str(pt.vlen))
+        if ot.kind in (BtfKind.STRUCT, BtfKind.UNION):
+            for pm, om in zip(pt.members, ot.members):
+                if (pahole.str_at(pm.name_off), pm.bit_offset(pt.kflag)) != \
+                        (ours.str_at(om.name_off), om.bit_offset(ot.kflag)):
+                    add("member layout", f"{ours.str_at(om.name_off)}@{om.bit_offset(ot.kflag)}",
+                        f"{pahole.str_at(pm.name_off)}@{pm.bit_offset(pt.kflag)}")
+                    break
+        for (slot, p_target), (_, o_target) in zip(slots(pahole, pt), slots(ours, ot)):
+            landed = mapping.get(p_target, 0 if p_target == 0 else None)
+            right_in_pahole = back.get(o_target, 0 if o_target == 0 else None)
+            delta = (p_target - right_in_pahole) if right_in_pahole is not None else None
+            if ot.kind != BtfKind.FUNC and o_target:
+                ref_checks.append((o_target, delta))
+            if landed == o_target:
+                continue
+            bad_edges.add((p_id, p_target))
+            add(slot, _describe(ours, o_target), _describe(pahole, p_target), delta,
+                _crosses_unit(graph, encoded, o_id, o_target))
+    report.drifts = _drifts(graph, encoded, ours, ref_checks)
+    report.pahole_cycles = reference_cycles(pahole)
+    report.encoder_made_cycles = [c for c in report.pahole_cycles
+                                  if any((a, b) in bad_edges
+                                         for a, b in zip(c, c[1:] + c[:1]))]
+    report.dwarf_cycles = len(reference_cycles(ours))
+    return report
+
+
+def _crosses_unit(graph: TypeGraph, encoded: Encoded, referrer: int, target: int) -> bool | None:
+    a = encoded.provenance.get(referrer, {}).get("die_offset")
+    b = encoded.provenance.get(target, {}).get("die_offset")
+    if a is None or b is None:
+        return None
+    da, db = graph.die(a), graph.die(b)
+    return None if da is None or db is None else da.cu != db.cu
+
+
+def _drifts(graph: TypeGraph, encoded: Encoded, ours: Btf,
+            checks: list[tuple[int, int | None]]) -> list[dict]:
+    """Fixed-distance shifts of reference targets, and the DIEs that caused them."""
+    shifted = Counter(d for _, d in checks if d)
+    out = []
+    for delta, count in shifted.most_common(3):
+        if count < 2 or abs(delta) > 16:
+            continue
+        start = min(t for t, d in checks if d == delta)
+        after = [d for t, d in checks if t >= start]
+        unencoded = _unencoded_before(graph, encoded, start)
+        out.append({"delta": delta, "from_id": start, "shifted": after.count(delta),
+                    "checked": len(after), "first_shifted_target": _describe(ours, start),
+                    "unencoded_dies": unencoded})
+    return out
+
+
+def _unencoded_before(graph: TypeGraph, encoded: Encoded, first_shifted: int) -> list[dict]:
+    """Type DIEs between the last correctly referenced type and ``first_shifted``
+    that have no BTF type of their own."""
+    hi = encoded.provenance.get(first_shifted, {}).get("die_offset")
+    lo = encoded.provenance.get(first_shifted - 1, {}).get("die_offset")
+    if hi is None:
+        return []
+    encoded_dies = {p.get("die_offset") for p in encoded.provenance.values()}
+    out = []
+    for die in graph:
+        if lo is not None and die.offset <= lo:
+            continue
+        if die.offset >= hi:
+            break
+        if die.tag in TYPE_TAGS and die.offset not in encoded_dies:
+            out.append({"die_offset": die.offset, "tag": tag_name(die.tag), "name": die.name,
+                        **{k: v for k, v in graph.provenance(die).items()
+                           if k in ("package", "cu")}})
+    return out

@@ -1,0 +1,114 @@
+"""Reference-only cycles in BTF: the shape libbpf before 1.7 cannot dedup.
+
+libbpf dedups STRUCT/UNION with a graph-equivalence check that tolerates
+cycles, but resolves every other referring kind (PTR, TYPEDEF, CONST,
+VOLATILE, RESTRICT, TYPE_TAG, ARRAY, FUNC_PROTO) recursively, and meeting a
+type still in progress returns -ELOOP. A cycle that passes through no
+struct or union (C cannot write one; Go can: ``type P *P``,
+``type stateFn func(*lexer) stateFn``) therefore fails dedup. libbpf 1.7
+moved TYPEDEF into the struct phase (commit 37027144), which breaks the
+cycles that pass through a typedef.
+"""
+
+from __future__ import annotations
+
+from dwarfdiag.btf.model import Btf, BtfKind
+
+REFERENCE_KINDS = frozenset({BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE,
+                             BtfKind.RESTRICT, BtfKind.TYPE_TAG, BtfKind.ARRAY,
+                             BtfKind.FUNC_PROTO})
+
+
+def reference_cycles(btf: Btf) -> list[list[int]]:
+    """Strongly connected groups of reference kinds that form a cycle, each as
+    one cycle path (type ids in reference order), smallest id first."""
+    start = btf.start_id
+    types = btf.types
+    n = len(types)
+
+    def edges(i: int) -> list[int]:
+        t = types[i - start]
+        out = []
+        for r in t.referenced_ids():
+            if start <= r < start + n and types[r - start].kind in REFERENCE_KINDS:
+                out.append(r)
+        return out
+
+    nodes = [start + i for i, t in enumerate(types) if t.kind in REFERENCE_KINDS]
+    components = _tarjan(nodes, edges)
+    cycles = []
+    for comp in components:
+        if len(comp) == 1 and comp[0] not in edges(comp[0]):
+            continue
+        cycles.append(_one_cycle(min(comp), set(comp), edges))
+    cycles.sort(key=lambda c: c[0])
+    return cycles
+
+
+def _tarjan(nodes: list[int], edges) -> list[list[int]]:
+    """Iterative Tarjan SCC (Go types nest deeper than Python's recursion limit)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    out: list[list[int]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(edges(root)))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, it = work[-1]
+            advanced = False
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(edges(w))))
+                    advanced = True
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                out.append(comp)
+    return out
+
+
+def _one_cycle(start: int, members: set[int], edges) -> list[int]:
+    """A shortest path start -> ... -> start inside one component (BFS)."""
+    parent = {start: None}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in edges(v):
+                if w not in members:
+                    continue
+                if w == start:
+                    path = [v]
+                    while parent[path[-1]] is not None:
+                        path.append(parent[path[-1]])
+                    return list(reversed(path))
+                if w not in parent:
+                    parent[w] = v
+                    nxt.append(w)
+        frontier = nxt
+    return [start]

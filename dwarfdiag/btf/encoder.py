@@ -1,0 +1,340 @@
+"""DWARF to BTF the way pahole 1.30/1.32 does it, keeping each type's provenance.
+
+pahole (``acmel/dwarves``: ``dwarf_loader.c`` reads DIEs into per-CU type
+tables, ``btf_encoder.c`` turns each table entry into one ``btf__add_*``
+call) is modelled as follows; the parity tests compare the result with the
+real pahole 1.32 after dedup by real libbpf:
+
+* compile units are encoded in ``.debug_info`` order, and inside a unit every
+  type DIE in DIE order (types nested in subprograms included), one BTF type
+  per DIE, so a reference is "id of the DIE it names";
+* base types become INT (floats too: without ``--btf_features`` pahole does
+  not emit FLOAT); a size that is not a power of two becomes pahole's
+  ``__SANITIZED_FAKE_INT__``; DW_ATE_signed gives SIGNED, boolean BOOL;
+* structs/classes/unions with their DW_TAG_member children (bit offsets from
+  DW_AT_data_member_location, DW_AT_data_bit_offset or DWARF 2's
+  DW_AT_bit_offset; DW_AT_bit_size makes a bitfield), declarations become
+  FWD; enums become ENUM (ENUM64 above 4 bytes);
+* pointers (and C++ references) PTR, const/volatile/restrict their BTF kind,
+  typedefs TYPEDEF, arrays one ARRAY over all dimensions, indexed by the
+  first base type named ``int`` (any size) or else by a 4-byte signed
+  ``int`` that pahole adds after the first unit that needs one;
+* DW_TAG_subroutine_type becomes FUNC_PROTO (formal parameters in order,
+  DW_TAG_unspecified_parameters as a trailing vararg); gc lists results as
+  parameters too, and so does pahole;
+* DW_TAG_unspecified_type (gc's ``unsafe.Pointer`` target) is void;
+  DW_TAG_constant and variables are not encoded;
+* functions: pahole 1.30+ matches each named subprogram to an ELF STT_FUNC
+  symbol and skips names containing ``.`` (its marker for compiler-made
+  clones such as ``foo.isra.0``), which drops every package-qualified Go
+  function; the rest become FUNC_PROTO + FUNC (static linkage), one per
+  name, sorted by name after all types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dwarfdiag.btf.build import BtfBuilder
+from dwarfdiag.btf.model import Btf, BtfKind, FuncLinkage, IntEncoding
+from dwarfdiag.dwarf.constants import (ATE_boolean, ATE_signed, ATE_signed_char, At, Tag,
+                                       tag_name)
+from dwarfdiag.dwarf.typegraph import Die, TypeGraph
+
+ENCODED_TAGS = frozenset({
+    Tag.base_type, Tag.pointer_type, Tag.reference_type, Tag.rvalue_reference_type,
+    Tag.const_type, Tag.volatile_type, Tag.restrict_type, Tag.typedef, Tag.structure_type,
+    Tag.class_type, Tag.union_type, Tag.enumeration_type, Tag.array_type, Tag.subroutine_type,
+})
+VOID_TAGS = frozenset({Tag.unspecified_type})
+# Type tags pahole does not encode: references to them become void, with one
+# warning per tag (not per DIE).
+UNSUPPORTED_TAGS = frozenset({Tag.ptr_to_member_type, Tag.atomic_type})
+DW_OP_plus_uconst = 0x23
+DW_OP_constu = 0x10
+
+
+@dataclass
+class Encoded:
+    """An encoder run: the pre-dedup BTF, and for every id where it came from."""
+
+    btf: Btf
+    provenance: dict[int, dict]  # BTF id -> DIE provenance plus the role of the type
+    warnings: dict[str, int] = field(default_factory=dict)  # unsupported tag -> DIE count
+    source: str = ""
+
+
+def encode(graph: TypeGraph, funcs: bool = True) -> Encoded:
+    return _Encoder(graph).run(funcs)
+
+
+class _Encoder:
+    def __init__(self, graph: TypeGraph):
+        self.g = graph
+        self.b = BtfBuilder()
+        self.ids: dict[int, int] = {}  # DIE offset -> BTF id
+        self.prov: dict[int, dict] = {}
+        self.warnings: Counter = Counter()
+
+    def run(self, funcs: bool) -> Encoded:
+        plan = self._assign_ids()
+        for kind, die, extra in plan:
+            if kind == "die":
+                self._emit(die, extra)
+            else:  # the array index type pahole adds when no "int" came first
+                self.b.add_int("int", 4, IntEncoding.SIGNED)
+        if funcs:
+            self._emit_functions()
+        return Encoded(self.b.btf(), self.prov, dict(self.warnings), self.g.source)
+
+    # -- pass 1: ids in pahole's order -----------------------------------
+    def _assign_ids(self) -> list:
+        plan: list = []
+        next_id = 1
+        by_unit: dict[int, list[Die]] = {}
+        for die in self.g:
+            if die.tag in ENCODED_TAGS:
+                by_unit.setdefault(die.cu, []).append(die)
+            elif die.tag in UNSUPPORTED_TAGS:
+                self.warnings[tag_name(die.tag)] += 1
+        # pahole's encoder-wide array index type: the first unit that has a
+        # base type named "int" (any size) fixes it for good; until then a
+        # unit with arrays but no "int" appends its own 4-byte signed "int".
+        index_id = None
+        for unit, dies in by_unit.items():
+            unit_index = index_id
+            needs_index = False
+            for die in dies:
+                self.ids[die.offset] = next_id
+                self.prov[next_id] = self._where(die, "type")
+                if unit_index is None and die.tag == Tag.base_type and die.name == "int":
+                    unit_index = next_id
+                needs_index |= die.tag == Tag.array_type
+                next_id += 1
+            add_index = needs_index and unit_index is None
+            if add_index:
+                unit_index = next_id
+                self.prov[next_id] = {"role": "array index type (int added by the encoder)",
+                                      "cu": self.g.cus[unit].name}
+                next_id += 1
+            plan.extend(("die", d, unit_index) for d in dies)
+            if add_index:
+                plan.append(("index", None, None))
+            index_id = unit_index
+        return plan
+
+    def _where(self, die: Die, role: str) -> dict:
+        out = self.g.provenance(die)
+        out["role"] = role
+        return out
+
+    def ref(self, die: Die, offset: int | None = None) -> int:
+        """The BTF id a DW_AT_type names (void when absent or not encoded)."""
+        target = die.type if offset is None else offset
+        seen = 0
+        while target is not None:
+            found = self.ids.get(target)
+            if found is not None:
+                return found
+            t = self.g.die(target)
+            if t is None or t.tag in VOID_TAGS or t.tag in UNSUPPORTED_TAGS or seen > 64:
+                if t is None:
+                    self.warnings["reference to a DIE that is not a type"] += 1
+                return 0
+            target, seen = t.type, seen + 1
+        return 0
+
+    # -- pass 2: one btf__add_* per DIE ------------------------------------
+    def _emit(self, die: Die, index_id: int | None) -> None:
+        tag, b, a = die.tag, self.b, die.attrs
+        if tag == Tag.base_type:
+            size = a.get(At.byte_size, 0)
+            enc = a.get(At.encoding)
+            encoding = (IntEncoding.SIGNED if enc in (ATE_signed, ATE_signed_char)
+                        else IntEncoding.BOOL if enc == ATE_boolean else IntEncoding.NONE)
+            name = die.name or ""
+            if size <= 0 or size & (size - 1) or size > 16:
+                name, size = "__SANITIZED_FAKE_INT__", 4
+            b.add_int(name, size, encoding)
+        elif tag in (Tag.pointer_type, Tag.reference_type, Tag.rvalue_reference_type):
+            b.add_ptr(self.ref(die))
+        elif tag == Tag.const_type:
+            b.add_const(self.ref(die))
+        elif tag == Tag.volatile_type:
+            b.add_volatile(self.ref(die))
+        elif tag == Tag.restrict_type:
+            b.add_restrict(self.ref(die))
+        elif tag == Tag.typedef:
+            b.add_typedef(die.name or "", self.ref(die))
+        elif tag in (Tag.structure_type, Tag.class_type, Tag.union_type):
+            union = tag == Tag.union_type
+            if a.get(At.declaration):
+                b.add_fwd(die.name or "", union)
+            else:
+                members, bitfields = self._members(die)
+                b.add_struct(die.name, a.get(At.byte_size, 0), members, union=union,
+                             bitfields=bitfields)
+        elif tag == Tag.enumeration_type:
+            self._enum(die)
+        elif tag == Tag.array_type:
+            b.add_array(self.ref(die), index_id or 0, self._nelems(die))
+        elif tag == Tag.subroutine_type:
+            b.add_func_proto(self.ref(die), self._params(die))
+
+    def _members(self, die: Die) -> tuple[list, bool]:
+        out, bitfields = [], False
+        for m in self.g.children(die):
+            if m.tag != Tag.member or m.attrs.get(At.declaration) or m.attrs.get(At.external):
+                continue
+            offset = self._bit_offset(m)
+            bits = m.attrs.get(At.bit_size, 0)
+            if bits:
+                bitfields = True
+                offset |= bits << 24
+            out.append((m.name, self.ref(m), offset))
+        return out, bitfields
+
+    def _bit_offset(self, m: Die) -> int:
+        a = m.attrs
+        if At.data_bit_offset in a:
+            return a[At.data_bit_offset]
+        loc = a.get(At.data_member_location, 0)
+        byte_offset = _location_offset(loc) if isinstance(loc, bytes) else loc
+        if At.bit_offset in a and At.bit_size in a:
+            # DWARF 2/3 numbers bits from the storage unit's most significant
+            # end; BTF (and DWARF 4's data_bit_offset) from the least on LE.
+            storage = a.get(At.byte_size) or self._size_of(m.type) or 0
+            return byte_offset * 8 + storage * 8 - a[At.bit_offset] - a[At.bit_size]
+        return byte_offset * 8
+
+    def _size_of(self, offset: int | None) -> int | None:
+        for _ in range(64):
+            t = self.g.die(offset) if offset is not None else None
+            if t is None:
+                return None
+            if At.byte_size in t.attrs:
+                return t.attrs[At.byte_size]
+            offset = t.type
+        return None
+
+    def _enum(self, die: Die) -> None:
+        values = [(e.name or "", _as_signed(e.attrs.get(At.const_value, 0)))
+                  for e in self.g.children(die) if e.tag == Tag.enumerator]
+        size = die.attrs.get(At.byte_size, 4)
+        signed = any(v < 0 for _, v in values)
+        if size > 4:
+            self.b.add_enum64(die.name, size, values, signed=signed)
+        else:
+            self.b.add_enum(die.name, size, values, signed=signed)
+
+    def _nelems(self, die: Die) -> int:
+        total = 1
+        for s in self.g.children(die):
+            if s.tag != Tag.subrange_type:
+                continue
+            if At.count in s.attrs:
+                n = s.attrs[At.count]
+            elif At.upper_bound in s.attrs:
+                n = s.attrs[At.upper_bound] + 1
+            else:
+                n = 0  # flexible array
+            total *= n if isinstance(n, int) else 0
+        return total & 0xFFFFFFFF
+
+    def _params(self, die: Die) -> list[tuple[str | None, int]]:
+        """Formal parameters in order; pahole records DW_TAG_unspecified_parameters
+        as a flag and appends the vararg last, even where gc puts it between
+        a variadic parameter and the results."""
+        out, vararg = [], False
+        for p in self.g.children(die):
+            if p.tag == Tag.formal_parameter:
+                out.append((p.name, self.ref(p)))
+            elif p.tag == Tag.unspecified_parameters:
+                vararg = True
+        if vararg:
+            out.append((None, 0))
+        return out
+
+    def _emit_functions(self) -> None:
+        chosen: dict[str, Die] = {}
+        for die in self.g:
+            if die.tag != Tag.subprogram:
+                continue
+            name = die.name
+            if (not name or "." in name or die.attrs.get(At.declaration)
+                    or name not in self.g.functions or name in chosen):
+                continue
+            chosen[name] = die
+        for name in sorted(chosen):
+            die = chosen[name]
+            proto = self.b.add_func_proto(self.ref(die), self._params(die))
+            self.prov[proto] = self._where(die, "func_proto of subprogram")
+            fid = self.b.add_func(name, proto, FuncLinkage.STATIC)
+            self.prov[fid] = self._where(die, "func")
+
+
+def _location_offset(expr: bytes) -> int:
+    """DW_AT_data_member_location as an expression: DW_OP_plus_uconst N (or constu)."""
+    if expr and expr[0] in (DW_OP_plus_uconst, DW_OP_constu):
+        value = shift = 0
+        for b in expr[1:]:
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        return value
+    return 0
+
+
+def _as_signed(value) -> int:
+    return value if isinstance(value, int) else 0
+
+
+@dataclass
+class EncodedFile:
+    """What ``btf encode`` writes: raw BTF, provenance, warnings (cacheable bytes)."""
+
+    raw: bytes
+    provenance: dict[int, dict]
+    warnings: dict[str, int]
+    types: int
+    cached: bool = False
+
+    def write_provenance(self, path: Path, source: str) -> None:
+        doc = {"source": source, "types": self.types,
+               "provenance": {str(k): v for k, v in sorted(self.provenance.items())}}
+        Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def encode_file(path: Path, funcs: bool = True, use_cache: bool = True) -> EncodedFile:
+    """Encode a binary, reusing the cached result for the same content and options.
+
+    The cache key is the TypeGraph's content key (build-id or file hash plus
+    the dwarfdiag version), so a warm run reads one file and touches neither
+    DWARF nor the encoder.
+    """
+    import marshal
+    import os
+
+    from dwarfdiag.cache import cache_dir
+    from dwarfdiag.dwarf.loader import content_key, load_typegraph
+
+    entry = cache_dir("encoded") / f"{content_key(path)}-{'funcs' if funcs else 'nofuncs'}.marshal"
+    if use_cache and entry.exists():
+        try:
+            raw, prov, warnings, types = marshal.loads(entry.read_bytes())
+            return EncodedFile(raw, prov, warnings, types, cached=True)
+        except (ValueError, EOFError, TypeError):
+            pass
+    from dwarfdiag.btf.raw import write_btf
+
+    enc = encode(load_typegraph(path, use_cache=use_cache), funcs=funcs)
+    out = EncodedFile(write_btf(enc.btf), enc.provenance, enc.warnings, len(enc.btf.types))
+    if use_cache:
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps((out.raw, out.provenance, out.warnings, out.types)))
+        tmp.replace(entry)
+    return out

@@ -1,0 +1,121 @@
+"""File names from ``.debug_line`` headers, so DW_AT_decl_file becomes a path.
+
+Only the header of each line program is read (the file table), never the
+line-number program itself.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from dwarfdiag.dwarf.constants import Form
+from dwarfdiag.dwarf.reader import Context, uleb
+from dwarfdiag.errors import BadInputError
+
+DW_LNCT_path = 1
+DW_LNCT_directory_index = 2
+
+
+def file_table(debug_line: bytes, offset: int, ctx: Context) -> list[str]:
+    """The file names of the line program at ``offset``, indexed as DW_AT_decl_file is.
+
+    DWARF 5 indexes from 0; earlier versions from 1, so index 0 is "".
+    """
+    e = ctx.endian
+    try:
+        p = offset
+        length, = struct.unpack_from(e + "I", debug_line, p)
+        p += 4
+        osize = 4
+        if length == 0xFFFFFFFF:
+            p += 8
+            osize = 8
+        version, = struct.unpack_from(e + "H", debug_line, p)
+        p += 2
+        if version >= 5:
+            p += 2  # address_size, segment_selector_size
+        p += osize  # header_length
+        p += 4 if version >= 4 else 3  # min_inst_length, [max_ops], default_is_stmt, line_base
+        p += 1  # line_range
+        opcode_base = debug_line[p]
+        p += 1 + (opcode_base - 1)
+        if version >= 5:
+            dirs, p = _v5_entries(debug_line, p, ctx, osize)
+            files, p = _v5_entries(debug_line, p, ctx, osize)
+            out = []
+            for entry in files:
+                name = entry.get(DW_LNCT_path, "")
+                d = entry.get(DW_LNCT_directory_index, 0)
+                base = dirs[d].get(DW_LNCT_path, "") if 0 <= d < len(dirs) else ""
+                out.append(_join(base, name))
+            return out
+        dirs = [""]
+        while debug_line[p] != 0:
+            end = debug_line.index(0, p)
+            dirs.append(debug_line[p:end].decode("utf-8", "replace"))
+            p = end + 1
+        p += 1
+        out = [""]
+        while debug_line[p] != 0:
+            end = debug_line.index(0, p)
+            name = debug_line[p:end].decode("utf-8", "replace")
+            p = end + 1
+            d, p = uleb(debug_line, p)
+            _, p = uleb(debug_line, p)
+            _, p = uleb(debug_line, p)
+            out.append(_join(dirs[d] if d < len(dirs) else "", name))
+        return out
+    except (IndexError, ValueError, struct.error):
+        raise BadInputError(f".debug_line: line program header at {offset:#x} is truncated "
+                            f"or corrupt") from None
+
+
+def _join(directory: str, name: str) -> str:
+    if not directory or name.startswith("/"):
+        return name
+    return directory.rstrip("/") + "/" + name
+
+
+def _v5_entries(d: bytes, p: int, ctx: Context, osize: int) -> tuple[list[dict], int]:
+    count = d[p]
+    p += 1
+    formats = []
+    for _ in range(count):
+        content, p = uleb(d, p)
+        form, p = uleb(d, p)
+        formats.append((content, form))
+    n, p = uleb(d, p)
+    entries = []
+    for _ in range(n):
+        entry: dict[int, object] = {}
+        for content, form in formats:
+            value, p = _read_form(d, p, form, ctx, osize)
+            entry[content] = value
+        entries.append(entry)
+    return entries, p
+
+
+def _read_form(d: bytes, p: int, form: int, ctx: Context, osize: int) -> tuple[object, int]:
+    e = ctx.endian
+    off_code = "I" if osize == 4 else "Q"
+    if form == Form.string:
+        end = d.index(0, p)
+        return d[p:end].decode("utf-8", "replace"), end + 1
+    if form == Form.line_strp:
+        off, = struct.unpack_from(e + off_code, d, p)
+        return ctx.line_strp(off), p + osize
+    if form == Form.strp:
+        off, = struct.unpack_from(e + off_code, d, p)
+        return ctx.strp(off), p + osize
+    if form == Form.udata:
+        return uleb(d, p)
+    sizes = {Form.data1: "B", Form.data2: "H", Form.data4: "I", Form.data8: "Q"}
+    if form in sizes:
+        v, = struct.unpack_from(e + sizes[form], d, p)
+        return v, p + struct.calcsize(sizes[form])
+    if form == Form.data16:
+        return None, p + 16
+    if form == Form.block:
+        n, p = uleb(d, p)
+        return None, p + n
+    raise BadInputError(f".debug_line: unsupported form {form:#x} in a file table")

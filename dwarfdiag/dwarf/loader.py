@@ -1,0 +1,133 @@
+"""ELF in, TypeGraph out, with an on-disk cache keyed by content.
+
+The cache key is the binary's GNU build-id and/or Go build ID plus its size
+(or, when it has neither ID, a SHA-256 of the file) and the dwarfdiag
+version, never the path. A warm load reads one ``marshal`` file and does not
+parse DWARF at all (and never imports pyelftools).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import struct
+from pathlib import Path
+from typing import Callable
+
+from dwarfdiag import __version__
+from dwarfdiag.cache import cache_dir
+from dwarfdiag.dwarf.constants import At, Tag
+from dwarfdiag.dwarf.lines import file_table
+from dwarfdiag.dwarf.reader import AT_STMT_LIST, Context, read_unit, unit_headers
+from dwarfdiag.dwarf.sections import ElfSections, read_sections
+from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
+from dwarfdiag.errors import BadInputError
+
+CACHE_FORMAT = 1  # bump when TypeGraph.to_data changes shape
+NOTE_SECTIONS = (".note.gnu.build-id", ".note.go.buildid")
+STT_FUNC = 2
+
+Progress = Callable[[int, int], None]  # (bytes of .debug_info done, total)
+
+
+def content_key(path: Path) -> str:
+    """A key that changes whenever the binary's content does."""
+    path = Path(path)
+    sections = read_sections(path, NOTE_SECTIONS)
+    ids = [_note_desc(sections.get(n), sections.endian).hex() for n in NOTE_SECTIONS]
+    size = path.stat().st_size
+    if any(ids):
+        basis = f"ids:{ids[0]}:{ids[1]}:{size}"
+    else:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        basis = "sha256:" + h.hexdigest()
+    return hashlib.sha256(f"{basis}:dwarfdiag-{__version__}:{CACHE_FORMAT}".encode()).hexdigest()[:24]
+
+
+def _note_desc(data: bytes, endian: str) -> bytes:
+    if len(data) < 12:
+        return b""
+    namesz, descsz, _ = struct.unpack_from(endian + "III", data)
+    start = 12 + ((namesz + 3) & ~3)
+    return data[start:start + descsz]
+
+
+def load_typegraph(path: Path, use_cache: bool = True,
+                   progress: Progress | None = None) -> TypeGraph:
+    path = Path(path)
+    key = content_key(path)
+    cached = cache_dir("typegraph") / f"{key}.marshal"
+    if use_cache and cached.exists():
+        try:
+            data = marshal.loads(cached.read_bytes())
+            graph = TypeGraph.from_data(data)
+            graph.source = str(path)
+            return graph
+        except (ValueError, EOFError, TypeError, KeyError):
+            pass  # a damaged cache entry is rebuilt below
+    graph = read_typegraph(path, key, progress)
+    if use_cache:
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(graph.to_data()))
+        tmp.replace(cached)
+    return graph
+
+
+def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:
+    sections = read_sections(path)
+    info = sections.get(".debug_info")
+    if not info:
+        raise BadInputError(f"{path}: no DWARF (.debug_info is missing): the binary is stripped "
+                            f"or was linked with -ldflags=-w; rebuild without -s/-w (gc) or with "
+                            f"-g (gccgo, gcc), or point at the unstripped binary")
+    ctx = Context(sections)
+    compiled: dict = {}
+    count = [0]
+    dies: dict[int, Die] = {}
+    cus: list[CompileUnit] = []
+    debug_line = sections.get(".debug_line")
+    for unit in unit_headers(info, sections.endian):
+        raw = read_unit(sections, unit, ctx, compiled, count)
+        if not raw:
+            continue
+        top = raw[0]
+        if top.tag not in (Tag.compile_unit, Tag.partial_unit):
+            continue  # type units and skeletons carry nothing pahole encodes
+        files: list[str] = []
+        if AT_STMT_LIST in top.attrs and debug_line:
+            files = file_table(debug_line, top.attrs[AT_STMT_LIST], ctx)
+        index = len(cus)
+        cus.append(CompileUnit(top.offset, top.attrs.get(At.name) or "", 
+                               top.attrs.get(At.producer) or "", top.attrs.get(At.language, 0),
+                               unit.version, files))
+        for d in raw:
+            dies[d.offset] = Die(d.offset, d.tag, d.parent, index, d.attrs)
+        if progress:
+            progress(unit.end, len(info))
+    link_children(dies)
+    return TypeGraph(str(path), key, cus, dies, _function_symbols(sections), count[0],
+                     sections.compressed)
+
+
+def _function_symbols(sections: ElfSections) -> frozenset[str]:
+    symtab, strtab = sections.get(".symtab"), sections.get(".strtab")
+    if not symtab:
+        return frozenset()
+    e = sections.endian
+    if sections.elf_class == 64:
+        fmt, size, info_at = e + "I", 24, 4
+    else:
+        fmt, size, info_at = e + "I", 16, 12
+    names = set()
+    for off in range(0, len(symtab) - size + 1, size):
+        if symtab[off + info_at] & 0xF != STT_FUNC:
+            continue
+        name_off, = struct.unpack_from(fmt, symtab, off)
+        end = strtab.find(b"\0", name_off)
+        if end > name_off:
+            names.add(strtab[name_off:end].decode("utf-8", "replace"))
+    return frozenset(names)

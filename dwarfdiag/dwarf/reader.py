@@ -1,0 +1,425 @@
+"""A DIE reader fast enough for 600k-DIE Go binaries, in plain Python.
+
+pyelftools builds an object per DIE and per attribute; iterating GOROOT's
+``cmd/compile`` that way takes ~20x pahole (FACTS.md). BTF needs only the
+type DIEs, their members, parameters, enumerators and subranges, and the
+subprograms with their parameters: in a gc binary that is about a third of
+the DIEs, and of their attributes it needs a handful. So:
+
+* each abbreviation is compiled once (per abbrev table) into two small
+  Python functions generated from source: one that decodes just the
+  attributes we keep, one that only skips the DIE. Runs of fixed-size forms
+  collapse into a single ``struct.unpack_from`` call;
+* the walk reads every DIE header (DWARF has no index to jump with) but
+  calls the decoder only for DIEs that BTF needs, the skipper otherwise.
+
+The output is plain data (:class:`RawDie` tuples) that
+:mod:`dwarfdiag.dwarf.typegraph` turns into the TypeGraph. Malformed input
+raises BadInputError naming the section and the offset.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Callable, Iterator, NamedTuple
+
+from dwarfdiag.dwarf.constants import At, Form, Tag
+from dwarfdiag.dwarf.sections import ElfSections
+from dwarfdiag.errors import BadInputError, UnsupportedError
+
+# Tags whose DIEs become BTF types (or are dropped by rule, like pahole does
+# with DW_TAG_unspecified_type, but must be known to resolve references).
+TYPE_TAGS = frozenset({
+    Tag.base_type, Tag.pointer_type, Tag.reference_type, Tag.rvalue_reference_type,
+    Tag.const_type, Tag.volatile_type, Tag.restrict_type, Tag.atomic_type, Tag.typedef,
+    Tag.structure_type, Tag.union_type, Tag.class_type, Tag.enumeration_type,
+    Tag.array_type, Tag.subroutine_type, Tag.unspecified_type, Tag.ptr_to_member_type,
+})
+# Children that belong to a kept parent (members, parameters, ...).
+CHILD_TAGS = frozenset({Tag.member, Tag.formal_parameter, Tag.unspecified_parameters,
+                        Tag.enumerator, Tag.subrange_type, Tag.variant})
+# Attributes the TypeGraph keeps; everything else is skipped unread.
+KEPT_ATTRS = frozenset({
+    At.name, At.type, At.byte_size, At.bit_size, At.bit_offset, At.data_bit_offset,
+    At.data_member_location, At.upper_bound, At.count, At.encoding, At.declaration,
+    At.external, At.const_value, At.variable_parameter, At.decl_file, At.decl_line,
+    At.specification, At.abstract_origin, At.linkage_name, At.MIPS_linkage_name, At.low_pc,
+    At.inline, At.producer, At.language, At.comp_dir, At.str_offsets_base,
+    At.go_kind, At.go_key, At.go_elem, At.go_embedded_field, At.go_runtime_type,
+    At.go_package_name, At.go_dict_index, At.go_closure_offset, 0x10,  # DW_AT_stmt_list
+})
+AT_STMT_LIST = 0x10
+
+_FIXED_SIZES = {
+    Form.data1: 1, Form.ref1: 1, Form.flag: 1, Form.strx1: 1, Form.addrx1: 1,
+    Form.data2: 2, Form.ref2: 2, Form.strx2: 2, Form.addrx2: 2,
+    Form.strx3: 3, Form.addrx3: 3,
+    Form.data4: 4, Form.ref4: 4, Form.strx4: 4, Form.addrx4: 4, Form.ref_sup4: 4,
+    Form.data8: 8, Form.ref8: 8, Form.ref_sig8: 8, Form.ref_sup8: 8,
+    Form.data16: 16, Form.flag_present: 0, Form.implicit_const: 0,
+}
+_STRUCT_CODE = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_CU_RELATIVE_REFS = (Form.ref1, Form.ref2, Form.ref4, Form.ref8, Form.ref_udata)
+_STRX = (Form.strx, Form.strx1, Form.strx2, Form.strx3, Form.strx4, Form.GNU_str_index)
+
+
+class RawDie(NamedTuple):
+    offset: int
+    tag: int
+    parent: int  # offset of the parent DIE (the CU DIE for top-level DIEs)
+    attrs: dict  # DW_AT number -> decoded value (refs are absolute .debug_info offsets)
+
+
+class UnitHeader(NamedTuple):
+    offset: int  # of the unit header in .debug_info
+    version: int
+    unit_type: int
+    address_size: int
+    offset_size: int  # 4 for 32-bit DWARF, 8 for 64-bit
+    abbrev_offset: int
+    die_offset: int  # first DIE
+    end: int
+
+
+class Abbrev(NamedTuple):
+    tag: int
+    has_children: bool
+    attrs: tuple  # ((at, form, implicit_const), ...)
+
+
+def uleb(d: bytes, p: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = d[p]
+        p += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, p
+        shift += 7
+
+
+def sleb(d: bytes, p: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = d[p]
+        p += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            if b & 0x40:
+                result -= 1 << shift
+            return result, p
+
+
+def parse_abbrevs(data: bytes, offset: int) -> dict[int, Abbrev]:
+    table: dict[int, Abbrev] = {}
+    p = offset
+    try:
+        while True:
+            code, p = uleb(data, p)
+            if code == 0:
+                return table
+            tag, p = uleb(data, p)
+            children = data[p] != 0
+            p += 1
+            attrs = []
+            while True:
+                at, p = uleb(data, p)
+                form, p = uleb(data, p)
+                if at == 0 and form == 0:
+                    break
+                implicit = None
+                if form == Form.implicit_const:
+                    implicit, p = sleb(data, p)
+                attrs.append((at, form, implicit))
+            table[code] = Abbrev(tag, children, tuple(attrs))
+    except IndexError:
+        raise BadInputError(f".debug_abbrev: table at {offset:#x} runs past the end of the "
+                            f"section ({len(data)} bytes); the section is truncated") from None
+
+
+class Context:
+    """Per-unit state the generated decoders consult (strings, string offsets)."""
+
+    def __init__(self, sections: ElfSections):
+        self.debug_str = sections.get(".debug_str")
+        self.line_str = sections.get(".debug_line_str")
+        self.str_offsets = sections.get(".debug_str_offsets")
+        self.endian = sections.endian
+        self.str_offsets_base = 8
+        self.offset_size = 4
+        self._strp_cache: dict[int, str] = {}  # names repeat a lot across Go's CUs
+
+    def strp(self, off: int) -> str:
+        s = self._strp_cache.get(off)
+        if s is None:
+            end = self.debug_str.find(b"\0", off)
+            if end < 0 or off >= len(self.debug_str):
+                raise BadInputError(f".debug_str: string offset {off:#x} is out of range "
+                                    f"({len(self.debug_str)} bytes)")
+            s = self._strp_cache[off] = self.debug_str[off:end].decode("utf-8", "replace")
+        return s
+
+    def line_strp(self, off: int) -> str:
+        end = self.line_str.find(b"\0", off)
+        if end < 0:
+            raise BadInputError(f".debug_line_str: string offset {off:#x} is out of range")
+        return self.line_str[off:end].decode("utf-8", "replace")
+
+    def strx(self, index: int) -> str:
+        pos = self.str_offsets_base + index * self.offset_size
+        fmt = self.endian + ("I" if self.offset_size == 4 else "Q")
+        try:
+            off, = struct.unpack_from(fmt, self.str_offsets, pos)
+        except struct.error:
+            raise BadInputError(f".debug_str_offsets: index {index} (at {pos:#x}) is out of "
+                                f"range") from None
+        return self.strp(off)
+
+
+def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Callable:
+    """Generate ``f(d, p, cu, ctx) -> (p, attrs)`` (or ``-> p`` when not keeping)."""
+    lines: list[str] = []
+    pending: list[tuple[str, int | None, int]] = []  # (struct code, at or None, form)
+
+    def flush() -> None:
+        if not pending:
+            return
+        fmt = endian + "".join(code for code, _, _ in pending)
+        size = struct.calcsize(fmt)
+        wanted = [(at, form) for code, at, form in pending if at is not None]
+        if wanted:
+            names = ", ".join(f"v{i}" for i in range(len(wanted)))
+            lines.append(f"    {names}, = unpack_from({fmt!r}, d, p)")
+            for i, (at, form) in enumerate(wanted):
+                lines.append(f"    a[{at}] = {_convert(f'v{i}', form)}")
+        lines.append(f"    p += {size}")
+        pending.clear()
+
+    for at, form, implicit in abbrev.attrs:
+        want = keep and at in KEPT_ATTRS
+        if form == Form.ref_addr:
+            form_size = unit.offset_size if unit.version >= 3 else unit.address_size
+            fixed = form_size
+        elif form in (Form.strp, Form.line_strp, Form.sec_offset, Form.strp_sup,
+                      Form.GNU_strp_alt, Form.GNU_ref_alt):
+            fixed = unit.offset_size
+        elif form == Form.addr:
+            fixed = unit.address_size
+        else:
+            fixed = _FIXED_SIZES.get(form)
+        if form == Form.implicit_const:
+            if want:
+                lines.append(f"    a[{at}] = {implicit!r}")
+            continue
+        if form == Form.flag_present:
+            if want:
+                lines.append(f"    a[{at}] = True")
+            continue
+        if fixed is not None:
+            if want and fixed in _STRUCT_CODE:
+                pending.append((_STRUCT_CODE[fixed], at, form))
+            else:  # skipped, or 3/16 bytes that BTF never needs
+                pending.append((f"{fixed}x", None, form))
+            continue
+        flush()
+        if form == Form.string:
+            if want:
+                lines.append("    e = d.index(0, p)")
+                lines.append(f"    a[{at}] = d[p:e].decode('utf-8', 'replace'); p = e + 1")
+            else:
+                lines.append("    p = d.index(0, p) + 1")
+        elif form in (Form.udata, Form.ref_udata, Form.strx, Form.addrx, Form.loclistx,
+                      Form.rnglistx, Form.GNU_addr_index, Form.GNU_str_index):
+            lines.append("    b = d[p]")
+            lines.append("    if b < 128: v = b; p += 1")
+            lines.append("    else: v, p = uleb(d, p)")
+            if want:
+                lines.append(f"    a[{at}] = {_convert('v', form)}")
+        elif form == Form.sdata:
+            lines.append("    v, p = sleb(d, p)")
+            if want:
+                lines.append(f"    a[{at}] = v")
+        elif form in (Form.exprloc, Form.block):
+            lines.append("    n, p = uleb(d, p)")
+            if want:
+                lines.append(f"    a[{at}] = d[p:p + n]")
+            lines.append("    p += n")
+        elif form in (Form.block1, Form.block2, Form.block4):
+            width = {Form.block1: "B", Form.block2: "H", Form.block4: "I"}[form]
+            size = struct.calcsize(width)
+            lines.append(f"    n, = unpack_from({endian + width!r}, d, p); p += {size}")
+            if want:
+                lines.append(f"    a[{at}] = d[p:p + n]")
+            lines.append("    p += n")
+        elif form == Form.indirect:
+            raise UnsupportedError("DW_FORM_indirect is not supported")
+        else:
+            raise BadInputError(f".debug_abbrev: unknown attribute form {form:#x} "
+                                f"(attribute {at:#x}, tag {abbrev.tag:#x})")
+    flush()
+    if keep:
+        body = ["def f(d, p, cu, ctx):", "    a = {}", *lines, "    return p, a"]
+    else:
+        body = ["def f(d, p, cu, ctx):", *lines, "    return p"]
+    scope = {"unpack_from": struct.unpack_from, "uleb": uleb, "sleb": sleb}
+    exec(compile("\n".join(body), f"<abbrev {abbrev.tag:#x}>", "exec"), scope)
+    return scope["f"]
+
+
+def _convert(expr: str, form: int) -> str:
+    if form in _CU_RELATIVE_REFS:
+        return f"{expr} + cu"
+    if form == Form.strp:
+        return f"ctx.strp({expr})"
+    if form == Form.line_strp:
+        return f"ctx.line_strp({expr})"
+    if form in _STRX:
+        return f"ctx.strx({expr})"
+    if form == Form.flag:
+        return f"{expr} != 0"
+    return expr
+
+
+def unit_headers(info: bytes, endian: str) -> Iterator[UnitHeader]:
+    p = 0
+    while p < len(info):
+        start = p
+        try:
+            length, = struct.unpack_from(endian + "I", info, p)
+            p += 4
+            offset_size = 4
+            if length == 0xFFFFFFFF:
+                length, = struct.unpack_from(endian + "Q", info, p)
+                p += 8
+                offset_size = 8
+            end = p + length
+            version, = struct.unpack_from(endian + "H", info, p)
+            p += 2
+            off_code = "I" if offset_size == 4 else "Q"
+            if version >= 5:
+                unit_type, address_size = info[p], info[p + 1]
+                abbrev_offset, = struct.unpack_from(endian + off_code, info, p + 2)
+                p += 2 + offset_size
+                if unit_type in (4, 5):  # skeleton / split_compile: dwo id
+                    p += 8
+                elif unit_type in (2, 6):  # type / split_type: signature + type offset
+                    p += 8 + offset_size
+            elif version >= 2:
+                unit_type = 1
+                abbrev_offset, = struct.unpack_from(endian + off_code, info, p)
+                address_size = info[p + offset_size]
+                p += offset_size + 1
+            else:
+                raise BadInputError(f".debug_info: unit at {start:#x} has DWARF version "
+                                    f"{version}; versions 2 to 5 are supported")
+        except (struct.error, IndexError):
+            raise BadInputError(f".debug_info: unit header at {start:#x} is truncated") from None
+        if version > 5:
+            raise BadInputError(f".debug_info: unit at {start:#x} has DWARF version {version}; "
+                                f"versions 2 to 5 are supported")
+        if end > len(info):
+            raise BadInputError(f".debug_info: unit at {start:#x} claims {length} bytes, past the "
+                                f"end of the section ({len(info)} bytes); the section is truncated")
+        yield UnitHeader(start, version, unit_type, address_size, offset_size, abbrev_offset,
+                         p, end)
+        p = end
+
+
+# How the walk treats a DIE, decided once per abbreviation from its tag.
+ALWAYS, UNDER_KEPT_PARENT, NEVER = 0, 1, 2
+
+
+def keep_rule(tag: int) -> int:
+    if tag in TYPE_TAGS or tag == Tag.subprogram or tag == Tag.compile_unit:
+        return ALWAYS
+    if tag in CHILD_TAGS:  # parameters count only under a kept subprogram or func type
+        return UNDER_KEPT_PARENT
+    return NEVER
+
+
+def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
+              compiled: dict, die_count: list[int]) -> list[RawDie]:
+    """All DIEs of ``unit`` that BTF needs, in DIE order.
+
+    ``compiled`` caches generated decoders per (abbrev offset, unit shape);
+    ``die_count[0]`` is incremented by every DIE read, kept or skipped.
+    """
+    info = sections.get(".debug_info")
+    abbrev_data = sections.get(".debug_abbrev")
+    key = (unit.abbrev_offset, unit.version, unit.address_size, unit.offset_size)
+    table = compiled.get(key)
+    if table is None:
+        abbrevs = parse_abbrevs(abbrev_data, unit.abbrev_offset)
+        table = {}
+        for code, ab in abbrevs.items():
+            table[code] = (ab.tag, ab.has_children, keep_rule(ab.tag),
+                           _compile(ab, unit, sections.endian, True),
+                           _compile(ab, unit, sections.endian, False))
+        compiled[key] = table
+    ctx.offset_size = unit.offset_size
+    out: list[RawDie] = []
+    d, cu, end = info, unit.offset, unit.end
+    p = unit.die_offset
+    # Stack of (offset, tag) of open parents; tag None marks a parent we skip,
+    # whose children are skipped too except for nested type DIEs.
+    stack: list[tuple[int, int | None]] = []
+    count = 0
+    try:
+        while p < end:
+            off = p
+            code = d[p]
+            if code < 128:
+                p += 1
+            else:
+                code, p = uleb(d, p)
+            if code == 0:
+                if stack:
+                    stack.pop()
+                continue
+            count += 1
+            entry = table.get(code)
+            if entry is None:
+                raise BadInputError(f".debug_info: DIE at {off:#x} uses abbreviation code "
+                                    f"{code}, which the unit's table at {unit.abbrev_offset:#x} "
+                                    f"does not define; the section is corrupt")
+            tag, children, rule, decode, skip = entry
+            parent_off, parent_tag = stack[-1] if stack else (0, None)
+            if rule == ALWAYS or (rule == UNDER_KEPT_PARENT and parent_tag is not None):
+                if tag == Tag.compile_unit:
+                    p, attrs = _decode_unit_die(decode, d, p, cu, ctx)
+                else:
+                    p, attrs = decode(d, p, cu, ctx)
+                out.append(RawDie(off, tag, parent_off, attrs))
+                if children:
+                    keep_children = tag != Tag.compile_unit and tag not in CHILD_TAGS
+                    stack.append((off, tag if keep_children else None))
+            else:
+                p = skip(d, p, cu, ctx)
+                if children:
+                    stack.append((off, None))
+    except (IndexError, ValueError, struct.error) as e:
+        raise BadInputError(f".debug_info: DIE data at or after {off:#x} (unit at "
+                            f"{unit.offset:#x}) is truncated or corrupt ({e})") from None
+    die_count[0] += count
+    return out
+
+
+def _decode_unit_die(decode: Callable, d: bytes, p: int, cu: int, ctx: Context):
+    """The unit DIE may use strx forms before it states DW_AT_str_offsets_base.
+
+    Decode once with the DWARF 5 default base (just past the 8-byte header of
+    the first contribution), then again if the DIE names another base.
+    """
+    ctx.str_offsets_base = 8
+    try:
+        end, attrs = decode(d, p, cu, ctx)
+    except BadInputError:
+        attrs = {}
+    base = attrs.get(At.str_offsets_base)
+    if base is not None and base != 8:
+        ctx.str_offsets_base = base
+        end, attrs = decode(d, p, cu, ctx)
+    elif not attrs:
+        end, attrs = decode(d, p, cu, ctx)
+    return end, attrs

@@ -1,0 +1,124 @@
+"""The TypeGraph: the DIEs BTF needs, with their provenance, as plain data.
+
+A :class:`Die` keeps its DIE offset, tag, parent, compile unit and the
+attributes the reader kept (``attrs``, keyed by DW_AT number; references are
+absolute ``.debug_info`` offsets). Compile units carry the name gc gives
+them (the Go package), the producer and the file table, so any DIE leads
+back to its package, file and line. The graph serialises to ``marshal``
+data for the on-disk cache (:mod:`dwarfdiag.dwarf.loader`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from dwarfdiag.dwarf import gonames
+from dwarfdiag.dwarf.constants import At, Tag, tag_name
+
+
+class Die:
+    __slots__ = ("offset", "tag", "parent", "cu", "attrs", "children")
+
+    def __init__(self, offset: int, tag: int, parent: int, cu: int, attrs: dict):
+        self.offset, self.tag, self.parent, self.cu, self.attrs = offset, tag, parent, cu, attrs
+        self.children: list[int] = []
+
+    @property
+    def name(self) -> str | None:
+        return self.attrs.get(At.name)
+
+    @property
+    def type(self) -> int | None:
+        return self.attrs.get(At.type)
+
+    def __repr__(self) -> str:
+        return f"<{tag_name(self.tag)} {self.name!r} at {self.offset:#x}>"
+
+
+@dataclass
+class CompileUnit:
+    offset: int
+    name: str  # gc: the Go package path; gccgo and C: the primary source file
+    producer: str
+    language: int
+    version: int  # DWARF version of the unit
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def compiler(self) -> str:
+        p = self.producer
+        if p.startswith("Go cmd/compile"):
+            return "gc"
+        if p.startswith("GNU Go"):
+            return "gccgo"
+        return "c"
+
+
+@dataclass
+class TypeGraph:
+    source: str  # path the graph was read from (for messages only)
+    key: str  # content key: build-id or file hash plus the dwarfdiag version
+    cus: list[CompileUnit]
+    dies: dict[int, Die]  # by offset, in DIE order (dicts keep insertion order)
+    functions: frozenset[str]  # names of STT_FUNC symbols, which pahole matches against
+    die_count: int  # every DIE in .debug_info, kept or not
+    compressed: bool
+
+    def __iter__(self) -> Iterator[Die]:
+        return iter(self.dies.values())
+
+    def die(self, offset: int) -> Die | None:
+        return self.dies.get(offset)
+
+    def children(self, die: Die) -> list[Die]:
+        return [self.dies[c] for c in die.children]
+
+    def unit(self, die: Die) -> CompileUnit:
+        return self.cus[die.cu]
+
+    def provenance(self, die: Die) -> dict:
+        """Where a DIE comes from: offset, tag, names, package, file and line."""
+        cu = self.cus[die.cu]
+        raw = die.name
+        name = gonames.normalise(raw, cu.compiler)
+        package = gonames.package_of(name) if cu.compiler != "c" else None
+        if package is None and cu.compiler == "gc" and die.tag == Tag.subprogram:
+            package = cu.name
+        out = {"die_offset": die.offset, "tag": tag_name(die.tag), "name": raw,
+               "go_name": name if cu.compiler != "c" else None, "package": package,
+               "cu": cu.name, "compiler": cu.compiler}
+        file_index = die.attrs.get(At.decl_file)
+        if file_index is not None and 0 <= file_index < len(cu.files):
+            out["file"] = cu.files[file_index]
+        if At.decl_line in die.attrs:
+            out["line"] = die.attrs[At.decl_line]
+        if At.go_kind in die.attrs:
+            out["go_kind"] = die.attrs[At.go_kind]
+        return out
+
+    # --- serialisation for the cache ---------------------------------------
+    def to_data(self) -> dict:
+        return {
+            "source": self.source, "key": self.key, "die_count": self.die_count,
+            "compressed": self.compressed, "functions": sorted(self.functions),
+            "cus": [(c.offset, c.name, c.producer, c.language, c.version, c.files)
+                    for c in self.cus],
+            "dies": [(d.offset, d.tag, d.parent, d.cu, d.attrs) for d in self.dies.values()],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "TypeGraph":
+        dies: dict[int, Die] = {}
+        for offset, tag, parent, cu, attrs in data["dies"]:
+            dies[offset] = Die(offset, tag, parent, cu, attrs)
+        link_children(dies)
+        return cls(data["source"], data["key"], [CompileUnit(*c) for c in data["cus"]], dies,
+                   frozenset(data["functions"]), data["die_count"], data["compressed"])
+
+
+def link_children(dies: dict[int, Die]) -> None:
+    for d in dies.values():
+        parent = dies.get(d.parent)
+        if parent is not None and parent is not d:
+            parent.children.append(d.offset)
