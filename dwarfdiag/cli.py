@@ -245,14 +245,23 @@ def dedup_libbpf(
                       help="Write the deduplicated raw BTF here.")] = None,
     library: Annotated[Optional[Path], typer.Option(
         "--library", help="libbpf.so.1 to load (default: the system's).")] = None,
+    toolchain: Annotated[Optional[str], typer.Option(
+        help="Use the libbpf of an installed toolchain (bookworm, trixie, sid), run in a "
+             "helper process under its own loader.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Run the real libbpf btf__dedup() on FILE and report its verdict."""
     from dwarfdiag.btf.files import read_btf_bytes
-    from dwarfdiag.btf.libbpf import InProcessLibbpf, system_oracle
+    from dwarfdiag.btf.libbpf import HelperLibbpf, InProcessLibbpf, system_oracle
     from dwarfdiag.btf.raw import parse_btf
+    from dwarfdiag.corpus.btf_toolchains import require
 
-    oracle = InProcessLibbpf(library) if library else system_oracle()
+    if library and toolchain:
+        raise DwarfdiagError("give either --library or --toolchain, not both")
+    if toolchain:
+        oracle = HelperLibbpf.for_toolchain(require(toolchain))
+    else:
+        oracle = InProcessLibbpf(library) if library else system_oracle()
     base_raw = read_btf_bytes(base) if base else None
     raw = read_btf_bytes(file)
     result = oracle.dedup(raw, base_raw)
@@ -264,7 +273,8 @@ def dedup_libbpf(
         types_out = len(parse_btf(result.btf, base_btf).types)
         if output:
             output.write_bytes(result.btf)
-    report = {"file": str(file), "libbpf": result.libbpf_version, "library": oracle.path,
+    report = {"file": str(file), "libbpf": result.libbpf_version,
+              "library": getattr(oracle, "path", None) or f"toolchain {toolchain}",
               "ok": result.ok, "error": result.error, "error_name": result.error_name,
               "stage": result.stage, "types_in": types_in, "types_out": types_out,
               "log": list(result.log)}

@@ -136,3 +136,31 @@ def gc_seed_binary(test_cache) -> Path:
     from dwarfdiag.corpus.compilers import gc
 
     return _corpus_build("seed-example", gc())
+
+
+@pytest.fixture(scope="session")
+def sid_toolchain(test_cache):
+    """pahole 1.32 + libbpf 1.7 from Debian sid, unpacked into the test cache."""
+    from dwarfdiag.corpus.btf_toolchains import ensure
+
+    return ensure("sid")
+
+
+@pytest.fixture(scope="session")
+def trixie_toolchain(test_cache):
+    from dwarfdiag.corpus.btf_toolchains import ensure
+
+    return ensure("trixie")
+
+
+def corpus_binary(program: str, compiler: str = "gc") -> Path:
+    """Any corpus program, by compiler name as the CLI spells it."""
+    from dwarfdiag.corpus.compilers import parse_compilers
+
+    return _corpus_build(program, parse_compilers(compiler)[0])
+
+
+@pytest.fixture(scope="session")
+def gotool_binary(test_cache) -> Path:
+    """GOROOT's cmd/go built by gc 1.27 at -N -l (about a minute, cached)."""
+    return corpus_binary("gotool")

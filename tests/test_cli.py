@@ -37,7 +37,7 @@ def test_every_command_has_help():
     assert "" in seen
     assert {"btf dump", "btf info", "dedup libbpf", "toolchains list", "toolchains install",
             "toolchains which", "corpus list", "corpus build", "corpus matrix",
-            "investigate"} <= set(seen)
+            "investigate", "btf encode", "btf compare", "btf capture", "check"} <= set(seen)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -154,3 +154,58 @@ def test_corpus_matrix_json(tmp_path):
     [cell] = data["cells"]
     assert (cell["program"], cell["toolchain"], cell["outcome"]) == ("statefn", "sid", "encodes")
     assert data["builds"][0]["dwarf"]["die_count"] > 0
+
+
+def test_encode_compare_capture_check_commands(gc_seed_binary, tmp_path):
+    ours, prov, pre = tmp_path / "ours.btf", tmp_path / "prov.json", tmp_path / "pre.btf"
+    proc = _run("btf", "encode", str(gc_seed_binary), "-o", str(ours), "--provenance", str(prov))
+    assert proc.returncode == 0, proc.stderr
+    assert "types (pre-dedup)" in proc.stdout
+    doc = json.loads(prov.read_text())
+    assert doc["provenance"]["1"]["die_offset"] > 0
+    proc = _run("btf", "capture", str(gc_seed_binary), "-o", str(pre), "--toolchain", "sid",
+                "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["dedup_ret"] == 0
+    proc = _run("btf", "compare", str(ours), str(pre))
+    assert proc.returncode == 0 and "equal" in proc.stdout, proc.stdout
+    proc = _run("btf", "encode", str(gc_seed_binary), "-o", str(ours), "--no-funcs")
+    proc = _run("btf", "compare", str(ours), str(pre), "--json")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["only_in_b"] > 0
+    report = tmp_path / "check.json"
+    proc = _run("check", str(gc_seed_binary), "--json", str(report))
+    assert proc.returncode == 0, proc.stderr
+    assert "id drift +1" in proc.stdout and "DW_TAG_unspecified_type" in proc.stdout
+    assert json.loads(report.read_text())["inconsistency_count"] > 0
+    proc = _run("check", str(gc_seed_binary), "--btf", str(pre))
+    assert proc.returncode == 0 and "consistent" in proc.stdout
+
+
+def test_encode_bad_inputs_are_one_line_errors(tmp_path, c_binary):
+    stripped = tmp_path / "stripped"
+    subprocess.run(["strip", "-o", str(stripped), str(c_binary)], check=True)
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"\x7fELF" + bytes(range(200)))
+    for binary, message in ((stripped, "no DWARF"), (garbage, "corrupt"),
+                            (tmp_path / "missing", "cannot read")):
+        proc = _run("btf", "encode", str(binary), "-o", str(tmp_path / "o.btf"))
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o.btf").exists()
+    proc = _run("check", str(c_binary), "--pahole", "/nonexistent/pahole")
+    assert proc.returncode == 2 and "cannot run" in proc.stderr
+
+
+def test_dedup_libbpf_with_a_newer_toolchain(tmp_path, sid_toolchain):
+    from conftest import corpus_binary
+
+    pre = tmp_path / "statefn.btf"
+    assert _run("btf", "encode", str(corpus_binary("statefn")), "-o", str(pre)).returncode == 0
+    old = _run("dedup", "libbpf", str(pre), "--json")
+    new = _run("dedup", "libbpf", str(pre), "--toolchain", "sid", "--json")
+    assert old.returncode == 1 and json.loads(old.stdout)["error_name"] == "-ELOOP"
+    assert new.returncode == 0, new.stderr
+    report = json.loads(new.stdout)
+    assert report["libbpf"] == "1.7.0" and report["types_out"] < report["types_in"]

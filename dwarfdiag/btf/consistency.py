@@ -77,6 +77,7 @@ class CheckReport:
     pahole_cycles: list[list[int]] = field(default_factory=list)
     encoder_made_cycles: list[list[int]] = field(default_factory=list)
     dwarf_cycles: int = 0
+    cycle_example: str = ""  # the first cycle of pahole's BTF, spelled out
     unmatched: dict = field(default_factory=dict)
 
     def patterns(self) -> list[dict]:
@@ -112,6 +113,19 @@ class CheckReport:
         lines.append(f"reference-only cycles: {len(self.pahole_cycles)} in pahole's BTF, "
                      f"{len(self.encoder_made_cycles)} of them made by inconsistent references; "
                      f"{self.dwarf_cycles} in the DWARF itself")
+        if self.cycle_example:
+            lines.append(f"e.g. {self.cycle_example}")
+        if self.dedup_ret:
+            if self.encoder_made_cycles:
+                lines.append("conclusion: the encoder's inconsistent references made the cycles "
+                             "libbpf rejects; the program's own DWARF has "
+                             f"{self.dwarf_cycles}")
+            elif not self.inconsistencies and self.dwarf_cycles:
+                lines.append("conclusion: pahole encoded the DWARF faithfully; the failure comes "
+                             "from the program's own reference-only cycles")
+            elif not self.inconsistencies:
+                lines.append("conclusion: pahole encoded the DWARF faithfully and there is no "
+                             "reference-only cycle; the cause lies in dedup itself")
         return lines
 
     def as_dict(self) -> dict:
@@ -122,7 +136,8 @@ class CheckReport:
                 "patterns": self.patterns(), "drifts": self.drifts,
                 "pahole_cycles": len(self.pahole_cycles),
                 "encoder_made_cycles": [c for c in self.encoder_made_cycles[:20]],
-                "dwarf_cycles": self.dwarf_cycles, "unmatched": self.unmatched,
+                "dwarf_cycles": self.dwarf_cycles, "cycle_example": self.cycle_example,
+                "unmatched": self.unmatched,
                 "verdict": self.verdict()}
 
 
@@ -260,6 +275,9 @@ def check(graph: TypeGraph, encoded: Encoded, pahole: Btf, label: str = "pahole"
                                   if any((a, b) in bad_edges
                                          for a, b in zip(c, c[1:] + c[:1]))]
     report.dwarf_cycles = len(reference_cycles(ours))
+    if report.pahole_cycles:
+        first = report.pahole_cycles[0]
+        report.cycle_example = " -> ".join(_describe(pahole, i) for i in first + first[:1])
     return report
 
 

@@ -2,8 +2,9 @@
 
 pahole (``acmel/dwarves``: ``dwarf_loader.c`` reads DIEs into per-CU type
 tables, ``btf_encoder.c`` turns each table entry into one ``btf__add_*``
-call) is modelled as follows; the parity tests compare the result with the
-real pahole 1.32 after dedup by real libbpf:
+call) is modelled as follows. The model follows dwarves v1.32 as Debian
+ships it (1.32-1); the tests check it against that very binary, both on
+the BTF it hands to ``btf__dedup`` (captured) and after dedup by libbpf 1.7:
 
 * compile units are encoded in ``.debug_info`` order, and inside a unit every
   type DIE in DIE order (types nested in subprograms included), one BTF type
@@ -24,15 +25,20 @@ real pahole 1.32 after dedup by real libbpf:
   parameters too, and so does pahole;
 * DW_TAG_unspecified_type (gc's ``unsafe.Pointer`` target) is void;
   DW_TAG_constant and variables are not encoded;
-* functions: pahole 1.30+ matches each named subprogram to an ELF STT_FUNC
-  symbol and skips names containing ``.`` (its marker for compiler-made
-  clones such as ``foo.isra.0``), which drops every package-qualified Go
-  function; the rest become FUNC_PROTO + FUNC (static linkage), one per
-  name, sorted by name after all types.
+* functions: pahole 1.32 files ELF STT_FUNC symbols under their name up to
+  the first ``.`` (so a clone ``foo.isra.0`` files under ``foo``) and
+  encodes a named subprogram only when exactly one symbol files under its
+  name and that symbol is the name itself, unsuffixed (gcc's ``.cold``
+  parts do not count). This drops every
+  package-qualified Go function (its DWARF name has a dot), optimised C
+  clones, names defined twice (cgo's ``_cgo_panic``) and gccgo's C ``main``
+  (``main.main`` files under ``main`` too). The rest become FUNC_PROTO +
+  FUNC (static linkage), one per name, sorted by name after all types.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -259,13 +265,19 @@ class _Encoder:
         return out
 
     def _emit_functions(self) -> None:
+        filed: dict[str, list[str]] = {}
+        for symbol in self.g.functions:
+            if symbol.endswith(".cold"):
+                continue  # gcc's out-of-line cold part of the same function, not a clone
+            filed.setdefault(symbol.split(".", 1)[0], []).append(symbol)
         chosen: dict[str, Die] = {}
         for die in self.g:
             if die.tag != Tag.subprogram:
                 continue
             name = die.name
-            if (not name or "." in name or die.attrs.get(At.declaration)
-                    or name not in self.g.functions or name in chosen):
+            if not name or die.attrs.get(At.declaration) or name in chosen:
+                continue
+            if filed.get(name) != [name]:
                 continue
             chosen[name] = die
         for name in sorted(chosen):
@@ -322,7 +334,11 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True) -> Encod
     from dwarfdiag.cache import cache_dir
     from dwarfdiag.dwarf.loader import content_key, load_typegraph
 
-    entry = cache_dir("encoded") / f"{content_key(path)}-{'funcs' if funcs else 'nofuncs'}.marshal"
+    # The encoder's own source is part of the key: a changed rule must never
+    # be answered from a cache filled by the old one.
+    rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    flavour = "funcs" if funcs else "nofuncs"
+    entry = cache_dir("encoded") / f"{content_key(path)}-{rules}-{flavour}.marshal"
     if use_cache and entry.exists():
         try:
             raw, prov, warnings, types = marshal.loads(entry.read_bytes())

@@ -12,11 +12,13 @@ import hashlib
 import marshal
 import os
 import struct
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
 from dwarfdiag import __version__
 from dwarfdiag.cache import cache_dir
+from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
 from dwarfdiag.dwarf.reader import AT_STMT_LIST, Context, read_unit, unit_headers
@@ -24,7 +26,7 @@ from dwarfdiag.dwarf.sections import ElfSections, read_sections
 from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
 from dwarfdiag.errors import BadInputError
 
-CACHE_FORMAT = 1  # bump when TypeGraph.to_data changes shape
+CACHE_FORMAT = 4  # bump when TypeGraph.to_data changes shape
 NOTE_SECTIONS = (".note.gnu.build-id", ".note.go.buildid")
 STT_FUNC = 2
 
@@ -109,25 +111,41 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) 
         if progress:
             progress(unit.end, len(info))
     link_children(dies)
+    _assign_packages(cus, dies)
     return TypeGraph(str(path), key, cus, dies, _function_symbols(sections), count[0],
                      sections.compressed)
 
 
-def _function_symbols(sections: ElfSections) -> frozenset[str]:
+def _assign_packages(cus: list[CompileUnit], dies: dict[int, Die]) -> None:
+    votes: list[Counter] = [Counter() for _ in cus]
+    for d in dies.values():
+        if d.tag == Tag.subprogram and d.name:
+            pkg = gonames.package_of(gonames.normalise(d.name, cus[d.cu].compiler))
+            if pkg:
+                votes[d.cu][pkg] += 1
+    for cu, vote in zip(cus, votes):
+        if cu.compiler == "gc":
+            cu.package = cu.name
+        elif cu.compiler == "gccgo" and vote:
+            cu.package = vote.most_common(1)[0][0]
+
+
+def _function_symbols(sections: ElfSections) -> tuple[str, ...]:
+    """Names of all STT_FUNC symbols, duplicates included (pahole counts them)."""
     symtab, strtab = sections.get(".symtab"), sections.get(".strtab")
     if not symtab:
-        return frozenset()
+        return ()
     e = sections.endian
     if sections.elf_class == 64:
         fmt, size, info_at = e + "I", 24, 4
     else:
         fmt, size, info_at = e + "I", 16, 12
-    names = set()
+    names = []
     for off in range(0, len(symtab) - size + 1, size):
         if symtab[off + info_at] & 0xF != STT_FUNC:
             continue
         name_off, = struct.unpack_from(fmt, symtab, off)
         end = strtab.find(b"\0", name_off)
         if end > name_off:
-            names.add(strtab[name_off:end].decode("utf-8", "replace"))
-    return frozenset(names)
+            names.append(strtab[name_off:end].decode("utf-8", "replace"))
+    return tuple(sorted(names))

@@ -40,7 +40,7 @@ CHILD_TAGS = frozenset({Tag.member, Tag.formal_parameter, Tag.unspecified_parame
                         Tag.enumerator, Tag.subrange_type, Tag.variant})
 # Attributes the TypeGraph keeps; everything else is skipped unread.
 KEPT_ATTRS = frozenset({
-    At.name, At.type, At.byte_size, At.bit_size, At.bit_offset, At.data_bit_offset,
+    At.name, At.type, At.location, At.byte_size, At.bit_size, At.bit_offset, At.data_bit_offset,
     At.data_member_location, At.upper_bound, At.count, At.encoding, At.declaration,
     At.external, At.const_value, At.variable_parameter, At.decl_file, At.decl_line,
     At.specification, At.abstract_origin, At.linkage_name, At.MIPS_linkage_name, At.low_pc,

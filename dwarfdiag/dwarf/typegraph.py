@@ -44,6 +44,10 @@ class CompileUnit:
     language: int
     version: int  # DWARF version of the unit
     files: list[str] = field(default_factory=list)
+    # The Go package the unit compiles: gc names the unit after it; gccgo
+    # names the unit after its source file and its own types unqualified,
+    # so the loader takes the package most of the unit's functions carry.
+    package: str | None = None
 
     @property
     def compiler(self) -> str:
@@ -61,7 +65,7 @@ class TypeGraph:
     key: str  # content key: build-id or file hash plus the dwarfdiag version
     cus: list[CompileUnit]
     dies: dict[int, Die]  # by offset, in DIE order (dicts keep insertion order)
-    functions: frozenset[str]  # names of STT_FUNC symbols, which pahole matches against
+    functions: tuple[str, ...]  # STT_FUNC symbol names, sorted, duplicates kept
     die_count: int  # every DIE in .debug_info, kept or not
     compressed: bool
 
@@ -83,8 +87,8 @@ class TypeGraph:
         raw = die.name
         name = gonames.normalise(raw, cu.compiler)
         package = gonames.package_of(name) if cu.compiler != "c" else None
-        if package is None and cu.compiler == "gc" and die.tag == Tag.subprogram:
-            package = cu.name
+        if package is None and name and "." not in name.lstrip("."):
+            package = cu.package  # an unqualified name of the unit's own package
         out = {"die_offset": die.offset, "tag": tag_name(die.tag), "name": raw,
                "go_name": name if cu.compiler != "c" else None, "package": package,
                "cu": cu.name, "compiler": cu.compiler}
@@ -101,8 +105,8 @@ class TypeGraph:
     def to_data(self) -> dict:
         return {
             "source": self.source, "key": self.key, "die_count": self.die_count,
-            "compressed": self.compressed, "functions": sorted(self.functions),
-            "cus": [(c.offset, c.name, c.producer, c.language, c.version, c.files)
+            "compressed": self.compressed, "functions": list(self.functions),
+            "cus": [(c.offset, c.name, c.producer, c.language, c.version, c.files, c.package)
                     for c in self.cus],
             "dies": [(d.offset, d.tag, d.parent, d.cu, d.attrs) for d in self.dies.values()],
         }
@@ -114,7 +118,7 @@ class TypeGraph:
             dies[offset] = Die(offset, tag, parent, cu, attrs)
         link_children(dies)
         return cls(data["source"], data["key"], [CompileUnit(*c) for c in data["cus"]], dies,
-                   frozenset(data["functions"]), data["die_count"], data["compressed"])
+                   tuple(data["functions"]), data["die_count"], data["compressed"])
 
 
 def link_children(dies: dict[int, Die]) -> None:

@@ -1,0 +1,138 @@
+"""pahole capture, the libbpf helper for newer libbpf, and the consistency check.
+
+The oracles are real: Debian 12's pahole 1.24 (system), trixie's 1.30 and
+sid's 1.32 run through their unpacked loaders, each with its own libbpf.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from dwarfdiag.btf.build import BtfBuilder
+from dwarfdiag.btf.capture import capture, pahole_command
+from dwarfdiag.btf.consistency import check
+from dwarfdiag.btf.cycles import reference_cycles
+from dwarfdiag.btf.encoder import encode
+from dwarfdiag.btf.libbpf import HelperLibbpf, system_oracle
+from dwarfdiag.btf.model import BtfKind
+from dwarfdiag.btf.raw import parse_btf
+from dwarfdiag.corpus.btf_toolchains import require
+from dwarfdiag.dwarf.loader import load_typegraph
+from dwarfdiag.errors import ToolchainError
+
+from conftest import corpus_binary
+
+
+def test_capture_keeps_btf_that_pahole_124_could_not_dedup(gc_seed_binary):
+    argv, label = pahole_command(None, None)
+    cap = capture(gc_seed_binary, argv, label)
+    assert cap.dedup_ret == -errno.ELOOP
+    assert not cap.run.encoded  # pahole itself wrote nothing
+    btf = parse_btf(cap.btf)
+    assert len(btf.types) > 1000
+    assert "interposer" in cap.method
+
+
+def test_capture_works_under_an_unpacked_loader(gc_seed_binary, sid_toolchain):
+    cap = capture(gc_seed_binary, sid_toolchain.pahole_argv(), sid_toolchain.label)
+    assert cap.dedup_ret == 0 and cap.run.encoded
+
+
+def test_capture_of_a_missing_pahole_is_a_toolchain_error(gc_seed_binary):
+    with pytest.raises(ToolchainError):
+        capture(gc_seed_binary, ["/nonexistent/pahole"], "nowhere")
+    with pytest.raises(ToolchainError, match="either"):
+        pahole_command("/usr/bin/pahole", "sid")
+
+
+def _cycle_btf() -> bytes:
+    """type P *P: a pointer to itself through a typedef."""
+    b = BtfBuilder()
+    ptr = b.add_ptr(0)
+    td = b.add_typedef("main.P", ptr)
+    b.set_type(ptr, size_or_type=td)
+    b.add_int("int", 8)
+    return b.raw()
+
+
+def test_helper_libbpf_agrees_with_in_process_libbpf_11(gc_seed_binary):
+    bookworm = HelperLibbpf.for_toolchain(require("system"))
+    raw = encode_detached_btf(gc_seed_binary)
+    a, b = system_oracle().dedup(raw), bookworm.dedup(raw)
+    assert (a.error, a.btf) == (b.error, b.btf)
+    a, b = system_oracle().dedup(_cycle_btf()), bookworm.dedup(_cycle_btf())
+    assert a.error == b.error == -errno.ELOOP
+
+
+def encode_detached_btf(binary) -> bytes:
+    from dwarfdiag.btf.encoder import encode_file
+
+    return encode_file(binary).raw
+
+
+def test_libbpf_17_dedups_typedef_cycles_that_15_cannot(sid_toolchain, trixie_toolchain):
+    statefn = corpus_binary("statefn", "gc")
+    raw = encode_detached_btf(statefn)
+    old = HelperLibbpf.for_toolchain(trixie_toolchain).dedup(raw)
+    new = HelperLibbpf.for_toolchain(sid_toolchain).dedup(raw)
+    assert old.error == -errno.ELOOP and old.libbpf_version.startswith("1.5")
+    assert new.ok and new.libbpf_version.startswith("1.7")
+
+
+def test_reference_cycles_found_and_struct_cycles_ignored():
+    assert reference_cycles(parse_btf(_cycle_btf())) == [[1, 2]]
+    b = BtfBuilder()
+    s = b.add_struct("list", 8, [("next", 2, 0)])
+    b.add_ptr(s)
+    assert reference_cycles(parse_btf(b.raw())) == []
+
+
+def test_check_explains_pahole_124_from_the_data(gc_seed_binary):
+    """Why Debian 12's pahole fails on a tiny gc program: the check must find an
+    id drift caused by a DIE pahole 1.24 gave no type, and show that every
+    reference-only cycle in its BTF is made by that drift."""
+    graph = load_typegraph(gc_seed_binary)
+    argv, label = pahole_command(None, None)
+    cap = capture(gc_seed_binary, argv, label)
+    report = check(graph, encode(graph), parse_btf(cap.btf), label, cap.method, cap.dedup_ret)
+    assert report.inconsistencies
+    drift = report.drifts[0]
+    assert drift["delta"] == 1 and drift["shifted"] == drift["checked"]
+    assert [d["tag"] for d in drift["unencoded_dies"]] == ["DW_TAG_unspecified_type"]
+    assert report.pahole_cycles and report.encoder_made_cycles == report.pahole_cycles
+    assert report.dwarf_cycles == 0
+    assert report.verdict()[-1].startswith("conclusion: the encoder's inconsistent references")
+    patterns = report.patterns()
+    assert sum(p["count"] for p in patterns) == len(report.inconsistencies)
+    assert all(p["offset"] == "+1" for p in patterns)
+    example = patterns[0]["examples"][0]
+    assert example["die"]["die_offset"] > 0 and example["die"]["cu"]
+
+
+def test_check_finds_pahole_130_consistent(gc_seed_binary, trixie_toolchain):
+    graph = load_typegraph(gc_seed_binary)
+    cap = capture(gc_seed_binary, trixie_toolchain.pahole_argv(), trixie_toolchain.label)
+    report = check(graph, encode(graph), parse_btf(cap.btf), trixie_toolchain.label)
+    assert report.inconsistencies == []
+    assert report.alignment == "positional" and report.aligned > 1000
+    assert report.drifts == [] and report.pahole_cycles == []
+
+
+def test_check_separates_program_cycles_from_encoder_cycles(sid_toolchain):
+    """On statefn, pahole 1.32's BTF is faithful; its reference cycle is the
+    program's own (type stateFn func(*lexer) stateFn)."""
+    binary = corpus_binary("statefn", "gc")
+    graph = load_typegraph(binary)
+    cap = capture(binary, sid_toolchain.pahole_argv(), sid_toolchain.label)
+    report = check(graph, encode(graph), parse_btf(cap.btf), sid_toolchain.label)
+    assert report.inconsistencies == []
+    assert report.pahole_cycles and report.encoder_made_cycles == []
+    assert report.dwarf_cycles == len(report.pahole_cycles)
+    assert "stateFn" in report.cycle_example
+    btf = parse_btf(cap.btf)
+    names = {btf.name_of(btf.type_by_id(i)) for c in report.pahole_cycles for i in c}
+    assert any("stateFn" in n for n in names)
+    assert any(btf.type_by_id(i).kind == BtfKind.FUNC_PROTO
+               for c in report.pahole_cycles for i in c)

@@ -1,0 +1,152 @@
+"""The encoder against the real pahole 1.32 and libbpf 1.7 (Debian sid).
+
+Two levels of parity:
+
+* pre-dedup: our BTF dumps exactly like the BTF pahole 1.32 hands to
+  ``btf__dedup`` (captured with the interposer), type by type and id by id;
+* post-dedup, as the issue asks: our BTF deduplicated by real libbpf 1.7 has
+  the same named types (kind, name, size, vlen, members, offsets) as
+  ``pahole --btf_encode_detached`` of pahole 1.32 + libbpf 1.7.
+
+Remaining differences are listed in KNOWN_DIFFERENCES with their reason;
+the cgo test checks that every difference it sees is of a listed kind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dwarfdiag.btf.capture import capture
+from dwarfdiag.btf.compare import compare
+from dwarfdiag.btf.dump import dump_text
+from dwarfdiag.btf.encoder import encode, encode_file
+from dwarfdiag.btf.libbpf import HelperLibbpf
+from dwarfdiag.btf.model import BtfKind
+from dwarfdiag.btf.pahole import encode_detached
+from dwarfdiag.btf.raw import parse_btf, write_btf
+from dwarfdiag.dwarf.constants import At, Tag
+from dwarfdiag.dwarf.loader import load_typegraph
+
+from conftest import C_PROGRAM, corpus_binary
+
+KNOWN_DIFFERENCES = {
+    "FUNC of a function whose parameters arrive in unexpected places":
+        "pahole 1.32 evaluates each parameter's DW_AT_location (location lists "
+        "included) against the x86-64 calling convention and drops functions whose "
+        "parameters are not where callers put them; we do not evaluate locations, so "
+        "we keep such functions. Seen on cgo-exported Go functions (_cgo_panic), whose "
+        "parameters have location lists.",
+}
+
+
+def _dump(raw: bytes) -> str:
+    btf = parse_btf(raw)
+    return "".join(dump_text(btf, range(1, len(btf.types) + 1)))
+
+
+def _pre_dedup_parity(binary: Path, sid) -> None:
+    ours = encode_file(binary, use_cache=False)
+    theirs = capture(binary, sid.pahole_argv(), sid.label)
+    assert _dump(ours.raw) == _dump(theirs.btf)
+
+
+def _post_dedup_comparison(binary: Path, sid):
+    ours = encode_file(binary)
+    deduped = HelperLibbpf.for_toolchain(sid).dedup(ours.raw)
+    assert deduped.ok, deduped.log
+    run = encode_detached(sid.pahole_argv(), binary)
+    assert run.encoded, run.error_lines
+    return compare(parse_btf(deduped.btf), parse_btf(run.btf)), parse_btf(deduped.btf)
+
+
+@pytest.mark.parametrize("program,compiler", [
+    ("seed-example", "gc"), ("seed-example", "gccgo"), ("statefn", "gc"),
+    ("recursive-ptr-array", "gc"), ("recursive-ptr-array", "gccgo"),
+])
+def test_parity_with_pahole_132(program, compiler, sid_toolchain):
+    binary = corpus_binary(program, compiler)
+    _pre_dedup_parity(binary, sid_toolchain)
+    result, deduped = _post_dedup_comparison(binary, sid_toolchain)
+    assert result.equal, result.as_dict(10)
+    assert result.a_named > 100
+
+
+def test_parity_with_pahole_132_on_cmd_go(gotool_binary, sid_toolchain):
+    result, deduped = _post_dedup_comparison(gotool_binary, sid_toolchain)
+    assert result.equal, result.as_dict(10)
+    assert len(deduped.types) > 10_000
+
+
+def test_parity_on_c_with_bitfields_unions_enums_and_varargs(work, sid_toolchain):
+    cc = shutil.which("gcc") or shutil.which("cc")
+    src = work / "parity.c"
+    src.write_text(C_PROGRAM)
+    for flags in (("-gdwarf-4", "-O0"), ("-gdwarf-5", "-O2")):
+        binary = work / ("parity" + "".join(flags).replace("-", "_"))
+        subprocess.run([cc, "-g", *flags, "-o", str(binary), str(src)], check=True)
+        _pre_dedup_parity(binary, sid_toolchain)
+
+
+def test_cgo_differences_are_all_known(sid_toolchain):
+    binary = corpus_binary("cgo", "gc")
+    result, _ = _post_dedup_comparison(binary, sid_toolchain)
+    graph = load_typegraph(binary)
+    by_name = {d.name: d for d in graph if d.tag == Tag.subprogram}
+    assert not result.only_b, "pahole has types we do not"
+    for kind, name, *_ in result.only_a:
+        assert kind == "FUNC", f"unexplained difference: {kind} {name}"
+        params = [graph.die(c) for c in by_name[name].children]
+        assert any(isinstance(p.attrs.get(At.location), int) for p in params
+                   if p.tag == Tag.formal_parameter), \
+            f"{name}: {list(KNOWN_DIFFERENCES)[0]} does not explain it"
+
+
+def test_bpftool_dumps_our_output(gc_seed_binary, bpftool, tmp_path):
+    out = tmp_path / "ours.btf"
+    out.write_bytes(encode_file(gc_seed_binary).raw)
+    proc = subprocess.run([bpftool, "btf", "dump", "file", str(out)], capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout == _dump(out.read_bytes())
+
+
+def test_every_type_leads_back_to_its_die(gc_seed_binary):
+    graph = load_typegraph(gc_seed_binary)
+    enc = encode(graph)
+    btf = enc.btf
+    for type_id, t in btf.iter_types():
+        where = enc.provenance[type_id]
+        if "die_offset" not in where:
+            assert "array index" in where["role"]
+            continue
+        die = graph.die(where["die_offset"])
+        if t.kind in (BtfKind.STRUCT, BtfKind.TYPEDEF, BtfKind.INT, BtfKind.FUNC):
+            assert btf.name_of(t) == die.name
+        assert where["cu"] == graph.unit(die).name
+
+
+def test_no_funcs_drops_functions_only(gc_seed_binary):
+    graph = load_typegraph(gc_seed_binary)
+    with_funcs, without = encode(graph), encode(graph, funcs=False)
+    kinds = {t.kind for t in without.btf.types}
+    assert BtfKind.FUNC not in kinds
+    funcs = sum(1 for t in with_funcs.btf.types if t.kind == BtfKind.FUNC)
+    assert funcs > 0
+    assert len(with_funcs.btf.types) == len(without.btf.types) + 2 * funcs
+
+
+def test_unsupported_tags_warn_once_per_tag(work, sid_toolchain):
+    cxx = shutil.which("g++")
+    if not cxx:
+        pytest.skip("g++ not installed")
+    src = work / "ptrmem.cc"
+    src.write_text("struct S { int a; int b; };\nint S::*pa = &S::a; int S::*pb = &S::b;\n"
+                   "int main() { S s{1, 2}; return s.*pa + s.*pb; }\n")
+    binary = work / "ptrmem"
+    subprocess.run([cxx, "-g", "-O0", "-o", str(binary), str(src)], check=True)
+    enc = encode(load_typegraph(binary, use_cache=False))
+    assert enc.warnings == {"DW_TAG_ptr_to_member_type": 1}
+    assert write_btf(enc.btf)
