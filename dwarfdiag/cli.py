@@ -213,13 +213,13 @@ def check_cmd(
     from dwarfdiag.btf.raw import parse_btf
     from dwarfdiag.dwarf.loader import load_typegraph
 
+    graph = load_typegraph(binary)  # first: a binary without DWARF fails here, clearly
     if btf is not None:
         raw, label, method, ret = btf.read_bytes(), str(btf), "file", None
     else:
         argv, label = pahole_command(pahole, toolchain)
         cap = capture(binary, argv, label)
         raw, method, ret = cap.btf, cap.method, cap.dedup_ret
-    graph = load_typegraph(binary)
     report = check(graph, encode(graph), parse_btf(raw), label, method, ret)
     for line in report.verdict():
         typer.echo(line)

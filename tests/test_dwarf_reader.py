@@ -209,3 +209,17 @@ def test_gccgo_names_normalise_to_gc_spelling(raw, name, package):
 
 def test_gc_keeps_its_own_leading_dots():
     assert normalise(".param0", "gc") == ".param0"
+
+
+@given(st.binary(max_size=300), st.integers(0, 64))
+def test_random_line_headers_and_abbrevs_raise_our_error(data, offset):
+    from dwarfdiag.dwarf.lines import file_table
+    from dwarfdiag.dwarf.reader import Context, parse_abbrevs
+    from dwarfdiag.dwarf.sections import ElfSections
+
+    ctx = Context(ElfSections("x", True, 64, 62, {".debug_str": data, ".debug_line_str": data}))
+    for parse in (lambda: file_table(data, offset, ctx), lambda: parse_abbrevs(data, offset)):
+        try:
+            parse()
+        except BadInputError:
+            pass
