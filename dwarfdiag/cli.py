@@ -290,6 +290,91 @@ def dedup_libbpf(
         raise typer.Exit(1)
 
 
+LibbpfOpt = Annotated[str, typer.Option(
+    "--libbpf", help="Which libbpf btf__dedup to replay: 1.1, 1.5, 1.6, 1.7 or master.")]
+DedupInputArg = Annotated[Path, typer.Argument(
+    help="Raw pre-dedup BTF, or an ELF with DWARF (encoded by dwarfdiag, or captured from "
+         "pahole with --pahole/--toolchain).")]
+
+
+def _focus_ids(btf, focus: str | None) -> list[int] | None:
+    from dwarfdiag.errors import NotFoundError
+
+    if focus is None:
+        return None
+    if focus.isdigit():
+        return [int(focus)]
+    ids = btf.find_by_name(focus)
+    if not ids:
+        raise NotFoundError(f"no type named {focus!r} in the input")
+    return ids
+
+
+@dedup_app.command("trace")
+def dedup_trace(
+    input: DedupInputArg,
+    libbpf: LibbpfOpt = "1.7",
+    base: Annotated[Optional[Path], typer.Option(help="Base BTF: INPUT is split BTF on top of it.")] = None,
+    focus: Annotated[Optional[str], typer.Option(
+        help="Only events that involve this type (id or name).")] = None,
+    jsonl: Annotated[Optional[Path], typer.Option(
+        help="Write the events here as JSON lines (default: stdout).")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", help="Write the deduplicated BTF here on success.")] = None,
+    pahole: PaholeOpt = None,
+    toolchain: ToolchainOpt = None,
+) -> None:
+    """Replay btf__dedup step by step and stream every decision as JSON lines."""
+    from dwarfdiag.dedup.driver import replay
+    from dwarfdiag.dedup.explain import errno_name
+    from dwarfdiag.dedup.inputs import load_input
+    from dwarfdiag.dedup.trace import JsonlTracer
+    from dwarfdiag.dedup.variants import variant
+
+    v = variant(libbpf)
+    inp = load_input(input, base, pahole, toolchain)
+    sink = open(jsonl, "w") if jsonl else sys.stdout
+    try:
+        tracer = JsonlTracer(sink, _focus_ids(inp.btf, focus))
+        result = replay(inp.btf, v, trace=tracer)
+    finally:
+        if jsonl:
+            sink.close()
+    if output and result.ok:
+        output.write_bytes(result.raw)
+    verdict = (f"dedup ok: {len(inp.btf.types)} -> {len(result.kept)} types" if result.ok
+               else f"dedup failed: {errno_name(result.error)} in {result.phase} at "
+                    f"[{result.type_id}]")
+    typer.echo(f"libbpf {v.name} replay ({inp.source}): {verdict}; {tracer.count} events"
+               + (f" in {jsonl}" if jsonl else ""), err=jsonl is None)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@dedup_app.command("explain")
+def dedup_explain(
+    input: DedupInputArg,
+    libbpf: LibbpfOpt = "1.7",
+    base: Annotated[Optional[Path], typer.Option(help="Base BTF: INPUT is split BTF on top of it.")] = None,
+    pahole: PaholeOpt = None,
+    toolchain: ToolchainOpt = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the diagnosis here (JSON).")] = None,
+) -> None:
+    """Say why btf__dedup fails (type, cycle, DIEs, root cause) or what it merged,
+    and predict pahole's verdict for every libbpf version."""
+    from dwarfdiag.dedup.explain import explain
+    from dwarfdiag.dedup.inputs import load_input
+    from dwarfdiag.dedup.variants import variant
+
+    result = explain(load_input(input, base, pahole, toolchain), variant(libbpf))
+    for line in result.lines():
+        typer.echo(line)
+    if json_out:
+        json_out.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------- toolchains
 
 

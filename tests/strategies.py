@@ -93,3 +93,100 @@ def btf_objects(draw, **kw) -> Btf:
             trailing=draw(st.binary(max_size=5)),
         )
     return btf
+
+
+# --- graphs shaped for dedup ------------------------------------------------
+# Few names and sizes, several copies of one "compile unit" with small
+# mutations: that is what makes dedup merge, resolve FWDs and meet cycles.
+DEDUP_NAMES = ["", "a", "b", "main.T"]
+_BY_VALUE = (BtfKind.STRUCT, BtfKind.UNION, BtfKind.ARRAY, BtfKind.TYPEDEF, BtfKind.CONST,
+             BtfKind.VOLATILE)
+
+
+@st.composite
+def _unit(draw, size: int):
+    """A list of type specs; by-value references point backwards (so no struct
+    contains itself), pointers and func protos anywhere (so cycles form)."""
+    kinds = [BtfKind.INT, BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE,
+             BtfKind.ARRAY, BtfKind.STRUCT, BtfKind.UNION, BtfKind.FWD, BtfKind.ENUM,
+             BtfKind.FUNC_PROTO, BtfKind.FUNC, BtfKind.FLOAT, BtfKind.ENUM64]
+    specs = []
+    for i in range(size):
+        kind = draw(st.sampled_from(kinds))
+        back = st.integers(0, i)  # 0 = void, j = spec j-1 of this unit
+        anywhere = st.integers(0, size)
+        nm = draw(st.sampled_from(DEDUP_NAMES))
+        if kind == BtfKind.INT:
+            specs.append((kind, nm, draw(st.sampled_from([4, 8]))))
+        elif kind == BtfKind.FLOAT:
+            specs.append((kind, nm, draw(st.sampled_from([4, 8]))))
+        elif kind == BtfKind.PTR:
+            specs.append((kind, "", draw(anywhere)))
+        elif kind in (BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE):
+            specs.append((kind, nm if kind == BtfKind.TYPEDEF else "", draw(back)))
+        elif kind == BtfKind.ARRAY:
+            specs.append((kind, "", draw(back), draw(st.sampled_from([1, 2]))))
+        elif kind in (BtfKind.STRUCT, BtfKind.UNION):
+            members = draw(st.lists(st.tuples(st.sampled_from(["x", "y"]), back), max_size=3))
+            specs.append((kind, nm, [(m, t, 64 * j) for j, (m, t) in enumerate(members)]))
+        elif kind == BtfKind.FWD:
+            specs.append((kind, nm or "a", draw(st.booleans())))
+        elif kind in (BtfKind.ENUM, BtfKind.ENUM64):
+            values = draw(st.lists(st.sampled_from([("A", 0), ("B", 1)]), max_size=2, unique=True))
+            specs.append((kind, nm, values))
+        elif kind == BtfKind.FUNC_PROTO:
+            specs.append((kind, "", draw(anywhere),
+                          draw(st.lists(st.tuples(st.sampled_from(["", "p"]), anywhere), max_size=3))))
+        else:  # FUNC: needs a FUNC_PROTO of the unit; re-drawn below if none
+            specs.append((kind, nm or "f", None))
+    return specs
+
+
+def _emit_unit(b: BtfBuilder, specs, mutate: set[int]) -> None:
+    base = b.start_id + len(b.types) - 1  # id of this unit's spec j is base + j
+    ids = lambda j: 0 if j == 0 else base + j  # noqa: E731
+    protos = [i + 1 for i, s in enumerate(specs) if s[0] == BtfKind.FUNC_PROTO]
+    for i, spec in enumerate(specs):
+        kind, nm = spec[0], spec[1]
+        if i in mutate and kind in (BtfKind.STRUCT, BtfKind.UNION) and nm:
+            b.add_fwd(nm, union=kind == BtfKind.UNION)  # this copy only declares it
+            continue
+        if kind == BtfKind.INT:
+            b.add_int(nm, spec[2])
+        elif kind == BtfKind.FLOAT:
+            b.add_float(nm, spec[2])
+        elif kind in (BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE):
+            b.add_ref(kind, ids(min(spec[2], len(specs))), nm or None)
+        elif kind == BtfKind.ARRAY:
+            b.add_array(ids(spec[2]), ids(spec[2]) if spec[2] and specs[spec[2] - 1][0] == BtfKind.INT else 0,
+                        spec[3])
+        elif kind in (BtfKind.STRUCT, BtfKind.UNION):
+            b.add_struct(nm or None, 8 * max(1, len(spec[2])),
+                         [(m, ids(t), off) for m, t, off in spec[2]], union=kind == BtfKind.UNION)
+        elif kind == BtfKind.FWD:
+            b.add_fwd(nm, union=spec[2])
+        elif kind == BtfKind.ENUM:
+            b.add_enum(nm or None, 4, spec[2])
+        elif kind == BtfKind.ENUM64:
+            b.add_enum64(nm or None, 8, spec[2])
+        elif kind == BtfKind.FUNC_PROTO:
+            b.add_func_proto(ids(min(spec[2], len(specs))),
+                             [(p or None, ids(min(t, len(specs)))) for p, t in spec[3]])
+        elif protos:
+            b.add_func(nm, ids(protos[i % len(protos)]))
+        else:
+            b.add_int("int", 4)
+
+
+@st.composite
+def dedup_graphs(draw, max_unit: int = 8, max_copies: int = 3) -> Btf:
+    """Copies of one random unit (as if several CUs emitted the same types),
+    some copies declaring a struct only as FWD, plus a unit of its own."""
+    specs = draw(_unit(draw(st.integers(1, max_unit))))
+    b = BtfBuilder()
+    for _ in range(draw(st.integers(1, max_copies))):
+        mutate = set(draw(st.lists(st.integers(0, len(specs) - 1), max_size=2)))
+        _emit_unit(b, specs, mutate)
+    if draw(st.booleans()):
+        _emit_unit(b, draw(_unit(draw(st.integers(1, max_unit)))), set())
+    return b.btf()

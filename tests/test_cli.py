@@ -37,7 +37,7 @@ def test_every_command_has_help():
     assert "" in seen
     assert {"btf dump", "btf info", "dedup libbpf", "toolchains list", "toolchains install",
             "toolchains which", "corpus list", "corpus build", "corpus matrix",
-            "investigate", "btf encode", "btf compare", "btf capture", "check"} <= set(seen)
+            "investigate", "btf encode", "btf compare", "btf capture", "check", "dedup trace", "dedup explain"} <= set(seen)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -209,3 +209,28 @@ def test_dedup_libbpf_with_a_newer_toolchain(tmp_path, sid_toolchain):
     assert new.returncode == 0, new.stderr
     report = json.loads(new.stdout)
     assert report["libbpf"] == "1.7.0" and report["types_out"] < report["types_in"]
+
+
+def test_dedup_explain_and_trace_commands(tmp_path):
+    from conftest import corpus_binary
+
+    binary = corpus_binary("statefn")
+    report = tmp_path / "explain.json"
+    proc = _run("dedup", "explain", str(binary), "--libbpf", "1.5", "--json", str(report))
+    assert proc.returncode == 1, proc.stderr
+    assert "first failure: -ELOOP in ref_types" in proc.stdout
+    assert "main.stateFn" in proc.stdout and "libbpf 1.7    encodes" in proc.stdout
+    doc = json.loads(report.read_text())
+    assert doc["first_failure"]["errno_name"] == "-ELOOP" and not doc["ok"]
+    jsonl, out = tmp_path / "t.jsonl", tmp_path / "out.btf"
+    proc = _run("dedup", "trace", str(binary), "--libbpf", "1.7", "--jsonl", str(jsonl),
+                "-o", str(out), "--focus", "main.stateFn")
+    assert proc.returncode == 0, proc.stderr
+    assert "dedup ok" in proc.stdout
+    events = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert any(e["ev"] == "type" and e.get("name") == "main.stateFn" for e in events)
+    assert out.read_bytes()[:2] == b"\x9f\xeb"
+    proc = _run("dedup", "trace", str(binary), "--libbpf", "2.0")
+    assert proc.returncode == 2 and "unknown libbpf variant '2.0'" in proc.stderr
+    proc = _run("dedup", "trace", str(binary), "--focus", "no.such.Type")
+    assert proc.returncode == 2 and "no type named" in proc.stderr

@@ -41,8 +41,10 @@ from dwarfdiag.dedup.variants import Variant
 K = BtfKind
 PHASES = ("prep", "strings", "prim_types", "struct_types", "resolve_fwds", "ref_types",
           "compact_types", "remap_types")
-# libbpf recurses on the C stack; Go type chains are deep, so give Python room.
+# libbpf recurses on the C stack; Go type chains are deep, so give Python room
+# (set once, at import: changing it per call upsets callers that restore it).
 RECURSION_LIMIT = 200_000
+sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 @dataclass
@@ -96,7 +98,6 @@ def replay(btf: Btf, variant: Variant, trace: Tracer | None = None,
            explore: bool = False) -> ReplayResult:
     """Run ``btf__dedup`` as ``variant`` would, on a copy of ``btf``."""
     start = time.perf_counter()
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     d = new_state(btf, variant, trace)
     result = ReplayResult(variant, 0, None, None)
     kept: list[int] = []

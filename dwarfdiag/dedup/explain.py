@@ -1,0 +1,236 @@
+"""Why dedup fails (or what it merged): the diagnosis behind ``dedup explain``.
+
+It replays the chosen libbpf variant and reports, on failure, the first
+failing type in libbpf's processing order with its phase and errno, the
+whole cycle or chain, each type's provenance (DIE, Go name, package, file
+and line where known) and a root-cause class; then every other independent
+failure the first one hides (explore mode keeps going past a failure). On
+success it summarises types in and out, merges per kind and the largest
+equivalence classes. For every libbpf variant it predicts pahole's verdict.
+"""
+
+from __future__ import annotations
+
+import errno as errno_mod
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from dwarfdiag.btf.model import Btf, BtfKind
+from dwarfdiag.dedup.driver import ReplayResult, replay
+from dwarfdiag.dedup.inputs import DedupInput
+from dwarfdiag.dedup.state import DedupError
+from dwarfdiag.dedup.variants import VARIANTS, Variant
+
+K = BtfKind
+KIND_WORDS = {K.PTR: "pointer", K.TYPEDEF: "typedef", K.FUNC_PROTO: "func_proto",
+              K.ARRAY: "array", K.CONST: "const", K.VOLATILE: "volatile",
+              K.RESTRICT: "restrict", K.TYPE_TAG: "type_tag", K.FUNC: "func"}
+
+
+def errno_name(err: int) -> str:
+    return "-" + errno_mod.errorcode.get(-err, str(-err)) if err else ""
+
+
+@dataclass
+class ChainLink:
+    id: int
+    kind: str
+    name: str
+    provenance: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        p = self.provenance
+        where = []
+        if p.get("die_offset") is not None:
+            where.append(f"DIE {p['die_offset']:#x}")
+        if p.get("package"):
+            where.append(f"package {p['package']}")
+        if p.get("file"):
+            where.append(f"{p['file']}:{p.get('line', '?')}")
+        tail = f" ({', '.join(where)})" if where else ""
+        return f"[{self.id}] {self.kind} '{self.name or '(anon)'}'{tail}"
+
+
+@dataclass
+class Failure:
+    errno: int
+    phase: str
+    first_id: int | None  # the top-level type libbpf was processing
+    at_id: int | None  # where the failure was detected
+    chain: list[ChainLink]
+    root_cause: str
+
+    @property
+    def errno_name(self) -> str:
+        return errno_name(self.errno)
+
+    def summary(self) -> str:
+        path = " -> ".join(link.describe() for link in self.chain) or "(no chain)"
+        return (f"{self.errno_name} in {self.phase} while processing [{self.first_id}]: "
+                f"{self.root_cause}\n    {path}")
+
+
+@dataclass
+class Prediction:
+    variant: str
+    follows: str
+    verified_against: str | None
+    encodes: bool
+    errno_name: str
+    first_id: int | None
+    why: str
+
+
+@dataclass
+class Explanation:
+    source: str
+    variant: str
+    types_in: int
+    types_out: int | None
+    first_failure: Failure | None
+    hidden_failures: list[Failure]
+    merges_per_kind: dict[str, int]
+    largest_classes: list[dict]
+    predictions: list[Prediction]
+    replay_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.first_failure is None
+
+    def lines(self) -> list[str]:
+        out = [f"input: {self.source}, {self.types_in} types; libbpf {self.variant} replay"]
+        if self.first_failure is None:
+            out.append(f"dedup ok: {self.types_in} -> {self.types_out} types")
+            merged = ", ".join(f"{k} {n}" for k, n in sorted(self.merges_per_kind.items(),
+                                                               key=lambda kv: -kv[1]))
+            out.append(f"merged away per kind: {merged or 'none'}")
+            for c in self.largest_classes[:5]:
+                out.append(f"  class of {c['size']}: [{c['canonical']}] {c['kind']} "
+                           f"'{c['name'] or '(anon)'}'")
+        else:
+            out.append("first failure: " + self.first_failure.summary())
+            if self.hidden_failures:
+                out.append(f"{len(self.hidden_failures)} more independent failures hidden "
+                           f"behind it:")
+                for f in self.hidden_failures[:10]:
+                    out.append("  " + f.summary().replace("\n", "\n  "))
+        out.append("predicted pahole outcome per libbpf:")
+        for p in self.predictions:
+            verdict = "encodes" if p.encodes else f"fails ({p.errno_name})"
+            out.append(f"  libbpf {p.variant:<6} {verdict}: {p.why}")
+        return out
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["ok"] = self.ok
+        for f in [d["first_failure"], *d["hidden_failures"]]:
+            if f:
+                f["errno_name"] = errno_name(f["errno"])
+        return d
+
+
+def _link(btf: Btf, type_id: int, provenance: dict[int, dict]) -> ChainLink:
+    if type_id == 0 or not (1 <= type_id < btf.type_cnt):
+        return ChainLink(type_id, "VOID" if type_id == 0 else "?", "")
+    t = btf.type_by_id(type_id)
+    return ChainLink(type_id, t.kind.name, btf.name_of(t), provenance.get(type_id, {}))
+
+
+def _classify(btf: Btf, err: int, detail: dict, inp: DedupInput, hangs: bool) -> str:
+    if hangs:
+        return "libbpf would loop for ever comparing two identical reference-only cycles"
+    cycle = detail.get("cycle") or []
+    if err == -errno_mod.ELOOP and cycle:
+        edges = list(zip(cycle, cycle[1:]))
+        if inp.check is not None and _made_by_encoder(inp, edges):
+            return ("encoder inconsistency: the cycle uses references that point elsewhere "
+                    "than the DWARF says (see 'dwarfdiag check')")
+        kinds = sorted({KIND_WORDS.get(btf.type_by_id(i).kind, btf.type_by_id(i).kind.name)
+                        for i in cycle[:-1] if i})
+        return f"reference cycle through {', '.join(kinds)} (no struct or union on it)"
+    if detail.get("reason"):
+        return detail["reason"]
+    return f"{errno_name(err)} from {detail.get('phase', 'dedup')}"
+
+
+def _made_by_encoder(inp: DedupInput, edges: list[tuple[int, int]]) -> bool:
+    bad = {(i.pahole_id, p) for i in inp.check.inconsistencies
+           for p in [_target_id(i.actual)] if p is not None}
+    return any(e in bad for e in edges)
+
+
+def _target_id(described: str) -> int | None:
+    # "[123] PTR '(anon)'" -> 123
+    if described.startswith("["):
+        try:
+            return int(described[1:described.index("]")])
+        except ValueError:
+            return None
+    return None
+
+
+def _failure(btf: Btf, inp: DedupInput, err: int, phase: str, first_id, detail: dict,
+             hangs: bool = False) -> Failure:
+    ids = detail.get("cycle") or detail.get("stack") or [detail.get("at")]
+    chain = [_link(btf, i, inp.provenance) for i in ids if i is not None]
+    return Failure(err, phase, first_id, detail.get("at"), chain,
+                   _classify(btf, err, detail, inp, hangs))
+
+
+def _from_error(btf: Btf, inp: DedupInput, e: DedupError) -> Failure:
+    detail = {**e.detail, "at": e.type_id}
+    return _failure(btf, inp, e.errno, e.phase, e.detail.get("first_id", e.type_id), detail)
+
+
+def _why(result: ReplayResult, btf: Btf, inp: DedupInput) -> str:
+    if result.ok:
+        return "every reference chain reaches a struct, union" + \
+            (" or typedef" if result.variant.typedef_in_struct_phase else "")
+    f = _failure(btf, inp, result.error, result.phase or "", result.type_id, result.detail,
+                 result.hangs)
+    why = f.root_cause
+    cycle_kinds = {link.kind for link in f.chain}
+    if result.variant.typedef_in_struct_phase and "TYPEDEF" not in cycle_kinds \
+            and result.error == -errno_mod.ELOOP:
+        why += "; libbpf 1.7 breaks cycles only at typedefs and this one has none"
+    return why + ": " + " -> ".join(f"[{link.id}] {link.kind}" for link in f.chain[:8])
+
+
+def explain(inp: DedupInput, variant: Variant) -> Explanation:
+    btf = inp.btf
+    result = replay(btf, variant, explore=True)
+    first = hidden = None
+    if not result.ok:
+        first = _failure(btf, inp, result.error, result.phase or "", result.type_id,
+                         result.detail, result.hangs)
+        hidden = [_from_error(btf, inp, e) for e in result.hidden_failures]
+    merges: Counter = Counter()
+    classes: Counter = Counter()
+    if result.ok:
+        for type_id in range(btf.start_id, btf.type_cnt):
+            canon = _resolve(result.canonical, type_id)
+            classes[canon] += 1
+            if canon != type_id:
+                merges[btf.type_by_id(type_id).kind.name] += 1
+    largest = []
+    for canon, size in classes.most_common(10):
+        if size < 2:
+            break
+        t = btf.type_by_id(canon)
+        largest.append({"canonical": canon, "size": size, "kind": t.kind.name,
+                        "name": btf.name_of(t), "provenance": inp.provenance.get(canon, {})})
+    predictions = []
+    for v in VARIANTS.values():
+        r = result if v == variant and not result.hidden_failures else replay(btf, v)
+        predictions.append(Prediction(v.name, v.follows, v.verified_against, r.ok,
+                                      errno_name(r.error), r.type_id, _why(r, btf, inp)))
+    return Explanation(inp.source, variant.name, len(btf.types),
+                       len(result.kept) if result.ok else None, first, hidden or [],
+                       dict(merges), largest, predictions, result.seconds)
+
+
+def _resolve(canonical: list[int], type_id: int) -> int:
+    while canonical[type_id] <= 0x7FFFFFFF and canonical[type_id] != type_id:
+        type_id = canonical[type_id]
+    return type_id
