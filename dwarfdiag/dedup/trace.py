@@ -8,7 +8,8 @@ that costs one attribute check. Events (all carry ``phase``):
   ``candidates`` tried in order, ``canonical`` chosen; in the struct phase
   also ``equiv``, one entry per candidate checked with its ``result`` and
   the hypothetical pairs (canonical id, candidate id) that decided it;
-* ``fwd``: a FWD resolved by name; ``compact``: types in and out;
+* ``fwd``: a FWD resolved by name; ``remap``: a kept type's old ``id`` and
+  ``new`` id after compaction; ``compact``: types in and out;
 * ``error``/``failed``: the errno and its detail (``cycle``, ``stack``);
 * ``note``: libbpf's pr_debug-level remarks (depth limit, not-equivalent
   members).
@@ -40,7 +41,7 @@ class JsonlTracer:
     def _involves_focus(self, event: dict) -> bool:
         if event.get("ev") == "phase":
             return True
-        ids = [event.get("id"), event.get("canonical"), event.get("canon")]
+        ids = [event.get("id"), event.get("canonical"), event.get("canon"), event.get("new")]
         ids += event.get("candidates") or []
         for check in event.get("equiv") or []:
             ids += [x for pair in check["hypot"] for x in pair]

@@ -22,6 +22,8 @@ def dedup_compact_types(d: DedupState) -> list[int]:
             continue
         d.hypot_map[type_id] = next_id
         kept.append(type_id)
+        if d.trace is not None and type_id != next_id:
+            d.emit(ev="remap", id=type_id, new=next_id)
         next_id += 1
     d.emit(ev="compact", types_in=d.type_cnt - d.start_id, types_out=len(kept))
     return kept
