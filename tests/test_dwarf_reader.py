@@ -223,3 +223,24 @@ def test_random_line_headers_and_abbrevs_raise_our_error(data, offset):
             parse()
         except BadInputError:
             pass
+
+
+def test_form_indirect_is_decoded():
+    """DW_FORM_indirect puts the form in the DIE; a hand-made unit checks it."""
+    import struct as st_
+
+    from dwarfdiag.dwarf.reader import Context, read_unit, unit_headers
+    from dwarfdiag.dwarf.sections import ElfSections
+
+    abbrev = bytes([1, 0x11, 1, 0x03, 0x08, 0, 0,            # 1: compile_unit, name string
+                    2, 0x24, 0, 0x03, 0x16, 0x0B, 0x16, 0x3E, 0x0B, 0, 0,  # 2: base_type
+                    0])
+    dies = (bytes([1]) + b"cu\0" + bytes([2, 0x08]) + b"int\0" + bytes([0x0B, 4, 5]) + b"\0")
+    body = st_.pack("<HIB", 4, 0, 8) + dies
+    info = st_.pack("<I", len(body)) + body
+    sections = ElfSections("mem", True, 64, 62, {".debug_info": info, ".debug_abbrev": abbrev})
+    unit = next(unit_headers(info, "<"))
+    raw = read_unit(sections, unit, Context(sections), {}, [0])
+    base = raw[1]
+    assert base.tag == Tag.base_type
+    assert base.attrs == {At.name: "int", At.byte_size: 4, At.encoding: 5}

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, NamedTuple
 
 from dwarfdiag.dwarf.constants import At, Form, Tag
 from dwarfdiag.dwarf.sections import ElfSections
-from dwarfdiag.errors import BadInputError, UnsupportedError
+from dwarfdiag.errors import BadInputError
 
 # Tags whose DIEs become BTF types (or are dropped by rule, like pahole does
 # with DW_TAG_unspecified_type, but must be known to resolve references).
@@ -253,7 +253,11 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
                 lines.append(f"    a[{at}] = d[p:p + n]")
             lines.append("    p += n")
         elif form == Form.indirect:
-            raise UnsupportedError("DW_FORM_indirect is not supported")
+            # the form is in the DIE itself: decode it the slow, generic way
+            lines.append("    form, p = uleb(d, p)")
+            lines.append("    v, p = read_form(d, p, form, cu, ctx, unit)")
+            if want:
+                lines.append(f"    a[{at}] = v")
         else:
             raise BadInputError(f".debug_abbrev: unknown attribute form {form:#x} "
                                 f"(attribute {at:#x}, tag {abbrev.tag:#x})")
@@ -262,9 +266,68 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
         body = ["def f(d, p, cu, ctx):", "    a = {}", *lines, "    return p, a"]
     else:
         body = ["def f(d, p, cu, ctx):", *lines, "    return p"]
-    scope = {"unpack_from": struct.unpack_from, "uleb": uleb, "sleb": sleb}
+    scope = {"unpack_from": struct.unpack_from, "uleb": uleb, "sleb": sleb,
+             "read_form": read_form, "unit": unit}
     exec(compile("\n".join(body), f"<abbrev {abbrev.tag:#x}>", "exec"), scope)
     return scope["f"]
+
+
+def read_form(d: bytes, p: int, form: int, cu: int, ctx: "Context", unit: UnitHeader):
+    """One attribute value of any form, interpreted (for DW_FORM_indirect)."""
+    e = ctx.endian
+    if form == Form.indirect:
+        form, p = uleb(d, p)
+        return read_form(d, p, form, cu, ctx, unit)
+    if form == Form.string:
+        end = d.index(0, p)
+        return d[p:end].decode("utf-8", "replace"), end + 1
+    if form in (Form.udata, Form.ref_udata, Form.strx, Form.addrx, Form.loclistx,
+                Form.rnglistx, Form.GNU_addr_index, Form.GNU_str_index):
+        v, p = uleb(d, p)
+    elif form == Form.sdata:
+        return sleb(d, p)
+    elif form in (Form.exprloc, Form.block):
+        n, p = uleb(d, p)
+        return d[p:p + n], p + n
+    elif form in (Form.block1, Form.block2, Form.block4):
+        code = {Form.block1: "B", Form.block2: "H", Form.block4: "I"}[form]
+        n, = struct.unpack_from(e + code, d, p)
+        p += struct.calcsize(code)
+        return d[p:p + n], p + n
+    elif form in (Form.flag_present, Form.implicit_const):
+        return True if form == Form.flag_present else 0, p
+    else:
+        if form == Form.ref_addr:
+            size = unit.offset_size if unit.version >= 3 else unit.address_size
+        elif form in (Form.strp, Form.line_strp, Form.sec_offset, Form.strp_sup,
+                      Form.GNU_strp_alt, Form.GNU_ref_alt):
+            size = unit.offset_size
+        elif form == Form.addr:
+            size = unit.address_size
+        else:
+            size = _FIXED_SIZES.get(form)
+            if size is None:
+                raise BadInputError(f".debug_info: unknown attribute form {form:#x} at {p:#x}")
+        if size not in _STRUCT_CODE:
+            return None, p + size
+        v, = struct.unpack_from(e + _STRUCT_CODE[size], d, p)
+        p += size
+    return _value(v, form, cu, ctx), p
+
+
+def _value(v: int, form: int, cu: int, ctx: "Context"):
+    """What the generated decoders' ``_convert`` expressions compute, as a function."""
+    if form in _CU_RELATIVE_REFS:
+        return v + cu
+    if form == Form.strp:
+        return ctx.strp(v)
+    if form == Form.line_strp:
+        return ctx.line_strp(v)
+    if form in _STRX:
+        return ctx.strx(v)
+    if form == Form.flag:
+        return v != 0
+    return v
 
 
 def _convert(expr: str, form: int) -> str:
