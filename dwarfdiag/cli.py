@@ -375,6 +375,56 @@ def dedup_explain(
         raise typer.Exit(1)
 
 
+@app.command("bisect")
+def bisect_cmd(
+    target: Annotated[str, typer.Argument(
+        help="An ELF binary, a corpus program (statefn, gotool = GOROOT cmd/go, ...), or a "
+             "named external program from corpus/external.toml (kubeadm, kubectl, podman).")],
+    binary: Annotated[Optional[Path], typer.Option(help="The binary for a named external target.")] = None,
+    oracle: Annotated[str, typer.Option(help="replay (default), libbpf or pahole.")] = "replay",
+    libbpf: Annotated[str, typer.Option(
+        "--libbpf", help="libbpf semantics for the replay or version of the real libbpf.")] = "1.5",
+    toolchain: ToolchainOpt = None,
+    source: Annotated[str, typer.Option(
+        "--from", help="Where the BTF comes from: encoder (dwarfdiag) or pahole (captured).")] = "encoder",
+    max_calls: Annotated[Optional[int], typer.Option(help="Stop after this many oracle calls.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Stop after this many seconds.")] = None,
+    workers: Annotated[int, typer.Option(help="Oracle processes to run in parallel.")] = 2,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Directory for bisect.json and the reproducers (default reports/TARGET).")] = None,
+    no_repro: Annotated[bool, typer.Option("--no-repro", help="Do not write and verify Go reproducers.")] = False,
+    verify: Annotated[str, typer.Option(
+        help="Toolchains whose pahole checks each reproducer.")] = "trixie,sid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Shrink a failing binary's BTF to minimal failing type sets, with Go reproducers."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from dwarfdiag.bisect.oracles import OracleSpec
+    from dwarfdiag.bisect.run import run_bisect
+    from dwarfdiag.bisect.targets import resolve
+    from dwarfdiag.corpus import btf_toolchains
+
+    spec = OracleSpec(oracle, libbpf, toolchain if oracle == "pahole" else None)
+    resolved = resolve(target, binary)
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(f"bisect {resolved.name}", total=None)
+
+        def progress(stage: str, size: int, calls: int) -> None:
+            bar.update(task, description=f"{stage}: subset of {size} types, {calls} oracle calls")
+
+        report = run_bisect(resolved, spec, source, toolchain, workers, max_calls, timeout, out,
+                            not no_repro, tuple(btf_toolchains.parse_names(verify)), progress)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=1))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+
+
 # ---------------------------------------------------------------- toolchains
 
 
