@@ -425,6 +425,27 @@ def bisect_cmd(
             typer.echo(line)
 
 
+@app.command("diff")
+def diff_cmd(
+    a: Annotated[Path, typer.Argument(help="First ELF with DWARF (e.g. the gc build).")],
+    b: Annotated[Path, typer.Argument(help="Second ELF with DWARF (e.g. the gccgo build).")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the whole diff here (JSON).")] = None,
+    type_name: Annotated[Optional[str], typer.Option("--type", help="Only this type (Go name).")] = None,
+    package: Annotated[Optional[str], typer.Option(help="Only types and functions of this package.")] = None,
+    limit: Annotated[int, typer.Option(help="Patterns to show in the terminal.")] = 25,
+) -> None:
+    """Compare two builds' DWARF: matched Go types, representation classes, patterns, and
+    the reference-only cycles each side's BTF would have."""
+    from dwarfdiag.diff.differ import diff
+    from dwarfdiag.dwarf.loader import load_typegraph
+
+    result = diff(load_typegraph(a), load_typegraph(b), type_name, package)
+    for line in result.lines(limit):
+        typer.echo(line)
+    if json_out:
+        json_out.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
+
+
 # ---------------------------------------------------------------- toolchains
 
 

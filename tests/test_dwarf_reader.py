@@ -244,3 +244,15 @@ def test_form_indirect_is_decoded():
     base = raw[1]
     assert base.tag == Tag.base_type
     assert base.attrs == {At.name: "int", At.byte_size: 4, At.encoding: 5}
+
+
+def test_usage_statistics_match_pyelftools(gc_seed_binary, gccgo_seed_binary):
+    from dwarfdiag.dwarf.stats import dwarf_stats
+
+    for binary in (gc_seed_binary, gccgo_seed_binary):
+        graph = read_typegraph(binary)
+        theirs = dwarf_stats(binary)
+        assert graph.stats["dies_by_tag"] == theirs.dies_by_tag
+        assert graph.stats["dwarf_versions"] == theirs.versions
+        assert sum(graph.stats["dies_by_tag"].values()) == graph.die_count
+        assert graph.stats["forms"] and graph.stats["attributes"]

@@ -26,7 +26,7 @@ from dwarfdiag.dwarf.sections import ElfSections, read_sections
 from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
 from dwarfdiag.errors import BadInputError
 
-CACHE_FORMAT = 4  # bump when TypeGraph.to_data changes shape
+CACHE_FORMAT = 6  # bump when TypeGraph.to_data changes shape
 NOTE_SECTIONS = (".note.gnu.build-id", ".note.go.buildid")
 STT_FUNC = 2
 
@@ -92,8 +92,11 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) 
     dies: dict[int, Die] = {}
     cus: list[CompileUnit] = []
     debug_line = sections.get(".debug_line")
+    tally: dict = {}
+    versions: set[int] = set()
     for unit in unit_headers(info, sections.endian):
-        raw = read_unit(sections, unit, ctx, compiled, count)
+        versions.add(unit.version)
+        raw = read_unit(sections, unit, ctx, compiled, count, tally)
         if not raw:
             continue
         top = raw[0]
@@ -112,8 +115,41 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) 
             progress(unit.end, len(info))
     link_children(dies)
     _assign_packages(cus, dies)
+    stats = _usage(sections.get(".debug_abbrev"), tally)
+    stats["dwarf_versions"] = sorted(versions)
     return TypeGraph(str(path), key, cus, dies, _function_symbols(sections), count[0],
-                     sections.compressed)
+                     sections.compressed, stats)
+
+
+def _usage(abbrev_data: bytes, tally: dict) -> dict:
+    """DIE counts per tag, and attribute and form usage, from DIEs per abbreviation."""
+    from dwarfdiag.dwarf.constants import At, Form, tag_name
+    from dwarfdiag.dwarf.reader import parse_abbrevs
+
+    tables: dict[int, dict] = {}
+    tags: Counter = Counter()
+    attrs: Counter = Counter()
+    forms: Counter = Counter()
+    for (offset, code), n in tally.items():
+        table = tables.get(offset)
+        if table is None:
+            table = tables[offset] = parse_abbrevs(abbrev_data, offset)
+        ab = table.get(code)
+        if ab is None:
+            continue
+        tags[tag_name(ab.tag)] += n
+        for at, form, _ in ab.attrs:
+            attrs[_enum_name("DW_AT_", At, at)] += n
+            forms[_enum_name("DW_FORM_", Form, form)] += n
+    return {"dies_by_tag": dict(tags.most_common()), "attributes": dict(attrs.most_common()),
+            "forms": dict(forms.most_common())}
+
+
+def _enum_name(prefix: str, enum, value: int) -> str:
+    try:
+        return prefix + enum(value).name
+    except ValueError:
+        return f"{prefix}{value:#x}"
 
 
 def _assign_packages(cus: list[CompileUnit], dies: dict[int, Die]) -> None:

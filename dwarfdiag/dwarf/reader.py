@@ -402,11 +402,14 @@ def keep_rule(tag: int) -> int:
 
 
 def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
-              compiled: dict, die_count: list[int]) -> list[RawDie]:
+              compiled: dict, die_count: list[int],
+              tally: dict | None = None) -> list[RawDie]:
     """All DIEs of ``unit`` that BTF needs, in DIE order.
 
     ``compiled`` caches generated decoders per (abbrev offset, unit shape);
-    ``die_count[0]`` is incremented by every DIE read, kept or skipped.
+    ``die_count[0]`` is incremented by every DIE read, kept or skipped;
+    ``tally``, if given, counts DIEs per abbreviation: ``{(abbrev offset,
+    code): n}``, from which tag, attribute and form usage follow.
     """
     info = sections.get(".debug_info")
     abbrev_data = sections.get(".debug_abbrev")
@@ -441,6 +444,9 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
                     stack.pop()
                 continue
             count += 1
+            if tally is not None:
+                tkey = (unit.abbrev_offset, code)
+                tally[tkey] = tally.get(tkey, 0) + 1
             entry = table.get(code)
             if entry is None:
                 raise BadInputError(f".debug_info: DIE at {off:#x} uses abbreviation code "

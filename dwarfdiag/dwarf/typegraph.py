@@ -68,6 +68,10 @@ class TypeGraph:
     functions: tuple[str, ...]  # STT_FUNC symbol names, sorted, duplicates kept
     die_count: int  # every DIE in .debug_info, kept or not
     compressed: bool
+    # dwarf_versions, dies_by_tag (every DIE), attributes and forms (usage counts)
+    stats: dict = field(default_factory=dict)
+    # derived per-DIE values that analyses memoise (never serialised)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Die]:
         return iter(self.dies.values())
@@ -106,6 +110,7 @@ class TypeGraph:
         return {
             "source": self.source, "key": self.key, "die_count": self.die_count,
             "compressed": self.compressed, "functions": list(self.functions),
+            "stats": self.stats,
             "cus": [(c.offset, c.name, c.producer, c.language, c.version, c.files, c.package)
                     for c in self.cus],
             "dies": [(d.offset, d.tag, d.parent, d.cu, d.attrs) for d in self.dies.values()],
@@ -118,7 +123,8 @@ class TypeGraph:
             dies[offset] = Die(offset, tag, parent, cu, attrs)
         link_children(dies)
         return cls(data["source"], data["key"], [CompileUnit(*c) for c in data["cus"]], dies,
-                   tuple(data["functions"]), data["die_count"], data["compressed"])
+                   tuple(data["functions"]), data["die_count"], data["compressed"],
+                   data.get("stats", {}))
 
 
 def link_children(dies: dict[int, Die]) -> None:

@@ -1,0 +1,387 @@
+"""``dwarfdiag diff A B``: match two builds' Go types and functions and compare them.
+
+Types are matched by their normalised Go name (gccgo's ``.main.T`` and
+its unqualified names of the unit's own package both become gc's
+``main.T``); a name's entry DIE is its typedef when there is one, since
+both compilers reach a named type through it. Each matched pair is
+compared for representation class, Go kind, typedef depth, size, members
+(names, offsets and the shape of their types) and attributes present on
+one side only, and checked for structural identity with a walk that keeps
+a visited set of DIE pairs (as drgn's ``identical()`` does), so recursive
+types terminate. Differences are grouped into patterns with a count and
+examples, so a 10,000-type diff reads in a screen.
+
+For BTF, both sides are encoded as pahole 1.32 would and their
+reference-only cycles listed (:mod:`dwarfdiag.btf.cycles`); a type that is
+on such a cycle on one side only is marked: its difference in
+representation creates (or breaks) the cycle.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+from dwarfdiag.dwarf import gonames
+from dwarfdiag.dwarf.constants import At, Tag, tag_name
+from dwarfdiag.dwarf.reader import TYPE_TAGS
+from dwarfdiag.dwarf.typegraph import Die, TypeGraph
+from dwarfdiag.diff.shapes import BASIC_NAMES, chain, go_kind, representation, typedef_depth
+
+IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
+MAX_EXAMPLES = 3
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
+
+
+@dataclass
+class SideSummary:
+    path: str
+    compilers: list[str]
+    producers: list[str]
+    dwarf_versions: list[int]
+    compressed: bool
+    cu_count: int
+    die_count: int
+    dies_by_tag: dict[str, int]
+    attributes: dict[str, int]
+    forms: dict[str, int]
+    types: int  # named Go types found
+    functions: int
+    reference_cycles: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class TypeDiff:
+    name: str
+    go_kind: tuple[str, str]
+    representation: tuple[str, str]
+    identical: bool
+    items: list[dict] = field(default_factory=list)  # {pattern, detail}
+    on_cycle: tuple[bool, bool] = (False, False)  # on a reference-only cycle in A / in B
+
+
+@dataclass
+class DiffResult:
+    a: SideSummary
+    b: SideSummary
+    matched: int
+    only_a: list[str]
+    only_b: list[str]
+    functions_matched: int
+    functions_only_a: list[str]
+    functions_only_b: list[str]
+    diffs: list[TypeDiff]
+    patterns: list[dict] = field(default_factory=list)
+
+    @property
+    def differing(self) -> list[TypeDiff]:
+        return [d for d in self.diffs if d.items]
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["differing"] = len(self.differing)
+        return out
+
+    def lines(self, limit: int = 25) -> list[str]:
+        out = []
+        for label, side in (("A", self.a), ("B", self.b)):
+            out.append(f"{label}: {side.path} ({', '.join(side.producers[:2]) or '?'}; DWARF "
+                       f"{'/'.join(map(str, side.dwarf_versions))}"
+                       f"{', compressed' if side.compressed else ''}, {side.cu_count} CUs, "
+                       f"{side.die_count} DIEs, {side.types} named types)")
+        out.append(f"types: {self.matched} matched, {len(self.only_a)} only in A, "
+                   f"{len(self.only_b)} only in B; functions: {self.functions_matched} matched, "
+                   f"{len(self.functions_only_a)} only in A, {len(self.functions_only_b)} only in B")
+        out.append(f"{len(self.differing)} matched types differ, in {len(self.patterns)} patterns:")
+        for p in self.patterns[:limit]:
+            out.append(f"  {p['count']:>6}  {p['pattern']}  e.g. {', '.join(p['examples'])}")
+        if len(self.patterns) > limit:
+            out.append(f"  ... {len(self.patterns) - limit} more patterns (--json has them all)")
+        for label, side in (("A", self.a), ("B", self.b)):
+            cycles = side.reference_cycles
+            shown = "; ".join(" -> ".join(c) for c in cycles[:3])
+            out.append(f"reference-only cycles in {label}: {len(cycles)}"
+                       + (f": {shown}" if shown else ""))
+        relevant = [d for d in self.diffs if d.on_cycle[0] != d.on_cycle[1]]
+        for d in relevant[:limit]:
+            side = "A" if d.on_cycle[0] else "B"
+            out.append(f"  {d.name}: on a reference-only cycle in {side} only; its "
+                       f"representation {d.representation[0]} (A) vs {d.representation[1]} (B) "
+                       f"{'creates' if side == 'A' else 'avoids'} the cycle in A")
+        return out
+
+
+# --- matching ----------------------------------------------------------------------
+def type_key(g: TypeGraph, die: Die) -> str | None:
+    """The normalised Go name a type is matched by, or None for anonymous types."""
+    if not die.name:
+        return None
+    cu = g.unit(die)
+    name = gonames.normalise(die.name, cu.compiler)
+    if (cu.compiler == "gccgo" and cu.package and die.tag == Tag.typedef
+            and "." not in name and not name.startswith("_")
+            and name not in BASIC_NAMES and name not in ("string", "error")):
+        name = f"{cu.package}.{name}"  # gccgo leaves its own package's names unqualified
+    return name
+
+
+def named_types(g: TypeGraph) -> dict[str, Die]:
+    """Matching key -> entry DIE, for types declared at unit level (types nested
+    in a subprogram, like gc's ``.param0`` shapes of generic code, are local).
+
+    When several DIEs share a key (gccgo's Go ``int`` and the C ``int`` of
+    libgo's startup code), the choice must not depend on DIE order: a typedef
+    first, then a Go unit's DIE over a C unit's, then the lowest offset.
+    """
+    unit_dies = {cu.offset for cu in g.cus}
+    entries: dict[str, Die] = {}
+
+    def rank(d: Die) -> tuple:
+        return (d.tag != Tag.typedef, g.unit(d).compiler == "c", d.offset)
+
+    for die in g:
+        if die.tag not in TYPE_TAGS or die.parent not in unit_dies:
+            continue
+        key = type_key(g, die)
+        if key is None:
+            continue
+        current = entries.get(key)
+        if current is None or rank(die) < rank(current):
+            entries[key] = die
+    return entries
+
+
+def functions(g: TypeGraph) -> dict[str, Die]:
+    out: dict[str, Die] = {}
+    for die in g:
+        if die.tag == Tag.subprogram and die.name and not die.attrs.get(At.declaration):
+            key = gonames.normalise(die.name, g.unit(die).compiler)
+            if key not in out or die.offset < out[key].offset:
+                out[key] = die
+    return out
+
+
+# --- comparison ----------------------------------------------------------------------
+class Identity:
+    """Structural identity of two DIE graphs, cycle-aware and memoised.
+
+    A pair met again while it is being compared counts as identical (the
+    coinductive reading, as drgn's ``identical()``). A "different" verdict
+    never depends on such an assumption, so it is remembered for good; a
+    "same" verdict only once the top-level comparison that made it is done.
+    """
+
+    def __init__(self, ga: TypeGraph, gb: TypeGraph):
+        self.ga, self.gb = ga, gb
+        self.different: set[tuple[int, int]] = set()
+        self.same: set[tuple[int, int]] = set()
+
+    def __call__(self, a: Die, b: Die) -> bool:
+        visited: set[tuple[int, int]] = set()
+        result = identical(self.ga, a, self.gb, b, visited, self)
+        if result:
+            self.same.update(visited)
+        return result
+
+
+def identical(ga: TypeGraph, a: Die | None, gb: TypeGraph, b: Die | None,
+              visited: set | None = None, memo: "Identity | None" = None) -> bool:
+    """Structural identity of two DIE graphs; a pair met again counts as identical."""
+    if visited is None:
+        visited = set()
+    if a is None or b is None:
+        return a is None and b is None
+    pair = (a.offset, b.offset)
+    if pair in visited or (memo is not None and pair in memo.same):
+        return True
+    if memo is not None and pair in memo.different:
+        return False
+    visited.add(pair)
+    if not _identical_here(ga, a, gb, b, visited, memo):
+        if memo is not None:
+            memo.different.add(pair)
+        return False
+    return True
+
+
+def _identical_here(ga: TypeGraph, a: Die, gb: TypeGraph, b: Die, visited: set,
+                    memo: "Identity | None") -> bool:
+    if a.tag != b.tag or a.attrs.get(At.byte_size) != b.attrs.get(At.byte_size):
+        return False
+    if (type_key(ga, a) or "") != (type_key(gb, b) or "") and a.tag != Tag.structure_type:
+        return False
+    ca, cb = ga.children(a), gb.children(b)
+    if len(ca) != len(cb):
+        return False
+    for x, y in zip(ca, cb):
+        if x.tag != y.tag or x.name != y.name:
+            return False
+        if x.attrs.get(At.data_member_location) != y.attrs.get(At.data_member_location):
+            return False
+        if x.attrs.get(At.count) != y.attrs.get(At.count):
+            return False
+        if not identical(ga, ga.die(x.type) if x.type else None,
+                         gb, gb.die(y.type) if y.type else None, visited, memo):
+            return False
+    return identical(ga, ga.die(a.type) if a.type else None,
+                     gb, gb.die(b.type) if b.type else None, visited, memo)
+
+
+def compare_pair(name: str, ga: TypeGraph, a: Die, gb: TypeGraph, b: Die,
+                 same: Identity | None = None) -> TypeDiff:
+    ka, kb = go_kind(ga, a), go_kind(gb, b)
+    ra, rb = representation(ga, a), representation(gb, b)
+    same = same or Identity(ga, gb)
+    diff = TypeDiff(name, (ka, kb), (ra, rb), same(a, b))
+    add = lambda pattern, detail="": diff.items.append({"pattern": pattern, "detail": detail})  # noqa: E731
+    if ka != kb:
+        add(f"Go kind {ka} (A) vs {kb} (B)")
+    if ra != rb:
+        add(f"{ka}: {ra} (A) vs {rb} (B)")
+    da, db = typedef_depth(ga, a), typedef_depth(gb, b)
+    if da != db:
+        add(f"typedef depth {da} (A) vs {db} (B)")
+    sa, sb = chain(ga, a)[-1], chain(gb, b)[-1]
+    size_a, size_b = sa.attrs.get(At.byte_size), sb.attrs.get(At.byte_size)
+    if size_a is not None and size_b is not None and size_a != size_b:
+        add(f"{ka}: size differs", f"{size_a} vs {size_b}")
+    if sa.tag == sb.tag == Tag.structure_type:
+        _compare_members(ka, ga, sa, gb, sb, add)
+    only_a = sorted(_attr_names(a) - _attr_names(b))
+    only_b = sorted(_attr_names(b) - _attr_names(a))
+    for attr in only_a:
+        add(f"{tag_name(a.tag)} has {attr} only in A")
+    for attr in only_b:
+        add(f"{tag_name(b.tag)} has {attr} only in B")
+    if not diff.items and not diff.identical:
+        add(f"{ka}: same shape, different referenced types")
+    return diff
+
+
+def _compare_members(kind: str, ga: TypeGraph, sa: Die, gb: TypeGraph, sb: Die, add) -> None:
+    ma = [m for m in ga.children(sa) if m.tag == Tag.member]
+    mb = [m for m in gb.children(sb) if m.tag == Tag.member]
+    names_a, names_b = [m.name for m in ma], [m.name for m in mb]
+    if names_a != names_b:
+        add(f"{kind}: member names differ", f"{names_a} vs {names_b}")
+        return
+    for x, y in zip(ma, mb):
+        if x.attrs.get(At.data_member_location) != y.attrs.get(At.data_member_location):
+            add(f"{kind}: member offsets differ", x.name or "")
+        tx, ty = ga.die(x.type) if x.type else None, gb.die(y.type) if y.type else None
+        if tx is not None and ty is not None:
+            rx, ry = representation(ga, tx), representation(gb, ty)
+            if rx != ry:
+                add(f"member of {kind}: {rx} (A) vs {ry} (B)", x.name or "")
+
+
+def _attr_names(die: Die) -> set[str]:
+    out = set()
+    for at in die.attrs:
+        if at in IGNORED_ATTRS:
+            continue
+        try:
+            out.add("DW_AT_" + At(at).name)
+        except ValueError:
+            out.add(f"DW_AT_{at:#x}")
+    return out
+
+
+# --- BTF relevance -----------------------------------------------------------------
+def cycle_names(g: TypeGraph) -> tuple[list[list[str]], set[str]]:
+    """Reference-only cycles of the side's pahole-1.32 encoding, as type names,
+    and the set of matching keys of the named types on them.
+
+    Cached per binary content and encoder version: encoding is the slow part
+    of a warm diff.
+    """
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from dwarfdiag.btf import encoder as encoder_module
+    from dwarfdiag.cache import cache_dir
+
+    rules = hashlib.sha256(Path(encoder_module.__file__).read_bytes()).hexdigest()[:12]
+    entry = cache_dir("diff-cycles") / f"{g.key}-{rules}.json" if g.key else None
+    if entry is not None and entry.exists():
+        data = json.loads(entry.read_text())
+        return data["cycles"], set(data["keys"])
+    cycles, keys = _cycle_names(g)
+    if entry is not None:
+        entry.write_text(json.dumps({"cycles": cycles, "keys": sorted(keys)}))
+    return cycles, keys
+
+
+def _cycle_names(g: TypeGraph) -> tuple[list[list[str]], set[str]]:
+    from dwarfdiag.btf.cycles import reference_cycles
+    from dwarfdiag.btf.encoder import encode
+
+    enc = encode(g, funcs=False)
+    cycles, keys = [], set()
+    for cycle in reference_cycles(enc.btf):
+        spelled = []
+        for type_id in cycle:
+            t = enc.btf.type_by_id(type_id)
+            spelled.append(f"{t.kind.name} {enc.btf.name_of(t) or '(anon)'}")
+            offset = enc.provenance.get(type_id, {}).get("die_offset")
+            die = g.die(offset) if offset is not None else None
+            key = type_key(g, die) if die is not None else None
+            if key:
+                keys.add(key)
+        cycles.append(spelled + spelled[:1])
+    return cycles, keys
+
+
+def summary(g: TypeGraph, types: int, funcs: int) -> SideSummary:
+    s = g.stats
+    return SideSummary(g.source, sorted({cu.compiler for cu in g.cus}),
+                       sorted({cu.producer for cu in g.cus if cu.producer}),
+                       s.get("dwarf_versions", []), g.compressed, len(g.cus), g.die_count,
+                       s.get("dies_by_tag", {}), s.get("attributes", {}), s.get("forms", {}),
+                       types, funcs)
+
+
+def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
+         package: str | None = None) -> DiffResult:
+    ta, tb = named_types(ga), named_types(gb)
+    fa, fb = functions(ga), functions(gb)
+
+    def wanted(key: str) -> bool:
+        if type_name and key != type_name and not key.endswith("." + type_name):
+            return False
+        return not package or gonames.package_of(key) == package
+
+    keys_a = {k for k in ta if wanted(k)}
+    keys_b = {k for k in tb if wanted(k)}
+    cycles_a, on_a = cycle_names(ga)
+    cycles_b, on_b = cycle_names(gb)
+    diffs = []
+    same = Identity(ga, gb)
+    for key in sorted(keys_a & keys_b):
+        d = compare_pair(key, ga, ta[key], gb, tb[key], same)
+        d.on_cycle = (key in on_a, key in on_b)
+        if d.on_cycle[0] != d.on_cycle[1]:
+            d.items.append({"pattern": "on a reference-only cycle in "
+                            + ("A only" if d.on_cycle[0] else "B only"), "detail": ""})
+        diffs.append(d)
+    a, b = summary(ga, len(ta), len(fa)), summary(gb, len(tb), len(fb))
+    a.reference_cycles, b.reference_cycles = cycles_a, cycles_b
+    func_keys_a = {k for k in fa if not package or gonames.package_of(k) == package}
+    func_keys_b = {k for k in fb if not package or gonames.package_of(k) == package}
+    result = DiffResult(a, b, len(keys_a & keys_b), sorted(keys_a - keys_b),
+                        sorted(keys_b - keys_a), len(func_keys_a & func_keys_b),
+                        sorted(func_keys_a - func_keys_b), sorted(func_keys_b - func_keys_a),
+                        diffs)
+    result.patterns = group(diffs)
+    return result
+
+
+def group(diffs: list[TypeDiff]) -> list[dict]:
+    by_pattern: dict[str, list[str]] = defaultdict(list)
+    for d in diffs:
+        for pattern in dict.fromkeys(item["pattern"] for item in d.items):
+            by_pattern[pattern].append(d.name)
+    return [{"pattern": p, "count": len(names), "examples": names[:MAX_EXAMPLES]}
+            for p, names in sorted(by_pattern.items(), key=lambda kv: (-len(kv[1]), kv[0]))]

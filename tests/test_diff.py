@@ -1,0 +1,231 @@
+"""diff: gc against gccgo for a program built in the test, checked against llvm-dwarfdump."""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dwarfdiag.diff.differ import diff
+from dwarfdiag.dwarf.loader import load_typegraph
+from dwarfdiag.dwarf.typegraph import TypeGraph
+
+SOURCE = """package main
+
+import "fmt"
+
+type lexer struct {
+	input string
+	pos   int
+	items []string
+}
+
+type stateFn func(*lexer) stateFn
+
+type P *P
+
+type Shape interface{ Area() float64 }
+
+type square struct{ side float64 }
+
+func (s square) Area() float64 { return s.side * s.side }
+
+type Registry struct {
+	byName map[string]Shape
+	events chan int
+	next   P
+	start  stateFn
+}
+
+func lexText(l *lexer) stateFn { l.pos++; return nil }
+
+func main() {
+	r := Registry{byName: map[string]Shape{"sq": square{2}}, start: lexText}
+	var p P
+	l := &lexer{input: "x", items: []string{"a"}}
+	fmt.Println(len(r.byName), r.start(l) == nil, p == nil, l.pos, cap(r.events))
+}
+"""
+META = 'level = 0\nfeatures = ["diff test"]\nmin_go = "1.17"\ndescription = "diff"\n'
+
+
+@pytest.fixture(scope="session")
+def pair(tmp_path_factory) -> tuple[Path, Path]:
+    from dwarfdiag.corpus.build import build
+    from dwarfdiag.corpus.catalogue import load_program
+    from dwarfdiag.corpus.compilers import gc, gccgo
+
+    root = tmp_path_factory.mktemp("diffsrc") / "x-shapes"
+    root.mkdir()
+    (root / "main.go").write_text(SOURCE)
+    (root / "meta.toml").write_text(META)
+    program = load_program(root)
+    out = []
+    for compiler in (gc(), gccgo()):
+        built = build(program, compiler)
+        assert built.status == "built", built.message
+        out.append(Path(built.binary))
+    return out[0], out[1]
+
+
+def llvm_dies(binary: Path) -> dict[int, tuple[str, dict[str, str]]]:
+    """offset -> (tag, {attribute: raw value}) as llvm-dwarfdump prints them."""
+    tool = shutil.which("llvm-dwarfdump")
+    if not tool:
+        pytest.fail("llvm-dwarfdump is required (apt-get install llvm)")
+    text = subprocess.run([tool, "--debug-info", str(binary)], capture_output=True, text=True,
+                          check=True).stdout
+    dies, current = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^0x([0-9a-f]+):\s+(DW_TAG_\w+)", line)
+        if m:
+            current = int(m.group(1), 16)
+            dies[current] = (m.group(2), {})
+            continue
+        m = re.match(r"^\s+(DW_AT_\w+)\s+\((.*)\)$", line)
+        if m and current is not None:
+            dies[current][1][m.group(1)] = m.group(2)
+    return dies
+
+
+def llvm_chain(dies, *names: str) -> list[str]:
+    """Tags from the typedef called one of ``names`` down through typedefs and pointers."""
+    wanted = {f'"{n}"' for n in names}
+    start = next(o for o, (tag, attrs) in dies.items()
+                 if tag == "DW_TAG_typedef" and attrs.get("DW_AT_name") in wanted)
+    tags, offset, seen = [], start, set()
+    while offset is not None and len(tags) < 6 and offset not in seen:  # stop where it cycles
+        seen.add(offset)
+        tag, attrs = dies[offset]
+        tags.append(tag[len("DW_TAG_"):])
+        if tag not in ("DW_TAG_typedef", "DW_TAG_pointer_type") or "DW_AT_type" not in attrs:
+            break
+        offset = int(attrs["DW_AT_type"].split()[0], 16)
+    return tags
+
+
+def llvm_cycles_back(dies, *names: str) -> bool:
+    """Does following DW_AT_type from the typedef ``name`` lead back to it?"""
+    wanted = {f'"{n}"' for n in names}
+    start = next(o for o, (tag, attrs) in dies.items()
+                 if tag == "DW_TAG_typedef" and attrs.get("DW_AT_name") in wanted)
+    offset, seen = start, set()
+    while offset not in seen:
+        seen.add(offset)
+        value = dies[offset][1].get("DW_AT_type")
+        if value is None:
+            return False
+        offset = int(value.split()[0], 16)
+        if offset == start:
+            return True
+    return False
+
+
+def tags_of(representation: str) -> list[str]:
+    return [part.split()[0] for part in representation.split(">")]
+
+
+def test_gc_vs_gccgo_representations_match_llvm_dwarfdump(pair):
+    gc_bin, gccgo_bin = pair
+    result = diff(load_typegraph(gc_bin), load_typegraph(gccgo_bin))
+    by_name = {d.name: d for d in result.diffs}
+    gc_dies, gccgo_dies = llvm_dies(gc_bin), llvm_dies(gccgo_bin)
+    # (gccgo emits no typedef for the interface Shape here: nothing needs it)
+    for name in ("main.stateFn", "main.P", "main.lexer", "main.Registry", "main.square"):
+        d = by_name[name]
+        assert tags_of(d.representation[0]) == llvm_chain(gc_dies, name), name
+        # gccgo spells its own package's types ".main.T" or, unqualified, "T"
+        unqualified = name.split(".", 1)[1]
+        assert tags_of(d.representation[1]) == llvm_chain(gccgo_dies, "." + name, unqualified), name
+    func = by_name["main.stateFn"]
+    assert func.representation[0] == "typedef>subroutine_type"
+    assert "__go_descriptor" in func.representation[1]
+    assert func.go_kind == ("func", "func")
+
+
+def test_attribute_patterns_follow_the_dwarf(pair):
+    gc_bin, gccgo_bin = pair
+    result = diff(load_typegraph(gc_bin), load_typegraph(gccgo_bin))
+    patterns = {p["pattern"] for p in result.patterns}
+    gc_dies, gccgo_dies = llvm_dies(gc_bin), llvm_dies(gccgo_bin)
+    gc_has_kind = any("DW_AT_GO_kind" in a for _, a in gc_dies.values())
+    gccgo_has_kind = any("DW_AT_GO_kind" in a for _, a in gccgo_dies.values())
+    gccgo_typedef_lines = any(t == "DW_TAG_typedef" and "DW_AT_decl_line" in a
+                              for t, a in gccgo_dies.values())
+    gc_typedef_lines = any(t == "DW_TAG_typedef" and "DW_AT_decl_line" in a
+                           for t, a in gc_dies.values())
+    assert gc_has_kind and not gccgo_has_kind
+    assert any("DW_AT_go_kind only in A" in p for p in patterns)
+    assert gccgo_typedef_lines and not gc_typedef_lines
+    assert "DW_TAG_typedef has DW_AT_decl_line only in B" in patterns
+    assert result.a.dies_by_tag["DW_TAG_subprogram"] == sum(
+        1 for t, _ in gc_dies.values() if t == "DW_TAG_subprogram")
+
+
+def test_cycles_per_side_and_their_relevance(pair):
+    gc_bin, gccgo_bin = pair
+    result = diff(load_typegraph(gc_bin), load_typegraph(gccgo_bin))
+    names_a = {n for c in result.a.reference_cycles for n in c}
+    names_b = {n for c in result.b.reference_cycles for n in c}
+    assert "TYPEDEF main.stateFn" in names_a and "TYPEDEF main.P" in names_a
+    assert not any("stateFn" in n for n in names_b)  # gccgo: func values go through a struct
+    # type P *P: a cycle on the gccgo side exactly when its DWARF has one
+    gccgo_p_cycles = llvm_cycles_back(llvm_dies(gccgo_bin), ".main.P", "P")
+    assert any(n in ("TYPEDEF P", "TYPEDEF .main.P") for n in names_b) == gccgo_p_cycles
+    assert llvm_cycles_back(llvm_dies(gc_bin), "main.P")
+    state = next(d for d in result.diffs if d.name == "main.stateFn")
+    assert state.on_cycle == (True, False)
+    assert any("stateFn" in line and "creates the cycle in A" for line in result.lines()
+               if "main.stateFn" in line)
+
+
+def test_a_binary_against_itself_has_no_differences(pair):
+    graph = load_typegraph(pair[0])
+    result = diff(graph, graph)
+    assert result.differing == [] and result.only_a == [] and result.only_b == []
+    assert result.patterns == []
+
+
+def test_filters(pair):
+    result = diff(load_typegraph(pair[0]), load_typegraph(pair[1]), type_name="stateFn")
+    assert [d.name for d in result.diffs] == ["main.stateFn"]
+    result = diff(load_typegraph(pair[0]), load_typegraph(pair[1]), package="main")
+    assert result.diffs and all(d.name.startswith("main.") for d in result.diffs)
+
+
+def _shuffled(g: TypeGraph, seed: int) -> TypeGraph:
+    order = list(g.dies.items())
+    random.Random(seed).shuffle(order)
+    return TypeGraph(g.source, "", g.cus, dict(order), g.functions, g.die_count, g.compressed,
+                     g.stats)
+
+
+@settings(max_examples=3, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_reordering_dies_does_not_change_the_verdict(pair, seed):
+    ga, gb = load_typegraph(pair[0]), load_typegraph(pair[1])
+    base = diff(ga, gb)
+    moved = diff(_shuffled(ga, seed), _shuffled(gb, seed + 1))
+    assert {(p["pattern"], p["count"]) for p in moved.patterns} == \
+        {(p["pattern"], p["count"]) for p in base.patterns}
+    members = lambda cycles: sorted(sorted(set(c)) for c in cycles)  # noqa: E731 - start varies
+    assert members(moved.a.reference_cycles) == members(base.a.reference_cycles)
+    assert members(moved.b.reference_cycles) == members(base.b.reference_cycles)
+
+
+def test_cli(pair, tmp_path):
+    import json
+    import sys
+
+    out = tmp_path / "diff.json"
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "diff", str(pair[0]), str(pair[1]),
+                           "--json", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "reference-only cycles in A" in proc.stdout
+    doc = json.loads(out.read_text())
+    assert doc["matched"] > 0 and doc["a"]["compilers"] == ["gc"]
