@@ -446,6 +446,39 @@ def diff_cmd(
         json_out.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
 
 
+@app.command("probe")
+def probe_cmd(
+    args: Annotated[list[str], typer.Argument(
+        help="BINARY SYMBOL; with --compare: GC_BINARY GCCGO_BINARY SYMBOL. SYMBOL is a Go "
+             "function name (main.f, main.(*T).M) in gc's or gccgo's spelling.")],
+    compare: Annotated[bool, typer.Option("--compare", help="Show a gc and a gccgo build side by side.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Where to attach a uprobe on a Go function, and where its arguments are at entry."""
+    from dwarfdiag.errors import BadInputError
+    from dwarfdiag.probe.probe import compare_lines, probe
+
+    if compare:
+        if len(args) != 3:
+            raise BadInputError("--compare takes GC_BINARY GCCGO_BINARY SYMBOL")
+        reports = [probe(Path(args[0]), args[2]), probe(Path(args[1]), args[2])]
+        if as_json:
+            typer.echo(json.dumps([r.as_dict() for r in reports], indent=1))
+        else:
+            for line in compare_lines(*reports):
+                typer.echo(line)
+        return
+    if len(args) != 2:
+        raise BadInputError("probe takes BINARY SYMBOL")
+    report = probe(Path(args[0]), args[1])
+    if as_json:
+        typer.echo(json.dumps({**report.as_dict(), "bpftrace": report.bpftrace(),
+                               "libbpf": report.libbpf()}, indent=1))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+
+
 # ---------------------------------------------------------------- toolchains
 
 

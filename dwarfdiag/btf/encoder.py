@@ -354,3 +354,29 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True) -> Encod
         tmp.write_bytes(marshal.dumps((out.raw, out.provenance, out.warnings, out.types)))
         tmp.replace(entry)
     return out
+
+
+def function_btf(graph: TypeGraph, die: Die) -> tuple[Btf, int]:
+    """The BTF our encoder gives one subprogram: all types, plus its FUNC_PROTO
+    and FUNC (static) appended whatever pahole's function rule says. Returns
+    the BTF and the FUNC's id."""
+    enc = _Encoder(graph)
+    enc.run(funcs=False)
+    proto = enc.b.add_func_proto(enc.ref(die), enc._params(die))
+    fid = enc.b.add_func(die.name or "", proto, FuncLinkage.STATIC)
+    return enc.b.btf(), fid
+
+
+def pahole_emits_func(graph: TypeGraph, die: Die) -> str | None:
+    """Why pahole 1.32 emits no FUNC for this subprogram, or None if it does."""
+    name = die.name or ""
+    if not name:
+        return "it has no name"
+    filed = [s for s in graph.functions
+             if not s.endswith(".cold") and s.split(".", 1)[0] == name.split(".", 1)[0]]
+    if "." in name:
+        return ("pahole 1.30+ files ELF functions under the name up to the first '.', so a "
+                "package-qualified Go name never matches one symbol")
+    if filed != [name]:
+        return "the ELF symbol table has no single unsuffixed symbol of that name"
+    return None

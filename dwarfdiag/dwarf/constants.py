@@ -99,6 +99,7 @@ class At(IntEnum):
     bit_offset = 0x0C
     bit_size = 0x0D
     low_pc = 0x11
+    high_pc = 0x12
     language = 0x13
     comp_dir = 0x1B
     const_value = 0x1C
@@ -114,13 +115,18 @@ class At(IntEnum):
     declaration = 0x3C
     encoding = 0x3E
     external = 0x3F
+    frame_base = 0x40
     specification = 0x47
+    ranges = 0x55
+    call_file = 0x58
+    call_line = 0x59
     type = 0x49
     variable_parameter = 0x4B
     data_bit_offset = 0x6B
     linkage_name = 0x6E
     str_offsets_base = 0x72
     addr_base = 0x73
+    loclists_base = 0x8C
     MIPS_linkage_name = 0x2007
     go_kind = 0x2900
     go_key = 0x2901

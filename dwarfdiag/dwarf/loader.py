@@ -26,7 +26,7 @@ from dwarfdiag.dwarf.sections import ElfSections, read_sections
 from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
 from dwarfdiag.errors import BadInputError
 
-CACHE_FORMAT = 6  # bump when TypeGraph.to_data changes shape
+CACHE_FORMAT = 7  # bump when TypeGraph.to_data changes shape
 NOTE_SECTIONS = (".note.gnu.build-id", ".note.go.buildid")
 STT_FUNC = 2
 

@@ -44,7 +44,8 @@ KEPT_ATTRS = frozenset({
     At.data_member_location, At.upper_bound, At.count, At.encoding, At.declaration,
     At.external, At.const_value, At.variable_parameter, At.decl_file, At.decl_line,
     At.specification, At.abstract_origin, At.linkage_name, At.MIPS_linkage_name, At.low_pc,
-    At.inline, At.producer, At.language, At.comp_dir, At.str_offsets_base,
+    At.inline, At.producer, At.language, At.comp_dir, At.str_offsets_base, At.addr_base,
+    At.high_pc, At.frame_base, At.ranges, At.call_file, At.call_line, At.loclists_base,
     At.go_kind, At.go_key, At.go_elem, At.go_embedded_field, At.go_runtime_type,
     At.go_package_name, At.go_dict_index, At.go_closure_offset, 0x10,  # DW_AT_stmt_list
 })
@@ -61,6 +62,7 @@ _FIXED_SIZES = {
 _STRUCT_CODE = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _CU_RELATIVE_REFS = (Form.ref1, Form.ref2, Form.ref4, Form.ref8, Form.ref_udata)
 _STRX = (Form.strx, Form.strx1, Form.strx2, Form.strx3, Form.strx4, Form.GNU_str_index)
+_ADDRX = (Form.addrx, Form.addrx1, Form.addrx2, Form.addrx3, Form.addrx4, Form.GNU_addr_index)
 
 
 class RawDie(NamedTuple):
@@ -148,6 +150,9 @@ class Context:
         self.endian = sections.endian
         self.str_offsets_base = 8
         self.offset_size = 4
+        self.debug_addr = sections.get(".debug_addr")
+        self.addr_base = 8  # DWARF 5 default: just past the .debug_addr header
+        self.address_size = 8
         self._strp_cache: dict[int, str] = {}  # names repeat a lot across Go's CUs
 
     def strp(self, off: int) -> str:
@@ -165,6 +170,15 @@ class Context:
         if end < 0:
             raise BadInputError(f".debug_line_str: string offset {off:#x} is out of range")
         return self.line_str[off:end].decode("utf-8", "replace")
+
+    def addrx(self, index: int) -> int | None:
+        """An address from .debug_addr (DW_FORM_addrx); None if the table lacks it."""
+        pos = self.addr_base + index * self.address_size
+        fmt = self.endian + ("Q" if self.address_size == 8 else "I")
+        try:
+            return struct.unpack_from(fmt, self.debug_addr, pos)[0]
+        except struct.error:
+            return None
 
     def strx(self, index: int) -> str:
         pos = self.str_offsets_base + index * self.offset_size
@@ -325,6 +339,8 @@ def _value(v: int, form: int, cu: int, ctx: "Context"):
         return ctx.line_strp(v)
     if form in _STRX:
         return ctx.strx(v)
+    if form in _ADDRX:
+        return ctx.addrx(v)
     if form == Form.flag:
         return v != 0
     return v
@@ -339,6 +355,8 @@ def _convert(expr: str, form: int) -> str:
         return f"ctx.line_strp({expr})"
     if form in _STRX:
         return f"ctx.strx({expr})"
+    if form in _ADDRX:
+        return f"ctx.addrx({expr})"
     if form == Form.flag:
         return f"{expr} != 0"
     return expr
@@ -394,7 +412,7 @@ ALWAYS, UNDER_KEPT_PARENT, NEVER = 0, 1, 2
 
 
 def keep_rule(tag: int) -> int:
-    if tag in TYPE_TAGS or tag == Tag.subprogram or tag == Tag.compile_unit:
+    if tag in TYPE_TAGS or tag in (Tag.subprogram, Tag.compile_unit, Tag.inlined_subroutine):
         return ALWAYS
     if tag in CHILD_TAGS:  # parameters count only under a kept subprogram or func type
         return UNDER_KEPT_PARENT
@@ -424,6 +442,7 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
                            _compile(ab, unit, sections.endian, False))
         compiled[key] = table
     ctx.offset_size = unit.offset_size
+    ctx.address_size = unit.address_size
     out: list[RawDie] = []
     d, cu, end = info, unit.offset, unit.end
     p = unit.die_offset
@@ -461,12 +480,14 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
                     p, attrs = decode(d, p, cu, ctx)
                 out.append(RawDie(off, tag, parent_off, attrs))
                 if children:
-                    keep_children = tag != Tag.compile_unit and tag not in CHILD_TAGS
+                    keep_children = (tag != Tag.compile_unit and tag not in CHILD_TAGS
+                                     and tag != Tag.inlined_subroutine)
                     stack.append((off, tag if keep_children else None))
             else:
                 p = skip(d, p, cu, ctx)
                 if children:
-                    stack.append((off, None))
+                    # children of a skipped DIE hang from the nearest kept ancestor
+                    stack.append((parent_off, None))
     except (IndexError, ValueError, struct.error) as e:
         raise BadInputError(f".debug_info: DIE data at or after {off:#x} (unit at "
                             f"{unit.offset:#x}) is truncated or corrupt ({e})") from None
@@ -475,20 +496,19 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
 
 
 def _decode_unit_die(decode: Callable, d: bytes, p: int, cu: int, ctx: Context):
-    """The unit DIE may use strx forms before it states DW_AT_str_offsets_base.
+    """The unit DIE may use strx/addrx forms before it states its bases.
 
-    Decode once with the DWARF 5 default base (just past the 8-byte header of
-    the first contribution), then again if the DIE names another base.
+    Decode once with the DWARF 5 default bases (just past the 8-byte header
+    of the first contribution), then again if the DIE names other bases.
     """
-    ctx.str_offsets_base = 8
+    ctx.str_offsets_base = ctx.addr_base = 8
     try:
         end, attrs = decode(d, p, cu, ctx)
     except BadInputError:
         attrs = {}
-    base = attrs.get(At.str_offsets_base)
-    if base is not None and base != 8:
-        ctx.str_offsets_base = base
-        end, attrs = decode(d, p, cu, ctx)
-    elif not attrs:
+    str_base = attrs.get(At.str_offsets_base, 8)
+    addr_base = attrs.get(At.addr_base, 8)
+    if not attrs or str_base != 8 or addr_base != 8:
+        ctx.str_offsets_base, ctx.addr_base = str_base, addr_base
         end, attrs = decode(d, p, cu, ctx)
     return end, attrs

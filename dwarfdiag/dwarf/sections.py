@@ -22,7 +22,7 @@ SHF_COMPRESSED = 0x800
 ELFCOMPRESS_ZLIB = 1
 SHT_NOBITS = 8
 WANTED = (".debug_info", ".debug_abbrev", ".debug_str", ".debug_line_str",
-          ".debug_str_offsets", ".debug_line", ".symtab", ".strtab")
+          ".debug_str_offsets", ".debug_line", ".debug_addr", ".symtab", ".strtab")
 
 
 @dataclass

@@ -1,0 +1,311 @@
+"""``dwarfdiag probe``: where a uprobe goes and where the arguments are, gc or gccgo."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from dwarfdiag.dwarf import gonames
+from dwarfdiag.dwarf.constants import At, Tag
+from dwarfdiag.dwarf.loader import load_typegraph
+from dwarfdiag.dwarf.typegraph import Die, TypeGraph
+from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
+from dwarfdiag.probe import abi
+from dwarfdiag.probe.elfimage import EM_X86_64, STT_FUNC, ElfImage
+from dwarfdiag.probe.locations import decode_expr, loclist_at
+from dwarfdiag.probe.prologue import disassemble
+
+SUPPORTED = "x86-64 (amd64)"
+BPF_REGS = {"rax": "ax", "rbx": "bx", "rcx": "cx", "rdx": "dx", "rdi": "di", "rsi": "si",
+            "r8": "r8", "r9": "r9", "r10": "r10", "r11": "r11"}
+
+
+@dataclass
+class Param:
+    name: str
+    type: str
+    go_kind: str
+    size: int
+    abi: str  # where the calling convention puts it at entry
+    dwarf: str  # where DWARF says it is at the entry pc
+    agrees: bool | None  # None: DWARF has no entry location to compare with
+    registers: list[str] = field(default_factory=list)
+    stack_offset: int | None = None
+
+
+@dataclass
+class ProbeReport:
+    binary: str
+    symbol: str
+    compiler: str  # gc or gccgo
+    address: int
+    file_offset: int  # from the program headers, as the kernel maps the file
+    file_offset_by_section: int | None
+    nm_address: int | None
+    params: list[Param]
+    prologue: list[dict]
+    btf: list[str]  # bpftool-style lines: FUNC, FUNC_PROTO, parameter types
+    btf_note: str
+    warnings: list[str]
+    inlined_sites: list[dict]
+    abi_note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def bpftrace(self) -> str:
+        shown = [p for p in self.params[:4]]
+        fmts, args = [], []
+        for p in shown:
+            if p.registers and p.registers[0] in BPF_REGS:
+                fmts.append(f"{p.name}=%ld")
+                args.append(f'reg("{BPF_REGS[p.registers[0]]}")')
+            elif p.stack_offset is not None:
+                fmts.append(f"{p.name}=%ld")
+                args.append(f'*(int64 *)(reg("sp") + {p.stack_offset})')
+        body = f'printf("{" ".join(fmts)}\\n", {", ".join(args)})' if args else 'printf("hit\\n")'
+        return f"bpftrace -e 'uprobe:{self.binary}:\"{self.symbol}\" {{ {body}; }}'"
+
+    def libbpf(self) -> str:
+        lines = [f'SEC("uprobe/{self.binary}:{self.symbol}")',
+                 f"int BPF_UPROBE(probe_{_c_ident(self.symbol)})", "{"]
+        for p in self.params[:6]:
+            if p.registers and p.registers[0] in BPF_REGS:
+                lines.append(f"\tlong {_c_ident(p.name)} = ctx->{BPF_REGS[p.registers[0]]};"
+                             f"\t/* {p.type}: {p.abi} */")
+            elif p.stack_offset is not None:
+                lines.append(f"\tlong {_c_ident(p.name)} = 0;\t/* {p.type}: {p.abi} */")
+                lines.append(f"\tbpf_probe_read_user(&{_c_ident(p.name)}, sizeof(long), "
+                             f"(void *)(ctx->sp + {p.stack_offset}));")
+            else:
+                lines.append(f"\t/* {p.name} ({p.type}): {p.abi}; read it by hand */")
+        lines += ['\tbpf_printk("hit");', "\treturn 0;", "}"]
+        return "\n".join(lines)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.symbol} in {self.binary} ({self.compiler}, {SUPPORTED})",
+               f"  address {self.address:#x}; uprobe file offset {self.file_offset:#x} "
+               f"(program headers)"
+               + (f", {self.file_offset_by_section:#x} via its section (libbpf)"
+                  if self.file_offset_by_section is not None else "")
+               + (f"; nm says {self.nm_address:#x}" if self.nm_address is not None else "")]
+        out.append("  arguments at entry:")
+        for p in self.params:
+            check = {True: "agrees with DWARF", False: f"DWARF says {p.dwarf}  <-- MISMATCH",
+                     None: f"DWARF: {p.dwarf}"}[p.agrees]
+            out.append(f"    {p.name:<12} {p.type:<28} {p.abi:<22} {check}")
+        if self.abi_note:
+            out.append(f"    note: {self.abi_note}")
+        out.append("  prologue:")
+        for ins in self.prologue[:12]:
+            mark = f"   <- {ins['mark']}" if ins["mark"] else ""
+            out.append(f"    {ins['address']:#x}: {ins['text']}{mark}")
+        out.append("  BTF:" + (f" ({self.btf_note})" if self.btf_note else ""))
+        out += [f"    {line}" for line in self.btf]
+        for w in self.warnings:
+            out.append(f"  warning: {w}")
+        for site in self.inlined_sites[:10]:
+            out.append(f"    inlined into {site['caller']} at {site['call']}"
+                       + (f" ({site['address']:#x})" if site.get("address") else ""))
+        out.append("  bpftrace: " + self.bpftrace())
+        out.append("  libbpf:\n" + "\n".join("    " + line for line in self.libbpf().splitlines()))
+        return out
+
+
+def _c_ident(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name) or "arg"
+
+
+def origin(g: TypeGraph, die: Die) -> Die:
+    """The abstract DIE a concrete one points at (gc's out-of-line copies of
+    inlinable functions keep their name, type and parameters there)."""
+    o = die.attrs.get(At.abstract_origin)
+    found = g.die(o) if o is not None else None
+    return found if found is not None else die
+
+
+def name_of(g: TypeGraph, die: Die) -> str | None:
+    return die.name or origin(g, die).name
+
+
+def find_function(g: TypeGraph, image: ElfImage, symbol: str) -> Die:
+    subprograms = [d for d in g if d.tag == Tag.subprogram and name_of(g, d)
+                   and d.attrs.get(At.low_pc) and not d.attrs.get(At.declaration)]
+    wanted = {symbol, gonames.normalise(symbol), symbol.replace("(*", "").replace(")", ""),
+              symbol.replace("(*", "").replace(").", "..")}
+    for d in subprograms:
+        raw = name_of(g, d)
+        if raw in wanted or gonames.normalise(raw, g.unit(d).compiler) in wanted:
+            return d
+    names = sorted({gonames.normalise(name_of(g, d), g.unit(d).compiler) for d in subprograms})
+    close = difflib.get_close_matches(symbol, names, n=5, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise NotFoundError(f"no function {symbol!r} with code in {image.path}{hint}")
+
+
+def probe(binary: Path, symbol: str) -> ProbeReport:
+    image = ElfImage(binary)
+    if image.machine != EM_X86_64:
+        raise UnsupportedError(f"{binary} is for {image.arch}; dwarfdiag probe supports "
+                               f"{SUPPORTED} only")
+    if not image.has_symtab:
+        raise BadInputError(f"{binary} has no symbol table (.symtab): it was stripped; "
+                            f"rebuild without -ldflags=-s (gc) or strip, or probe the "
+                            f"unstripped binary")
+    g = load_typegraph(binary)
+    die = find_function(g, image, symbol)
+    unit = g.unit(die)
+    compiler = "gccgo" if unit.compiler == "gccgo" else "gc"
+    address = die.attrs[At.low_pc]
+    syms = [s for s in image.symbols if s.kind == STT_FUNC and s.value == address]
+    fname = name_of(g, die)
+    sym = next((s for s in syms if s.name == fname), syms[0] if syms else None)
+    file_offset = image.offset_by_segments(address)
+    if file_offset is None:
+        raise BadInputError(f"{binary}: address {address:#x} of {symbol} is in no loaded segment")
+    params_dies = [origin(g, c) if not c.type else c for c in g.children(die)
+                   if c.tag == Tag.formal_parameter]
+    params_dies = [p for p in params_dies
+                   if not (compiler == "gc" and p.attrs.get(At.variable_parameter))]
+    concrete = {id(origin(g, c)): c for c in g.children(die) if c.tag == Tag.formal_parameter}
+    result = g.die(origin(g, die).type) if origin(g, die).type else None
+    if compiler == "gc":
+        locations, note = abi.gc_assign(g, params_dies), ""
+    else:
+        locations, note = abi.sysv_assign(g, params_dies, result)
+    params = [_param(g, unit, die, p, loc, address, concrete.get(id(p), p))
+              for p, loc in zip(params_dies, locations)]
+    code = image.read(file_offset, 96)
+    prologue = [asdict(i) for i in disassemble(code, address)]
+    btf_lines, btf_note = _btf(g, origin(g, die) if not die.name else die)
+    warnings = []
+    if compiler == "gc":
+        warnings.append("uretprobes are unsafe on gc binaries: goroutine stacks move, and the "
+                        "kernel's return trampoline on the old stack crashes the program; "
+                        "probe the return instructions instead")
+    sites = _inlined_sites(g, die)
+    if sites:
+        warnings.append(f"{symbol} is also inlined at {len(sites)} site(s); a uprobe on the "
+                        f"symbol misses those calls")
+    return ProbeReport(str(binary), fname, compiler, address, file_offset,
+                       image.offset_by_section(sym) if sym else None,
+                       _nm_address(binary, fname), params, prologue, btf_lines, btf_note,
+                       warnings, sites, note)
+
+
+def _param(g: TypeGraph, unit, func: Die, p: Die, loc: abi.ArgLocation, pc: int,
+           concrete: Die) -> Param:
+    """``p`` names and types the parameter; ``concrete`` (the out-of-line copy's
+    own DIE, when there is one) holds its location."""
+    t = g.die(p.type) if p.type else None
+    from dwarfdiag.diff.shapes import go_kind
+
+    dwarf, agrees = _dwarf_location(g, unit, func, concrete, pc, loc)
+    return Param(p.name or "_", (t.name if t is not None else "void") or "(anon)",
+                 go_kind(g, t) if t is not None else "void", loc.size, loc.describe(), dwarf,
+                 agrees, loc.registers, loc.stack_offset)
+
+
+def _dwarf_location(g: TypeGraph, unit, func: Die, p: Die, pc: int,
+                    loc: abi.ArgLocation) -> tuple[str, bool | None]:
+    value = p.attrs.get(At.location)
+    if value is None:
+        return "no DW_AT_location (optimised out)", None
+    if isinstance(value, bytes):
+        expr = value
+    else:
+        expr = _loclist_expr(g, unit, value, pc)
+        if expr is None:
+            return "no location list entry covers the entry pc", None
+    where = decode_expr(expr)
+    if not where.pieces:
+        return where.note, None
+    if any(piece.cfa_offset is not None and piece.cfa_offset < 0 for piece in where.pieces):
+        return (f"{where.describe()} (a slot in the callee's frame: valid after the prologue, "
+                f"not at entry)", None)
+    regs = [piece.register for piece in where.pieces if piece.register]
+    if regs:
+        return where.describe(), regs == loc.registers
+    first = where.pieces[0].cfa_offset
+    return where.describe(), loc.stack_offset == first + 8
+
+
+def _loclist_expr(g: TypeGraph, unit, offset: int, pc: int) -> bytes | None:
+    from dwarfdiag.dwarf.reader import Context
+    from dwarfdiag.dwarf.sections import read_sections
+
+    cache = g.memo.setdefault("loc_sections", {})
+    if "s" not in cache:
+        cache["s"] = read_sections(Path(g.source), (".debug_loclists", ".debug_loc", ".debug_addr",
+                                                    ".debug_str", ".debug_str_offsets"))
+    sections = cache["s"]
+    cu_die = g.die(unit.offset)
+    base = cu_die.attrs.get(At.low_pc) or 0 if cu_die is not None else 0
+    if unit.version >= 5:
+        ctx = Context(sections)
+        ctx.addr_base = cu_die.attrs.get(At.addr_base, 8) if cu_die is not None else 8
+        return loclist_at(sections.get(".debug_loclists"), offset, pc, base, 5, ctx.addrx)
+    return loclist_at(sections.get(".debug_loc"), offset, pc, base, 4)
+
+
+def _btf(g: TypeGraph, die: Die) -> tuple[list[str], str]:
+    from dwarfdiag.btf.dump import dump_text
+    from dwarfdiag.btf.encoder import function_btf, pahole_emits_func
+
+    btf, fid = function_btf(g, die)
+    func = btf.type_by_id(fid)
+    proto = btf.type_by_id(func.type)
+    ids = [fid, func.type] + [p.type for p in proto.params if p.type] + \
+        ([proto.type] if proto.type else [])
+    lines = [line.rstrip("\n") for line in dump_text(btf, list(dict.fromkeys(ids)))]
+    why = pahole_emits_func(g, die)
+    note = (f"pahole 1.32 emits no FUNC for it: {why}; this FUNC_PROTO is what dwarfdiag's "
+            f"encoder builds from the DIE" if why else "pahole 1.32 emits this FUNC")
+    return lines, note
+
+
+def _inlined_sites(g: TypeGraph, die: Die) -> list[dict]:
+    origins = {die.offset, origin(g, die).offset}
+    if At.abstract_origin in die.attrs:
+        origins.add(die.attrs[At.abstract_origin])
+    sites = []
+    for d in g:
+        if d.tag != Tag.inlined_subroutine or d.attrs.get(At.abstract_origin) not in origins:
+            continue
+        caller = g.die(d.parent)
+        while caller is not None and caller.tag != Tag.subprogram:
+            caller = g.die(caller.parent)
+        unit = g.unit(d)
+        idx = d.attrs.get(At.call_file)
+        file = unit.files[idx] if isinstance(idx, int) and 0 <= idx < len(unit.files) else "?"
+        sites.append({"caller": name_of(g, caller) if caller is not None else "?",
+                      "call": f"{file}:{d.attrs.get(At.call_line, '?')}",
+                      "address": d.attrs.get(At.low_pc)})
+    return sites
+
+
+def _nm_address(binary: Path, name: str) -> int | None:
+    nm = shutil.which("nm")
+    if not nm:
+        return None
+    proc = subprocess.run([nm, str(binary)], capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        parts = line.split(maxsplit=2)
+        if len(parts) == 3 and parts[2] == name and parts[1] in "tT":
+            return int(parts[0], 16)
+    return None
+
+
+def compare_lines(gc_report: ProbeReport, gccgo_report: ProbeReport) -> list[str]:
+    out = [f"{gc_report.symbol}: gc {gc_report.binary} | gccgo {gccgo_report.binary}",
+           f"  uprobe offset      {gc_report.file_offset:#x} | {gccgo_report.file_offset:#x}"]
+    for a, b in zip(gc_report.params, gccgo_report.params):
+        out.append(f"  {a.name:<12} {a.abi:<22} | {b.abi:<22} ({a.type} / {b.type})")
+    for extra in gc_report.params[len(gccgo_report.params):]:
+        out.append(f"  {extra.name:<12} {extra.abi:<22} | (absent)")
+    if gccgo_report.abi_note:
+        out.append(f"  gccgo: {gccgo_report.abi_note}")
+    return out
