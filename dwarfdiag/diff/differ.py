@@ -73,6 +73,9 @@ class DiffResult:
     functions_only_b: list[str]
     diffs: list[TypeDiff]
     patterns: list[dict] = field(default_factory=list)
+    # tags, attributes and forms that one side's DWARF uses and the other's never does
+    usage_only_a: dict[str, list[str]] = field(default_factory=dict)
+    usage_only_b: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def differing(self) -> list[TypeDiff]:
@@ -93,6 +96,11 @@ class DiffResult:
         out.append(f"types: {self.matched} matched, {len(self.only_a)} only in A, "
                    f"{len(self.only_b)} only in B; functions: {self.functions_matched} matched, "
                    f"{len(self.functions_only_a)} only in A, {len(self.functions_only_b)} only in B")
+        for label, only in (("A", self.usage_only_a), ("B", self.usage_only_b)):
+            for what, names in only.items():
+                if names:
+                    shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+                    out.append(f"{what} only in {label}: {shown}")
         out.append(f"{len(self.differing)} matched types differ, in {len(self.patterns)} patterns:")
         for p in self.patterns[:limit]:
             out.append(f"  {p['count']:>6}  {p['pattern']}  e.g. {', '.join(p['examples'])}")
@@ -375,6 +383,11 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
                         sorted(func_keys_a - func_keys_b), sorted(func_keys_b - func_keys_a),
                         diffs)
     result.patterns = group(diffs)
+    for what in ("dies_by_tag", "attributes", "forms"):
+        ua, ub = set(a.__dict__[what]), set(b.__dict__[what])
+        label = {"dies_by_tag": "tags", "attributes": "attributes", "forms": "forms"}[what]
+        result.usage_only_a[label] = sorted(ua - ub)
+        result.usage_only_b[label] = sorted(ub - ua)
     return result
 
 

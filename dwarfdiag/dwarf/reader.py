@@ -47,9 +47,9 @@ KEPT_ATTRS = frozenset({
     At.inline, At.producer, At.language, At.comp_dir, At.str_offsets_base, At.addr_base,
     At.high_pc, At.frame_base, At.ranges, At.call_file, At.call_line, At.loclists_base,
     At.go_kind, At.go_key, At.go_elem, At.go_embedded_field, At.go_runtime_type,
-    At.go_package_name, At.go_dict_index, At.go_closure_offset, 0x10,  # DW_AT_stmt_list
+    At.go_package_name, At.go_dict_index, At.go_closure_offset, At.stmt_list,
 })
-AT_STMT_LIST = 0x10
+AT_STMT_LIST = At.stmt_list
 
 _FIXED_SIZES = {
     Form.data1: 1, Form.ref1: 1, Form.flag: 1, Form.strx1: 1, Form.addrx1: 1,
