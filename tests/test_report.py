@@ -1,0 +1,157 @@
+"""The HTML report: rendered from real findings, opened in a real browser.
+
+Chromium (Debian's) runs headless on the ``file://`` report: the script must
+run (``data-ready``), the search filter (pre-filled from ``#q=``) must hide
+rows, and the page has the verdict, the matrix, the cycle SVG and the trace
+stepper. Names from binaries are untrusted: crafted ones must come out
+escaped and inert. A golden file pins the rendering of a fixed findings
+document, with versions, times and paths scrubbed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dwarfdiag.report.render import render_html, write_report
+
+GOLDEN = Path(__file__).parent / "data" / "report_golden.html"
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("chromium is required for the report tests (apt-get install chromium)")
+    return path
+
+
+def browser(url: str, *extra: str) -> str:
+    proc = subprocess.run([chromium(), "--headless=new", "--no-sandbox", "--disable-gpu",
+                           "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND",
+                           *extra, url], capture_output=True, text=True, timeout=180)
+    return proc.stdout
+
+
+@pytest.fixture(scope="session")
+def real_report(tmp_path_factory, toolchains_for_report) -> Path:
+    from dwarfdiag.corpus.compilers import gc, gccgo
+    from dwarfdiag.investigate import run_investigation
+
+    out = tmp_path_factory.mktemp("report")
+    run_investigation(out, [gc(), gccgo()], ["bookworm", "trixie", "sid"],
+                      ["seed-example", "statefn"], bisect=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def toolchains_for_report(sid_toolchain, trixie_toolchain):
+    return sid_toolchain, trixie_toolchain
+
+
+def test_report_works_in_chromium(real_report):
+    index = real_report / "index.html"
+    dom = browser(f"file://{index}#q=statefn", "--dump-dom")
+    assert 'data-ready="1"' in dom, "the report's script did not run"
+    assert "Verdict" in dom and "bookworm (pahole 1.24" in dom
+    assert dom.count('class="cell cell-fails') >= 3
+    assert '<svg class="cycle"' in dom and "main.stateFn" in dom
+    rows = re.findall(r'<tr class="row" data-names="([^"]*)"( style="display: none;")?', dom)
+    assert rows and all(("statefn" in names) == (hidden == "") for names, hidden in rows)
+    assert re.search(r'class="pos">\d+ / \d+<', dom)  # the stepper shows an event
+
+
+def test_screenshot(real_report, tmp_path):
+    shot = tmp_path / "report.png"
+    browser(f"file://{real_report / 'index.html'}", f"--screenshot={shot}",
+            "--window-size=1300,1800", "--hide-scrollbars")
+    assert shot.exists() and shot.stat().st_size > 20_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_self_contained_and_no_requests(real_report):
+    html = (real_report / "index.html").read_text()
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "<link" not in html and "<img" not in html and "@import" not in html
+    assert (real_report / "index.html").stat().st_size < 10 * 2**20
+    findings = json.loads((real_report / "findings.json").read_text())
+    assert findings["diagnosis"] and findings["diffs"]
+
+
+def test_report_command_rerenders_without_recomputing(real_report, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "report",
+                           str(real_report / "findings.json"), "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "index.html").read_text() == (real_report / "index.html").read_text()
+
+
+EVIL = '<script>alert(1)</script>"\'</svg><img src=x onerror=alert(2)>'
+
+
+def _findings(name: str = "main.stateFn") -> dict:
+    cell = {"program": "statefn", "level": 9, "compiler": "gc-1.27.3", "profile": "debug",
+            "toolchain": "trixie", "outcome": "fails", "binary": "/bin/statefn"}
+    chain = [{"id": 7, "kind": "FUNC_PROTO", "name": "", "provenance": {"die_offset": 16}},
+             {"id": 8, "kind": "TYPEDEF", "name": name,
+              "provenance": {"die_offset": 32, "package": "main", "tag": "DW_TAG_typedef"}},
+             {"id": 7, "kind": "FUNC_PROTO", "name": "", "provenance": {"die_offset": 16}}]
+    return {
+        "dwarfdiag": "0.1.0", "title": "golden", "tools": [{"name": "pahole", "version": "1.24",
+                                                           "path": "/usr/bin/pahole"}],
+        "commands": ["dwarfdiag investigate"],
+        "matrix": {"toolchains": [{"name": "trixie", "pahole_version": "1.30",
+                                   "libbpf_version": "1.5.0", "root": "/cache/trixie"}],
+                   "cells": [cell], "counts": {"trixie": {"fails": 1}}},
+        "diagnosis": [{"program": "statefn", "compiler": "gc-1.27.3", "profile": "debug",
+                       "cells": {"trixie": {"real": "fails", "variant": "1.5",
+                                            "predicted": "fails", "agrees": True,
+                                            "failure": {"errno": "-ELOOP", "phase": "ref_types",
+                                                        "first_id": 7, "root_cause":
+                                                        "reference cycle through func_proto, typedef",
+                                                        "chain": chain, "hidden": [],
+                                                        "hidden_count": 0},
+                                            "trace": [{"ev": "failed", "name": name}]}}}],
+        "diffs": [{"program": "statefn", "matched": 1, "only_gc": 0, "only_gccgo": 0,
+                   "differing": 1, "patterns": [{"pattern": name, "count": 1,
+                                                 "examples": [name]}],
+                   "cycles_gc": [[f"TYPEDEF {name}"]], "cycles_gccgo": [],
+                   "relevant": [{"name": name, "on_cycle": [True, False],
+                                 "representation": ["typedef>subroutine_type", "x"]}]}],
+        "bisects": []}
+
+
+def test_untrusted_names_are_escaped_and_inert(tmp_path):
+    html = render_html(_findings(EVIL))
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    blob = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html,
+                     re.S).group(1)
+    assert "<" not in blob and json.loads(blob)["traces"]
+    index = write_report(_findings(EVIL), tmp_path)
+    dom = browser(f"file://{index}", "--dump-dom")
+    assert dom.count("<script") == 2 and "<img" not in dom  # only our two scripts
+    assert 'data-ready="1"' in dom
+
+
+def _scrub(html: str) -> str:
+    # the inlined CSS and JS are package files of their own; the golden pins the markup
+    html = re.sub(r"<style>.*?</style>", "<style>CSS</style>", html, flags=re.S)
+    html = re.sub(r"<script>.*?</script>", "<script>JS</script>", html, flags=re.S)
+    html = re.sub(r"dwarfdiag \d+\.\d+\.\d+", "dwarfdiag X", html)
+    return re.sub(r"/[\w./-]+/(pahole|trixie|statefn)", r"/PATH/\1", html)
+
+
+def test_golden_file():
+    html = _scrub(render_html(_findings()))
+    if os.environ.get("DWARFDIAG_UPDATE_GOLDEN"):
+        GOLDEN.write_text(html)
+    assert GOLDEN.exists(), "run with DWARFDIAG_UPDATE_GOLDEN=1 once to create it"
+    assert html == GOLDEN.read_text()
