@@ -707,17 +707,23 @@ def investigate(
 
 @app.command("report")
 def report_cmd(
-    findings: Annotated[Path, typer.Argument(help="A findings.json written by dwarfdiag investigate.")],
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Saved results: findings.json (dwarfdiag investigate), bisect.json "
+             "(dwarfdiag bisect), diff JSON (dwarfdiag diff --json).")],
     out: Annotated[Path, typer.Option("--out", help="Directory for index.html and findings.json.")],
 ) -> None:
-    """Render the HTML report from saved findings, without recomputing anything."""
+    """Render the HTML report from saved results, without recomputing anything."""
     from dwarfdiag.errors import BadInputError
-    from dwarfdiag.report.render import write_report
+    from dwarfdiag.report.render import merge_inputs, write_report
 
-    try:
-        data = json.loads(findings.read_text())
-    except (OSError, ValueError) as e:
-        raise BadInputError(f"{findings}: not readable findings JSON ({e})") from e
+    documents = []
+    for path in inputs:
+        try:
+            documents.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as e:
+            raise BadInputError(f"{path}: not readable JSON ({e})") from e
+    data = documents[0] if len(documents) == 1 and "matrix" in documents[0] \
+        else merge_inputs(documents)
     typer.echo(str(write_report(data, out)))
 
 

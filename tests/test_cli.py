@@ -37,7 +37,7 @@ def test_every_command_has_help():
     assert "" in seen
     assert {"btf dump", "btf info", "dedup libbpf", "toolchains list", "toolchains install",
             "toolchains which", "corpus list", "corpus build", "corpus matrix",
-            "investigate", "btf encode", "btf compare", "btf capture", "check", "dedup trace", "dedup explain", "bisect", "diff", "probe"} <= set(seen)
+            "investigate", "btf encode", "btf compare", "btf capture", "check", "dedup trace", "dedup explain", "bisect", "diff", "probe", "report"} <= set(seen)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

@@ -128,14 +128,39 @@ def _findings(name: str = "main.stateFn") -> dict:
         "bisects": []}
 
 
+def _evil_findings_through_the_pipeline(tmp_path: Path) -> dict:
+    """A crafted BTF whose typedef cycle is named EVIL, explained by the real
+    replay, so the name reaches the report the way a binary's names do."""
+    from dwarfdiag.btf.build import BtfBuilder
+    from dwarfdiag.dedup.explain import explain
+    from dwarfdiag.dedup.inputs import load_input
+    from dwarfdiag.dedup.variants import variant
+    from dwarfdiag.diagnose import _failure_summary, _trace_window
+
+    b = BtfBuilder()
+    td = b.add_typedef(EVIL, 0)
+    proto = b.add_func_proto(td)
+    b.set_type(td, size_or_type=proto)
+    raw = tmp_path / "evil.btf"
+    raw.write_bytes(b.raw())
+    inp = load_input(raw)
+    failure = _failure_summary(explain(inp, variant("1.5")))
+    assert failure is not None and any(link["name"] == EVIL for link in failure["chain"])
+    doc = _findings()
+    cell = doc["diagnosis"][0]["cells"]["trixie"]
+    cell["failure"], cell["trace"] = failure, _trace_window(inp.btf, "1.5")
+    return doc
+
+
 def test_untrusted_names_are_escaped_and_inert(tmp_path):
-    html = render_html(_findings(EVIL))
+    html = render_html(_evil_findings_through_the_pipeline(tmp_path))
+    assert EVIL not in html
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     blob = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html,
                      re.S).group(1)
     assert "<" not in blob and json.loads(blob)["traces"]
-    index = write_report(_findings(EVIL), tmp_path)
+    index = write_report(_evil_findings_through_the_pipeline(tmp_path), tmp_path / "out")
     dom = browser(f"file://{index}", "--dump-dom")
     assert dom.count("<script") == 2 and "<img" not in dom  # only our two scripts
     assert 'data-ready="1"' in dom
@@ -155,3 +180,21 @@ def test_golden_file():
         GOLDEN.write_text(html)
     assert GOLDEN.exists(), "run with DWARFDIAG_UPDATE_GOLDEN=1 once to create it"
     assert html == GOLDEN.read_text()
+
+
+def test_report_merges_saved_bisect_and_diff_results(tmp_path, real_report):
+    from dwarfdiag.report.render import merge_inputs
+
+    bisect_doc = {"target": "statefn", "binary": "/x", "input": "encoder",
+                  "search": {"full_types": 3, "full_errno": -40, "oracle": "replay",
+                             "sets": [], "calls": 5, "cache_hits": 0, "seconds": 0.1,
+                             "stopped": "done"}, "types": {}, "reproducers": []}
+    (tmp_path / "bisect.json").write_text(json.dumps(bisect_doc))
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "report",
+                           str(real_report / "findings.json"), str(tmp_path / "bisect.json"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "statefn: 3 types; replay; 0 set(s) in 5 oracle calls" in html
+    with pytest.raises(Exception, match="neither findings.json"):
+        merge_inputs([{"unknown": 1}])

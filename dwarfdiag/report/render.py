@@ -43,3 +43,49 @@ def write_report(findings: dict, out_dir: Path) -> Path:
     index = out_dir / "index.html"
     index.write_text(render_html(findings))
     return index
+
+
+def merge_inputs(documents: list[dict]) -> dict:
+    """One findings document from saved results: an investigation's findings.json,
+    ``dwarfdiag bisect`` reports (bisect.json) and ``dwarfdiag diff --json`` output.
+    Nothing is recomputed: each result is placed where the report shows it."""
+    from dwarfdiag.errors import BadInputError
+
+    merged: dict = {"title": "dwarfdiag report", "diagnosis": [], "diffs": [], "bisects": []}
+    for doc in documents:
+        if "matrix" in doc:
+            for key, value in doc.items():
+                if key in ("diagnosis", "diffs", "bisects"):
+                    merged[key].extend(value)
+                else:
+                    merged[key] = value
+        elif "search" in doc and "target" in doc:
+            merged["bisects"].append({"program": doc["target"], "compiler": "",
+                                      "toolchain": doc["search"].get("oracle", ""),
+                                      "report": doc, "lines": _bisect_lines(doc)})
+        elif "a" in doc and "b" in doc and "patterns" in doc:
+            merged["diffs"].append(_diff_summary(doc))
+        else:
+            raise BadInputError("an input is neither findings.json, bisect.json nor a "
+                                "'dwarfdiag diff --json' document")
+    return merged
+
+
+def _bisect_lines(doc: dict) -> list[str]:
+    s = doc["search"]
+    return [f"{doc['target']}: {s['full_types']} types; {s['oracle']}; {len(s['sets'])} set(s) "
+            f"in {s['calls']} oracle calls; stopped: {s['stopped']}"]
+
+
+def _diff_summary(doc: dict) -> dict:
+    from pathlib import Path as _Path
+
+    return {"program": f"{_Path(doc['a']['path']).name} vs {_Path(doc['b']['path']).name}",
+            "gc": doc["a"]["path"], "gccgo": doc["b"]["path"], "matched": doc["matched"],
+            "only_gc": len(doc["only_a"]), "only_gccgo": len(doc["only_b"]),
+            "differing": doc.get("differing", 0), "patterns": doc["patterns"][:20],
+            "cycles_gc": doc["a"].get("reference_cycles", [])[:10],
+            "cycles_gccgo": doc["b"].get("reference_cycles", [])[:10],
+            "relevant": [{"name": d["name"], "on_cycle": d["on_cycle"],
+                          "representation": d["representation"]}
+                         for d in doc["diffs"] if d["on_cycle"][0] != d["on_cycle"][1]]}
