@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from dwarfdiag.btf.build import BtfBuilder
 from dwarfdiag.btf.libbpf import HelperLibbpf, _refused_by_libbpf, system_oracle
-from dwarfdiag.btf.model import Btf, BtfKind, BtfType, EnumValue, IntEncoding, Member, make_info
+from dwarfdiag.btf.model import Array, Btf, BtfKind, BtfType, EnumValue, IntEncoding, Member
 from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.dedup.driver import replay
 from dwarfdiag.dedup.variants import VARIANTS, variant
@@ -87,7 +87,7 @@ def case_struct_example_1():
     tag = lambda name, ref, comp: BtfType.make(K.DECL_TAG, name, ref, component_idx=comp)  # noqa: E731
     unit = lambda o, fl: [  # noqa: E731
         _int(n[0], 4, 32),
-        BtfType.make(K.ARRAY, 0, 0, array=__import__("dwarfdiag.btf.model", fromlist=["Array"]).Array(o + 1, o + 1, 16)),
+        BtfType.make(K.ARRAY, 0, 0, array=Array(o + 1, o + 1, 16)),
         _struct(n[1], 88, [(n[2], o + 4, 0), (n[3], o + 5, 64), (n[4], o + 2, 128),
                            (n[5], o + 1, 640), (n[7], fl, 672)]),
         _ref(K.PTR, o + 3), _ref(K.PTR, o + 6), _ref(K.CONST, o + 1),

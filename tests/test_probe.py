@@ -94,7 +94,7 @@ def gdb_read(binary: Path, symbol: str, reads: list[str]) -> list[str]:
     argv = [gdb, "-nx", "-batch", "-ex", "set pagination off", "-ex",
             "handle SIGURG nostop noprint pass", "-ex", f"break *'{symbol}'", "-ex", "run"]
     for r in reads:
-        argv += ["-ex", f"echo @@\\n", "-ex", r]
+        argv += ["-ex", "echo @@\\n", "-ex", r]
     proc = subprocess.run([*argv, str(binary)], capture_output=True, text=True, timeout=120)
     chunks = proc.stdout.split("@@\n")[1:]
     assert len(chunks) == len(reads), proc.stdout + proc.stderr

@@ -39,6 +39,16 @@ class OracleSpec:
                                 f"{', '.join(SUITE_OF_LIBBPF)}")
 
     @property
+    def replay_variant(self) -> str:
+        """The replay variant that behaves like this oracle (to show its failing chain)."""
+        if self.kind != "pahole":
+            return self.libbpf
+        from dwarfdiag.corpus.btf_toolchains import ensure
+        from dwarfdiag.diagnose import variant_for
+
+        return variant_for(ensure(self.toolchain).libbpf_version)
+
+    @property
     def label(self) -> str:
         if self.kind == "replay":
             return f"replay (libbpf {self.libbpf} semantics)"

@@ -198,9 +198,7 @@ def _failing_chain(u: Universe, closure: list[int], spec: OracleSpec) -> list[in
     from dwarfdiag.dedup.driver import replay
     from dwarfdiag.dedup.variants import variant
 
-    name = spec.libbpf if spec.kind != "pahole" else "1.5"
-    result = replay(u.build(closure), variant(name if name in ("1.1", "1.5", "1.6", "1.7",
-                                                              "master") else "1.5"))
+    result = replay(u.build(closure), variant(spec.replay_variant))
     chain = result.detail.get("cycle") or []
     return [closure[i - 1] for i in chain if 0 < i <= len(closure)]
 

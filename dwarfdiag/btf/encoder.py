@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dwarfdiag.btf.build import BtfBuilder
-from dwarfdiag.btf.model import Btf, BtfKind, FuncLinkage, IntEncoding
+from dwarfdiag.btf.model import Btf, FuncLinkage, IntEncoding
 from dwarfdiag.dwarf.constants import (ATE_boolean, ATE_signed, ATE_signed_char, At, Tag,
                                        tag_name)
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from dwarfdiag.dwarf import gonames
-from dwarfdiag.dwarf.constants import At, Tag, tag_name
+from dwarfdiag.dwarf.constants import At, tag_name
 
 
 class Die:

@@ -57,9 +57,8 @@ class ProbeReport:
         return asdict(self)
 
     def bpftrace(self) -> str:
-        shown = [p for p in self.params[:4]]
         fmts, args = [], []
-        for p in shown:
+        for p in self.params[:4]:
             if p.registers and p.registers[0] in BPF_REGS:
                 fmts.append(f"{p.name}=%ld")
                 args.append(f'reg("{BPF_REGS[p.registers[0]]}")')
