@@ -322,3 +322,10 @@ def test_variants_name_their_commits():
     for v in VARIANTS.values():
         assert v.follows
     assert "37027144" in VARIANTS["1.7"].follows and "5b0f3729" in VARIANTS["master"].follows
+
+
+def test_variant_for_real_libbpf_versions():
+    from dwarfdiag.dedup.variants import variant_for
+
+    assert [variant_for(v) for v in ("1.1.2", "1.5.0", "1.7.0", "1.4.0", "1.8.1", "0.9")] == \
+        ["1.1", "1.5", "1.7", "1.1", "1.7", "1.1"]

@@ -44,7 +44,7 @@ class OracleSpec:
         if self.kind != "pahole":
             return self.libbpf
         from dwarfdiag.corpus.btf_toolchains import ensure
-        from dwarfdiag.diagnose import variant_for
+        from dwarfdiag.dedup.variants import variant_for
 
         return variant_for(ensure(self.toolchain).libbpf_version)
 

@@ -61,3 +61,17 @@ def variant(name: str) -> Variant:
     except KeyError:
         raise NotFoundError(f"unknown libbpf variant {name!r}; choose one of "
                             f"{', '.join(VARIANTS)}") from None
+
+
+def variant_for(libbpf_version: str) -> str:
+    """The replay variant for a real libbpf version (1.1.2 -> 1.1, 1.5.0 -> 1.5, ...)."""
+    major_minor = ".".join(libbpf_version.split(".")[:2])
+    if major_minor in VARIANTS:
+        return major_minor
+    known = sorted((tuple(int(x) for x in k.split(".")), k) for k in VARIANTS if k[0].isdigit())
+    try:
+        have = tuple(int(x) for x in major_minor.split("."))
+    except ValueError:
+        return "1.7"
+    below = [k for v, k in known if v <= have]
+    return below[-1] if below else known[0][1]
