@@ -41,6 +41,7 @@ class Node:
     x: float
     y: float
     provenance: dict
+    anchor: str = "start"  # text-anchor: labels on the left half end at their node
 
 
 @dataclass
@@ -77,6 +78,9 @@ class ReportView:
     commands: list[str] = field(default_factory=list)
 
 
+LABEL_ROOM = 340  # pixels beside the ring for a node's label
+
+
 def anchor(*parts: str) -> str:
     return "fail-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts))
 
@@ -85,13 +89,15 @@ def _layout(chain: list[dict]) -> tuple[list[Node], list[tuple]]:
     ring = chain[:-1] if len(chain) > 1 and chain[0]["id"] == chain[-1]["id"] else chain
     n = max(len(ring), 1)
     radius = 40 + 22 * n
-    cx = cy = radius + 120
+    cx, cy = radius + LABEL_ROOM, radius + 60  # room for labels left and right
     nodes = []
     for i, link in enumerate(ring):
         angle = 2 * math.pi * i / n - math.pi / 2
         label = f"[{link['id']}] {link['kind']} {link['name'] or '(anon)'}"
+        left = math.cos(angle) < -0.1
         nodes.append(Node(link["id"], label, round(cx + radius * math.cos(angle), 1),
-                          round(cy + radius * math.sin(angle), 1), link.get("provenance", {})))
+                          round(cy + radius * math.sin(angle), 1), link.get("provenance", {}),
+                          "end" if left else "start"))
     edges = []
     for i in range(len(nodes)):
         a, b = nodes[i], nodes[(i + 1) % len(nodes)]
