@@ -63,22 +63,14 @@ def section_data(path: Path, name: str) -> bytes:
 
 
 def _note_desc(elf: ELFFile, section: str) -> bytes | None:
-    """The descriptor of the first note in ``section``, parsed by hand.
+    """The descriptor of the first note in ``section`` (pyelftools decodes GNU
+    notes but not Go's, so both go through the plain note layout)."""
+    from dwarfdiag.dwarf.sections import note_desc
 
-    pyelftools decodes GNU notes but not Go's (type 4, owner "Go"), so both
-    are read with the plain ELF note layout: namesz, descsz, type, name, desc.
-    """
     sec = elf.get_section_by_name(section)
     if sec is None:
         return None
-    data = sec.data()
-    if len(data) < 12:
-        return None
-    endian = "<" if elf.little_endian else ">"
-    namesz, descsz, _ = struct.unpack_from(endian + "III", data)
-    start = 12 + ((namesz + 3) & ~3)
-    desc = data[start:start + descsz]
-    return desc if len(desc) == descsz else None
+    return note_desc(sec.data(), "<" if elf.little_endian else ">") or None
 
 
 def build_ids(path: Path) -> dict[str, str]:

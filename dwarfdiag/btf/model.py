@@ -128,6 +128,14 @@ def record_size(t: "BtfType") -> int:
     return BTF_TYPE_SIZE + fixed + per_item * t.vlen
 
 
+def info_vlen(info: int) -> int:
+    return info & 0xFFFF
+
+
+def info_kflag(info: int) -> bool:
+    return bool(info >> 31)
+
+
 def make_info(kind: BtfKind, vlen: int = 0, kflag: bool = False) -> int:
     """Pack BTF_INFO: vlen in bits 0..15, kind in 24..28, kflag in bit 31."""
     return (int(kflag) << 31) | (int(kind) << 24) | (vlen & 0xFFFF)
@@ -215,11 +223,11 @@ class BtfType:
 
     @property
     def vlen(self) -> int:
-        return self.info & 0xFFFF
+        return info_vlen(self.info)
 
     @property
     def kflag(self) -> bool:
-        return bool(self.info >> 31)
+        return info_kflag(self.info)
 
     @property
     def size(self) -> int:

@@ -197,7 +197,9 @@ def _why(result: ReplayResult, btf: Btf, inp: DedupInput) -> str:
     return why + ": " + " -> ".join(f"[{link.id}] {link.kind}" for link in f.chain[:8])
 
 
-def explain(inp: DedupInput, variant: Variant) -> Explanation:
+def explain(inp: DedupInput, variant: Variant, predict: bool = True) -> Explanation:
+    """Diagnose ``inp`` under ``variant``; ``predict`` also replays every other
+    variant to predict pahole's verdict with each libbpf (five more replays)."""
     btf = inp.btf
     result = replay(btf, variant, explore=True)
     first = hidden = None
@@ -221,7 +223,7 @@ def explain(inp: DedupInput, variant: Variant) -> Explanation:
         largest.append({"canonical": canon, "size": size, "kind": t.kind.name,
                         "name": btf.name_of(t), "provenance": inp.provenance.get(canon, {})})
     predictions = []
-    for v in VARIANTS.values():
+    for v in VARIANTS.values() if predict else ():
         r = result if v == variant and not result.hidden_failures else replay(btf, v)
         predictions.append(Prediction(v.name, v.follows, v.verified_against, r.ok,
                                       errno_name(r.error), r.type_id, _why(r, btf, inp)))

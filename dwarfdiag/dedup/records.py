@@ -9,7 +9,7 @@ replay works on these small mutable records and converts back at the end.
 from __future__ import annotations
 
 from dwarfdiag.btf.model import (Array, BtfKind, BtfType, EnumValue, Member, Param,
-                                 VarSecinfo)
+                                 VarSecinfo, info_kflag, info_vlen)
 
 K = BtfKind
 
@@ -48,11 +48,11 @@ class Rec:
 
     @property
     def vlen(self) -> int:
-        return self.info & 0xFFFF
+        return info_vlen(self.info)
 
     @property
     def kflag(self) -> bool:
-        return bool(self.info >> 31)
+        return info_kflag(self.info)
 
     def to_btf_type(self) -> BtfType:
         k = self.kind

@@ -101,6 +101,28 @@ class DedupState:
         end = data.find(b"\0", local)
         return data[local:end if end >= 0 else len(data)].decode("utf-8", "backslashreplace")
 
+    def first_equal(self, h: int, t, equal) -> int | None:
+        """The first candidate under hash ``h`` that ``equal`` accepts (libbpf's
+        ``for_each_dedup_cand`` loop with its ``break``)."""
+        for cand_id in self.table.candidates(h):
+            if equal(t, self.recs[cand_id]):
+                return cand_id
+        return None
+
+    def settle(self, type_id: int, h: int, new_id: int, **trace_extra) -> None:
+        """Record ``type_id``'s canonical id; a type that is its own canonical
+        becomes a candidate under ``h`` (the common tail of every phase)."""
+        self.map[type_id] = new_id
+        if self.trace is not None:
+            cands = self.table.candidates(h)
+            tried = cands[:cands.index(new_id) + 1] if new_id in cands else list(cands)
+            event = {"ev": "type", "id": type_id, "kind": self.recs[type_id].kind.name,
+                     "name": self.name(type_id), "hash": h, "candidates": tried,
+                     "canonical": new_id, **trace_extra}
+            self.emit(**event)
+        if new_id == type_id:
+            self.table.add(h, type_id)
+
     def emit(self, **event) -> None:
         if self.trace is not None:
             event.setdefault("phase", self.phase)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import struct
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -22,7 +21,7 @@ from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
 from dwarfdiag.dwarf.reader import AT_STMT_LIST, Context, read_unit, unit_headers
-from dwarfdiag.dwarf.sections import ElfSections, read_sections
+from dwarfdiag.dwarf.sections import ElfSections, iter_symbols, note_desc, read_sections
 from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
 from dwarfdiag.errors import BadInputError
 
@@ -37,7 +36,7 @@ def content_key(path: Path) -> str:
     """A key that changes whenever the binary's content does."""
     path = Path(path)
     sections = read_sections(path, NOTE_SECTIONS)
-    ids = [_note_desc(sections.get(n), sections.endian).hex() for n in NOTE_SECTIONS]
+    ids = [note_desc(sections.get(n), sections.endian).hex() for n in NOTE_SECTIONS]
     size = path.stat().st_size
     if any(ids):
         basis = f"ids:{ids[0]}:{ids[1]}:{size}"
@@ -48,14 +47,6 @@ def content_key(path: Path) -> str:
                 h.update(chunk)
         basis = "sha256:" + h.hexdigest()
     return hashlib.sha256(f"{basis}:dwarfdiag-{__version__}:{CACHE_FORMAT}".encode()).hexdigest()[:24]
-
-
-def _note_desc(data: bytes, endian: str) -> bytes:
-    if len(data) < 12:
-        return b""
-    namesz, descsz, _ = struct.unpack_from(endian + "III", data)
-    start = 12 + ((namesz + 3) & ~3)
-    return data[start:start + descsz]
 
 
 def load_typegraph(path: Path, use_cache: bool = True,
@@ -169,19 +160,7 @@ def _assign_packages(cus: list[CompileUnit], dies: dict[int, Die]) -> None:
 def _function_symbols(sections: ElfSections) -> tuple[str, ...]:
     """Names of all STT_FUNC symbols, duplicates included (pahole counts them)."""
     symtab, strtab = sections.get(".symtab"), sections.get(".strtab")
-    if not symtab:
-        return ()
-    e = sections.endian
-    if sections.elf_class == 64:
-        fmt, size, info_at = e + "I", 24, 4
-    else:
-        fmt, size, info_at = e + "I", 16, 12
-    names = []
-    for off in range(0, len(symtab) - size + 1, size):
-        if symtab[off + info_at] & 0xF != STT_FUNC:
-            continue
-        name_off, = struct.unpack_from(fmt, symtab, off)
-        end = strtab.find(b"\0", name_off)
-        if end > name_off:
-            names.append(strtab[name_off:end].decode("utf-8", "replace"))
+    names = [name for name, _, _, info, _ in
+             iter_symbols(symtab, strtab, sections.elf_class, sections.endian)
+             if info & 0xF == STT_FUNC and name]
     return tuple(sorted(names))

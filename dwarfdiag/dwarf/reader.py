@@ -191,6 +191,18 @@ class Context:
         return self.strp(off)
 
 
+def _form_size(form: int, unit: UnitHeader) -> int | None:
+    """Bytes a fixed-size form takes in this unit; None for variable-size forms."""
+    if form == Form.ref_addr:
+        return unit.offset_size if unit.version >= 3 else unit.address_size
+    if form in (Form.strp, Form.line_strp, Form.sec_offset, Form.strp_sup,
+                Form.GNU_strp_alt, Form.GNU_ref_alt):
+        return unit.offset_size
+    if form == Form.addr:
+        return unit.address_size
+    return _FIXED_SIZES.get(form)
+
+
 def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Callable:
     """Generate ``f(d, p, cu, ctx) -> (p, attrs)`` (or ``-> p`` when not keeping)."""
     lines: list[str] = []
@@ -212,16 +224,7 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
 
     for at, form, implicit in abbrev.attrs:
         want = keep and at in KEPT_ATTRS
-        if form == Form.ref_addr:
-            form_size = unit.offset_size if unit.version >= 3 else unit.address_size
-            fixed = form_size
-        elif form in (Form.strp, Form.line_strp, Form.sec_offset, Form.strp_sup,
-                      Form.GNU_strp_alt, Form.GNU_ref_alt):
-            fixed = unit.offset_size
-        elif form == Form.addr:
-            fixed = unit.address_size
-        else:
-            fixed = _FIXED_SIZES.get(form)
+        fixed = _form_size(form, unit)
         if form == Form.implicit_const:
             if want:
                 lines.append(f"    a[{at}] = {implicit!r}")
@@ -311,17 +314,9 @@ def read_form(d: bytes, p: int, form: int, cu: int, ctx: "Context", unit: UnitHe
     elif form in (Form.flag_present, Form.implicit_const):
         return True if form == Form.flag_present else 0, p
     else:
-        if form == Form.ref_addr:
-            size = unit.offset_size if unit.version >= 3 else unit.address_size
-        elif form in (Form.strp, Form.line_strp, Form.sec_offset, Form.strp_sup,
-                      Form.GNU_strp_alt, Form.GNU_ref_alt):
-            size = unit.offset_size
-        elif form == Form.addr:
-            size = unit.address_size
-        else:
-            size = _FIXED_SIZES.get(form)
-            if size is None:
-                raise BadInputError(f".debug_info: unknown attribute form {form:#x} at {p:#x}")
+        size = _form_size(form, unit)
+        if size is None:
+            raise BadInputError(f".debug_info: unknown attribute form {form:#x} at {p:#x}")
         if size not in _STRUCT_CODE:
             return None, p + size
         v, = struct.unpack_from(e + _STRUCT_CODE[size], d, p)

@@ -142,3 +142,32 @@ def _inflate(path: Path, name: str, body: bytes, size: int) -> bytes:
         raise BadInputError(f"{path}: section {name} inflates to {len(out)} bytes, its header "
                             f"says {size}; the section is corrupt")
     return out
+
+
+def note_desc(data: bytes, endian: str) -> bytes:
+    """The descriptor of the first ELF note in ``data`` (namesz, descsz, type,
+    name, desc, each padded to 4 bytes); b"" if there is none. Go's build-id
+    note (owner "Go", type 4) and GNU's share this layout."""
+    if len(data) < 12:
+        return b""
+    namesz, descsz, _ = struct.unpack_from(endian + "III", data)
+    start = 12 + ((namesz + 3) & ~3)
+    desc = data[start:start + descsz]
+    return desc if len(desc) == descsz else b""
+
+
+def iter_symbols(symtab: bytes, strtab: bytes, elf_class: int, endian: str):
+    """(name, value, size, info, shndx) of every entry of a symbol table."""
+    if elf_class == 64:
+        fmt, entry = endian + "IBBHQQ", 24
+    else:
+        fmt, entry = endian + "IIIBBH", 16
+    for off in range(0, len(symtab) - entry + 1, entry):
+        fields = struct.unpack_from(fmt, symtab, off)
+        if elf_class == 64:
+            name_off, info, _, shndx, value, size = fields
+        else:
+            name_off, value, size, info, _, shndx = fields
+        end = strtab.find(b"\0", name_off)
+        name = strtab[name_off:end].decode("utf-8", "replace") if end >= name_off else ""
+        yield name, value, size, info, shndx

@@ -95,18 +95,15 @@ class ElfImage:
         return next((s for s in self.sections if s.name == name), None)
 
     def _symbols(self, table: str, strings: str) -> list[Symbol]:
+        from dwarfdiag.dwarf.sections import iter_symbols
+
         sec, strs = self.section(table), self.section(strings)
         if sec is None or strs is None:
             return []
-        out = []
-        d = self.data
-        for off in range(sec.offset, sec.offset + sec.size - 23, 24):
-            name_off, info, _, shndx, value, size = struct.unpack_from("<IBBHQQ", d, off)
-            start = strs.offset + name_off
-            end = d.find(b"\0", start)
-            out.append(Symbol(d[start:end].decode("utf-8", "replace"), value, size, info & 0xF,
-                              info >> 4, shndx, table))
-        return out
+        symtab = self.read(sec.offset, sec.size)
+        strtab = self.read(strs.offset, strs.size)
+        return [Symbol(name, value, size, info & 0xF, info >> 4, shndx, table)
+                for name, value, size, info, shndx in iter_symbols(symtab, strtab, 64, "<")]
 
     @property
     def has_symtab(self) -> bool:

@@ -28,15 +28,10 @@ def dedup_prim_type(d: DedupState, type_id: int) -> None:
     new_id = type_id
     if k == K.INT:
         h = H.hash_int_decl_tag(t)
-        cands = d.table.candidates(h)
-        for cand_id in cands:
-            if H.equal_int_tag(t, d.recs[cand_id]):
-                new_id = cand_id
-                break
+        new_id = d.first_equal(h, t, H.equal_int_tag) or type_id
     elif k in (K.ENUM, K.ENUM64):
         h = H.hash_enum(t)
-        cands = d.table.candidates(h)
-        for cand_id in cands:
+        for cand_id in d.table.candidates(h):
             cand = d.recs[cand_id]
             if H.equal_enum(t, cand):
                 new_id = cand_id
@@ -48,20 +43,10 @@ def dedup_prim_type(d: DedupState, type_id: int) -> None:
                 d.map[cand_id] = type_id  # the canonical enum fwd now means this enum
     elif k in (K.FWD, K.FLOAT):
         h = H.hash_common(t)
-        cands = d.table.candidates(h)
-        for cand_id in cands:
-            if H.equal_common(t, d.recs[cand_id]):
-                new_id = cand_id
-                break
+        new_id = d.first_equal(h, t, H.equal_common) or type_id
     else:
         raise DedupError(-errno.EINVAL, "prim_types", type_id, {"reason": f"unknown kind {int(k)}"})
-    d.map[type_id] = new_id
-    if d.trace is not None:
-        tried = cands[:cands.index(new_id) + 1] if new_id in cands else list(cands)
-        d.emit(ev="type", id=type_id, kind=k.name, name=d.name(type_id), hash=h,
-               candidates=tried, canonical=new_id)
-    if new_id == type_id:
-        d.table.add(h, type_id)
+    d.settle(type_id, h, new_id)
 
 
 def dedup_prim_types(d: DedupState) -> None:

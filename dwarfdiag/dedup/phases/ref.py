@@ -56,20 +56,10 @@ def dedup_ref_type(d: DedupState, type_id: int) -> int:
     else:
         raise DedupError(-errno.EINVAL, "ref_types", type_id,
                          {"reason": f"kind {k.name} reached the reference phase unresolved"})
-    new_id = type_id
-    cands = d.table.candidates(h)
-    for cand_id in cands:
-        if equal(t, d.recs[cand_id]):
-            new_id = cand_id
-            break
+    found = d.first_equal(h, t, equal)
+    new_id = type_id if found is None else found
     d.ref_stack.pop()
-    d.map[type_id] = new_id
-    if d.trace is not None:
-        tried = cands[:cands.index(new_id) + 1] if new_id in cands else list(cands)
-        d.emit(ev="type", id=type_id, kind=k.name, name=d.name(type_id), hash=h,
-               candidates=tried, canonical=new_id)
-    if new_id == type_id:
-        d.table.add(h, type_id)
+    d.settle(type_id, h, new_id)
     return new_id
 
 

@@ -48,12 +48,8 @@ def dedup_struct_type(d: DedupState, type_id: int) -> None:
             continue
         new_id = cand_id
         break
-    d.map[type_id] = new_id
-    if checks is not None:
-        d.emit(ev="type", id=type_id, kind=k.name, name=d.name(type_id), hash=h,
-               candidates=[c["cand"] for c in checks], equiv=checks, canonical=new_id)
-    if new_id == type_id:
-        d.table.add(h, type_id)
+    d.settle(type_id, h, new_id, candidates=[c["cand"] for c in checks or ()],
+             equiv=checks)
 
 
 def dedup_struct_types(d: DedupState) -> None:
