@@ -28,7 +28,16 @@ MAX_CHAIN = 6
 
 
 def chain(g: TypeGraph, die: Die) -> list[Die]:
-    """The DIE and the typedefs/pointers under it, down to the first other tag."""
+    """The DIE and the typedefs/pointers under it, down to the first other tag
+    (memoised on the graph: kind, representation and depth all walk it)."""
+    cache = g.memo.setdefault("chain", {})
+    found = cache.get(die.offset)
+    if found is None:
+        found = cache[die.offset] = _chain(g, die)
+    return found
+
+
+def _chain(g: TypeGraph, die: Die) -> list[Die]:
     out = [die]
     while out[-1].tag in FOLLOW and len(out) < MAX_CHAIN:
         nxt = g.die(out[-1].type) if out[-1].type else None

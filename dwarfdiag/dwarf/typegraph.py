@@ -11,10 +11,16 @@ data for the on-disk cache (:mod:`dwarfdiag.dwarf.loader`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, tag_name
+
+
+# Plain ints for the two attributes every analysis reads millions of times:
+# IntEnum member lookups cost a descriptor call each on Python 3.11.
+_AT_NAME, _AT_TYPE = int(At.name), int(At.type)
 
 
 class Die:
@@ -26,11 +32,11 @@ class Die:
 
     @property
     def name(self) -> str | None:
-        return self.attrs.get(At.name)
+        return self.attrs.get(_AT_NAME)
 
     @property
     def type(self) -> int | None:
-        return self.attrs.get(At.type)
+        return self.attrs.get(_AT_TYPE)
 
     def __repr__(self) -> str:
         return f"<{tag_name(self.tag)} {self.name!r} at {self.offset:#x}>"
@@ -49,8 +55,8 @@ class CompileUnit:
     # so the loader takes the package most of the unit's functions carry.
     package: str | None = None
 
-    @property
-    def compiler(self) -> str:
+    @cached_property
+    def compiler(self) -> str:  # cached: asked once per DIE by name matching
         p = self.producer
         if p.startswith("Go cmd/compile"):
             return "gc"
