@@ -37,7 +37,7 @@ def default_inputs() -> list[tuple[str, bytes]]:
     from dwarfdiag.btf.encoder import encode_file
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import select_programs
-    from dwarfdiag.corpus.compilers import gc
+    from dwarfdiag.toolchains.go import gc
 
     print("building cmd/compile (gc, opt) ...", file=sys.stderr)
     result = build(select_programs(["compile"])[0], gc(), "opt")
@@ -65,7 +65,7 @@ def main() -> None:
         oracle = system_oracle()
     else:
         from dwarfdiag.btf.libbpf import HelperLibbpf
-        from dwarfdiag.corpus.btf_toolchains import ensure
+        from dwarfdiag.toolchains.suites import ensure
 
         suite = {"1.5": "trixie", "1.7": "sid"}.get(v.name)
         if suite is None:

@@ -30,7 +30,7 @@ def wall(argv: list[str], env: dict) -> float:
 def default_pair() -> list[Path]:
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import select_programs
-    from dwarfdiag.corpus.compilers import gc
+    from dwarfdiag.toolchains.go import gc
 
     program = select_programs(["gotool"])[0]
     return [Path(build(program, gc(), profile).binary) for profile in ("debug", "opt")]

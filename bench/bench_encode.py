@@ -43,7 +43,7 @@ def run(argv: list[str]) -> tuple[float, int]:
 def corpus_binaries() -> list[Path]:
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import select_programs
-    from dwarfdiag.corpus.compilers import gc
+    from dwarfdiag.toolchains.go import gc
 
     out = []
     for program in select_programs(["gotool", "compile"]):

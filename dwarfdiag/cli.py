@@ -184,7 +184,8 @@ def btf_capture(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Capture the BTF pahole hands to btf__dedup (even when dedup then fails)."""
-    from dwarfdiag.btf.capture import capture, pahole_command
+    from dwarfdiag.btf.capture import capture
+    from dwarfdiag.toolchains.suites import pahole_command
 
     argv, label = pahole_command(pahole, toolchain)
     cap = capture(binary, argv, label)
@@ -207,7 +208,8 @@ def check_cmd(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here (JSON).")] = None,
 ) -> None:
     """Check pahole's pre-dedup BTF against the DWARF, type by type and reference by reference."""
-    from dwarfdiag.btf.capture import capture, pahole_command
+    from dwarfdiag.btf.capture import capture
+    from dwarfdiag.toolchains.suites import pahole_command
     from dwarfdiag.btf.consistency import check
     from dwarfdiag.btf.encoder import encode
     from dwarfdiag.btf.raw import parse_btf
@@ -254,7 +256,7 @@ def dedup_libbpf(
     from dwarfdiag.btf.files import read_btf_bytes
     from dwarfdiag.btf.libbpf import HelperLibbpf, InProcessLibbpf, system_oracle
     from dwarfdiag.btf.raw import parse_btf
-    from dwarfdiag.corpus.btf_toolchains import require
+    from dwarfdiag.toolchains.suites import require
 
     if library and toolchain:
         raise DwarfdiagError("give either --library or --toolchain, not both")
@@ -404,7 +406,7 @@ def bisect_cmd(
     from dwarfdiag.bisect.oracles import OracleSpec
     from dwarfdiag.bisect.run import run_bisect
     from dwarfdiag.bisect.targets import resolve
-    from dwarfdiag.corpus import btf_toolchains
+    from dwarfdiag.toolchains import suites
 
     spec = OracleSpec(oracle, libbpf, toolchain if oracle == "pahole" else None)
     resolved = resolve(target, binary)
@@ -417,7 +419,7 @@ def bisect_cmd(
             bar.update(task, description=f"{stage}: subset of {size} types, {calls} oracle calls")
 
         report = run_bisect(resolved, spec, source, toolchain, workers, max_calls, timeout, out,
-                            not no_repro, tuple(btf_toolchains.parse_names(verify)), progress)
+                            not no_repro, tuple(suites.parse_names(verify)), progress)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=1))
     else:
@@ -487,11 +489,11 @@ def toolchains_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the compilers and tools found here, and the pahole/libbpf toolchains."""
-    from dwarfdiag.corpus import btf_toolchains
-    from dwarfdiag.corpus.toolchains import detect_tools
+    from dwarfdiag.toolchains import suites
+    from dwarfdiag.toolchains.tools import detect_tools
 
     tools = detect_tools()
-    toolchains = {name: btf_toolchains.installed(name) for name in btf_toolchains.all_names()}
+    toolchains = {name: suites.installed(name) for name in suites.all_names()}
     if as_json:
         typer.echo(json.dumps({
             "tools": [t.as_dict() for t in tools],
@@ -504,7 +506,7 @@ def toolchains_list(
             typer.echo(f"         install: {t.install_hint}")
     typer.echo("")
     for name, tc in toolchains.items():
-        spec = btf_toolchains.SPECS.get(name)
+        spec = suites.SPECS.get(name)
         if tc:
             typer.echo(f"{name:<9} pahole {tc.pahole_version:<6} libbpf {tc.libbpf_version:<7} "
                        f"{tc.root or tc.pahole}")
@@ -524,13 +526,13 @@ def toolchains_install(
     Uses apt-get download with a private sources list and state dir, then
     dpkg -x: the system's apt sources and installed packages are never touched.
     """
-    from dwarfdiag.corpus import btf_toolchains
+    from dwarfdiag.toolchains import suites
 
     if names == ["all"]:
-        names = list(btf_toolchains.SPECS)
-    for name in btf_toolchains.parse_names(",".join(names)):
+        names = list(suites.SPECS)
+    for name in suites.parse_names(",".join(names)):
         typer.echo(f"installing {name} ...", err=True)
-        tc = btf_toolchains.install(name, force=force)
+        tc = suites.install(name, force=force)
         versions = ", ".join(f"{p} {v}" for p, v in sorted(tc.packages.items()))
         typer.echo(f"{tc.label}: {tc.root or tc.pahole}")
         if versions:
@@ -545,9 +547,9 @@ def toolchains_which(
     """Print the command line that runs NAME's pahole (through its unpacked loader)."""
     import shlex
 
-    from dwarfdiag.corpus import btf_toolchains
+    from dwarfdiag.toolchains import suites
 
-    tc = btf_toolchains.require(btf_toolchains.parse_names(name)[0])
+    tc = suites.require(suites.parse_names(name)[0])
     if as_json:
         typer.echo(json.dumps(tc.as_dict(), indent=2))
     else:
@@ -589,7 +591,7 @@ def _selected_builds(compilers: str, programs: Optional[str], levels: Optional[s
 
     from dwarfdiag.corpus.build import PROFILES, build_many
     from dwarfdiag.corpus.catalogue import parse_levels, select_programs
-    from dwarfdiag.corpus.compilers import parse_compilers
+    from dwarfdiag.toolchains.go import parse_compilers
 
     chosen = select_programs(_split(programs) if programs else None,
                              parse_levels(levels) if levels else None)
@@ -655,10 +657,10 @@ def corpus_matrix(
     from rich.console import Console
     from rich.progress import Progress
 
-    from dwarfdiag.corpus import btf_toolchains
+    from dwarfdiag.toolchains import suites
     from dwarfdiag.corpus.matrix import render_table, run_matrix
 
-    tcs = [btf_toolchains.ensure(n) for n in btf_toolchains.parse_names(toolchains)]
+    tcs = [suites.ensure(n) for n in suites.parse_names(toolchains)]
     builds = _selected_builds(compilers, programs, levels, profiles, as_json)
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=as_json) as progress:
@@ -692,13 +694,13 @@ def investigate(
 ) -> None:
     """Build the built-in corpus, run every toolchain's pahole on it, explain every failure,
     diff gc against gccgo, bisect the failing stand-ins and write the HTML report."""
-    from dwarfdiag.corpus import btf_toolchains
+    from dwarfdiag.toolchains import suites
     from dwarfdiag.corpus.catalogue import parse_levels
-    from dwarfdiag.corpus.compilers import parse_compilers
+    from dwarfdiag.toolchains.go import parse_compilers
     from dwarfdiag.investigate import run_investigation
 
     summary = run_investigation(
-        out, parse_compilers(compilers), btf_toolchains.parse_names(toolchains),
+        out, parse_compilers(compilers), suites.parse_names(toolchains),
         _split(programs) if programs else None, parse_levels(levels) if levels else None,
         bisect=not no_bisect)
     for line in summary.verdict_lines():

@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.progress import Progress
 
 from dwarfdiag import __version__
-from dwarfdiag.corpus import btf_toolchains
+from dwarfdiag.toolchains import suites
 from dwarfdiag.corpus.build import build_many
 from dwarfdiag.corpus.catalogue import select_programs
-from dwarfdiag.corpus.compilers import Compiler
+from dwarfdiag.toolchains.go import Compiler
 from dwarfdiag.corpus.matrix import Matrix, render_table, run_matrix
-from dwarfdiag.corpus.toolchains import detect_tools
+from dwarfdiag.toolchains.tools import detect_tools
 
 
 @dataclass
@@ -77,9 +77,9 @@ def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list
     programs = select_programs(only, levels)
     tcs = []
     for name in toolchains:
-        if btf_toolchains.installed(name) is None:
+        if suites.installed(name) is None:
             console.print(f"installing toolchain {name} into the cache ...")
-        tcs.append(btf_toolchains.ensure(name))
+        tcs.append(suites.ensure(name))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("building", total=len(programs) * len(compilers))
         builds = build_many(programs, compilers, on_build=lambda b: progress.update(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from dwarfdiag.corpus.toolchains import find_bpftool, find_pahole
+from dwarfdiag.toolchains.tools import find_bpftool, find_pahole
 
 settings.register_profile("ci", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -121,7 +121,7 @@ def _corpus_build(program: str, compiler) -> Path:
 
 @pytest.fixture(scope="session")
 def gccgo_seed_binary(test_cache) -> Path:
-    from dwarfdiag.corpus.compilers import gccgo
+    from dwarfdiag.toolchains.go import gccgo
 
     return _corpus_build("seed-example", gccgo())
 
@@ -133,7 +133,7 @@ def gccgo_seed_btf(gccgo_seed_binary, pahole) -> Path:
 
 @pytest.fixture(scope="session")
 def gc_seed_binary(test_cache) -> Path:
-    from dwarfdiag.corpus.compilers import gc
+    from dwarfdiag.toolchains.go import gc
 
     return _corpus_build("seed-example", gc())
 
@@ -141,21 +141,21 @@ def gc_seed_binary(test_cache) -> Path:
 @pytest.fixture(scope="session")
 def sid_toolchain(test_cache):
     """pahole 1.32 + libbpf 1.7 from Debian sid, unpacked into the test cache."""
-    from dwarfdiag.corpus.btf_toolchains import ensure
+    from dwarfdiag.toolchains.suites import ensure
 
     return ensure("sid")
 
 
 @pytest.fixture(scope="session")
 def trixie_toolchain(test_cache):
-    from dwarfdiag.corpus.btf_toolchains import ensure
+    from dwarfdiag.toolchains.suites import ensure
 
     return ensure("trixie")
 
 
 def corpus_binary(program: str, compiler: str = "gc") -> Path:
     """Any corpus program, by compiler name as the CLI spells it."""
-    from dwarfdiag.corpus.compilers import parse_compilers
+    from dwarfdiag.toolchains.go import parse_compilers
 
     return _corpus_build(program, parse_compilers(compiler)[0])
 

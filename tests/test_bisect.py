@@ -98,7 +98,7 @@ func Names() []string { return []string{"a"} }
 def three_cycles(tmp_path_factory) -> Path:
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import load_program
-    from dwarfdiag.corpus.compilers import gc
+    from dwarfdiag.toolchains.go import gc
 
     root = tmp_path_factory.mktemp("src") / "x-three"
     for rel, text in THREE_CYCLES.items():

@@ -11,14 +11,15 @@ import errno
 import pytest
 
 from dwarfdiag.btf.build import BtfBuilder
-from dwarfdiag.btf.capture import capture, pahole_command
+from dwarfdiag.btf.capture import capture
+from dwarfdiag.toolchains.suites import pahole_command
 from dwarfdiag.btf.consistency import check
 from dwarfdiag.btf.cycles import reference_cycles
 from dwarfdiag.btf.encoder import encode
 from dwarfdiag.btf.libbpf import HelperLibbpf, system_oracle
 from dwarfdiag.btf.model import BtfKind
 from dwarfdiag.btf.raw import parse_btf
-from dwarfdiag.corpus.btf_toolchains import require
+from dwarfdiag.toolchains.suites import require
 from dwarfdiag.dwarf.loader import load_typegraph
 from dwarfdiag.errors import ToolchainError
 

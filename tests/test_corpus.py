@@ -15,13 +15,13 @@ import subprocess
 
 import pytest
 
-from dwarfdiag.btf.pahole import encode_detached
+from dwarfdiag.toolchains.pahole import encode_detached
 from dwarfdiag.btf.raw import parse_btf
-from dwarfdiag.corpus import btf_toolchains
+from dwarfdiag.toolchains import suites
 from dwarfdiag.corpus.build import build, build_many, manifest_path
 from dwarfdiag.corpus.catalogue import load_catalogue, parse_levels, select_programs
-from dwarfdiag.corpus.compilers import gc, gccgo, parse_compilers
-from dwarfdiag.corpus.debian import PrivateApt
+from dwarfdiag.toolchains.go import gc, gccgo, parse_compilers
+from dwarfdiag.toolchains.debian import PrivateApt
 from dwarfdiag.corpus.matrix import run_matrix
 from dwarfdiag.errors import BadInputError, NotFoundError, ToolchainError
 from dwarfdiag.investigate import run_investigation
@@ -108,7 +108,7 @@ def test_unknown_compiler_is_one_clear_error():
 
 @pytest.fixture(scope="session")
 def toolchains(test_cache):
-    return [btf_toolchains.ensure(n) for n in ("bookworm", "trixie", "sid")]
+    return [suites.ensure(n) for n in ("bookworm", "trixie", "sid")]
 
 
 def test_toolchains_unpack_and_run_through_their_loader(toolchains):
@@ -124,7 +124,7 @@ def test_toolchains_unpack_and_run_through_their_loader(toolchains):
         assert out.returncode == 0 and tc.pahole_version in out.stdout
         assert tc.packages["pahole"].startswith(tc.pahole_version)
     # installing again is a no-op that returns the same toolchain
-    assert btf_toolchains.install("trixie") == by["trixie"]
+    assert suites.install("trixie") == by["trixie"]
 
 
 def test_matrix_reproduces_the_version_story(toolchains, tmp_path):
@@ -177,7 +177,7 @@ def test_unknown_suite_is_one_clear_error(tmp_path):
 
 def test_unknown_toolchain_name():
     with pytest.raises(NotFoundError, match="unknown toolchain jessie"):
-        btf_toolchains.parse_names("bookworm,jessie")
+        suites.parse_names("bookworm,jessie")
 
 
 def test_investigate_writes_findings(toolchains, tmp_path):

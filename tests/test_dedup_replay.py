@@ -291,7 +291,8 @@ def test_cmd_go_matches_libbpf(gotool_binary, oracles):
 
 
 def test_pahole_124_capture_matches_libbpf(gc_seed_binary, oracles):
-    from dwarfdiag.btf.capture import capture, pahole_command
+    from dwarfdiag.btf.capture import capture
+    from dwarfdiag.toolchains.suites import pahole_command
 
     cap = capture(gc_seed_binary, *pahole_command(None, None))
     for version, oracle in oracles.items():

@@ -58,7 +58,7 @@ META = 'level = 0\nfeatures = ["diff test"]\nmin_go = "1.17"\ndescription = "dif
 def pair(tmp_path_factory) -> tuple[Path, Path]:
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import load_program
-    from dwarfdiag.corpus.compilers import gc, gccgo
+    from dwarfdiag.toolchains.go import gc, gccgo
 
     root = tmp_path_factory.mktemp("diffsrc") / "x-shapes"
     root.mkdir()

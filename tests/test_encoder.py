@@ -26,7 +26,7 @@ from dwarfdiag.btf.dump import dump_text
 from dwarfdiag.btf.encoder import encode, encode_file
 from dwarfdiag.btf.libbpf import HelperLibbpf
 from dwarfdiag.btf.model import BtfKind
-from dwarfdiag.btf.pahole import encode_detached
+from dwarfdiag.toolchains.pahole import encode_detached
 from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.loader import load_typegraph

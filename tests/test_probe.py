@@ -68,7 +68,7 @@ EXPECTED = {
 def builds(tmp_path_factory) -> dict[str, Path]:
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import load_program
-    from dwarfdiag.corpus.compilers import gc, gccgo, parse_compilers
+    from dwarfdiag.toolchains.go import gc, gccgo, parse_compilers
 
     root = tmp_path_factory.mktemp("probe") / "x-probeargs"
     root.mkdir()

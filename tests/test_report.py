@@ -41,7 +41,7 @@ def browser(url: str, *extra: str) -> str:
 
 @pytest.fixture(scope="session")
 def real_report(tmp_path_factory, toolchains_for_report) -> Path:
-    from dwarfdiag.corpus.compilers import gc, gccgo
+    from dwarfdiag.toolchains.go import gc, gccgo
     from dwarfdiag.investigate import run_investigation
 
     out = tmp_path_factory.mktemp("report")

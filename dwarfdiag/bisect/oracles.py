@@ -43,7 +43,7 @@ class OracleSpec:
         """The replay variant that behaves like this oracle (to show its failing chain)."""
         if self.kind != "pahole":
             return self.libbpf
-        from dwarfdiag.corpus.btf_toolchains import ensure
+        from dwarfdiag.toolchains.suites import ensure
         from dwarfdiag.dedup.variants import variant_for
 
         return variant_for(ensure(self.toolchain).libbpf_version)
@@ -72,7 +72,7 @@ def make_oracle(spec: OracleSpec):
             return -errno_mod.ETIME if result.hangs else result.error
         return run
     from dwarfdiag.btf.libbpf import HelperLibbpf, system_oracle
-    from dwarfdiag.corpus.btf_toolchains import ensure
+    from dwarfdiag.toolchains.suites import ensure
 
     name = spec.toolchain if spec.kind == "pahole" else SUITE_OF_LIBBPF[spec.libbpf]
     real = system_oracle() if name == "system" else HelperLibbpf.for_toolchain(ensure(name))

@@ -179,11 +179,11 @@ def write_and_verify(btf: Btf, directory: Path, family: str,
         "Reproduce: go build -gcflags=all='-N -l' -o repro . && "
         "pahole --btf_encode_detached=repro.btf repro\n"
         "(or: dwarfdiag corpus matrix style, via dwarfdiag btf capture repro)\n")
-    from dwarfdiag.btf.pahole import encode_detached
-    from dwarfdiag.corpus.btf_toolchains import ensure
+    from dwarfdiag.toolchains.pahole import encode_detached
+    from dwarfdiag.toolchains.suites import ensure
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import load_program
-    from dwarfdiag.corpus.compilers import gc, gccgo
+    from dwarfdiag.toolchains.go import gc, gccgo
 
     compiler = gc() if family == "gc" else gccgo()
     built = build(load_program(directory), compiler)

@@ -65,7 +65,7 @@ def resolve(target: str, binary: Path | None = None) -> Target:
     programs = {p.name: p for p in load_catalogue()}
     if target in programs:
         from dwarfdiag.corpus.build import build
-        from dwarfdiag.corpus.compilers import gc
+        from dwarfdiag.toolchains.go import gc
 
         built = build(programs[target], gc())
         if built.status != "built":

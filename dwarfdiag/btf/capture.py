@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dwarfdiag.btf.native import CAPTURE, build
-from dwarfdiag.btf.pahole import PaholeRun, encode_detached
+from dwarfdiag.toolchains.pahole import PaholeRun, encode_detached
 from dwarfdiag.errors import ToolchainError
 
 METHOD = "LD_PRELOAD interposer of btf__dedup"
@@ -31,18 +31,6 @@ class Capture:
     def as_dict(self) -> dict:
         return {"method": self.method, "pahole": self.pahole, "dedup_ret": self.dedup_ret,
                 "btf_bytes": len(self.btf), "run": self.run.as_dict()}
-
-
-def pahole_command(pahole: str | None, toolchain: str | None) -> tuple[list[str], str]:
-    """The argv that runs the chosen pahole, and a label naming its versions."""
-    if pahole and toolchain:
-        raise ToolchainError("give either --pahole or --toolchain, not both")
-    if pahole:
-        return [pahole], pahole
-    from dwarfdiag.corpus.btf_toolchains import SYSTEM, require
-
-    tc = require(toolchain or SYSTEM)
-    return tc.pahole_argv(), tc.label
 
 
 def capture(binary: Path, argv: list[str], label: str, timeout: float = 600) -> Capture:

@@ -18,7 +18,6 @@ libbpf API used (stable since libbpf 1.0): ``btf__new``,
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import tempfile
@@ -28,13 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dwarfdiag.errors import ToolchainError
-
-DEBIAN_LIBBPF_CANDIDATES = (
-    "/usr/lib/x86_64-linux-gnu/libbpf.so.1",
-    "/usr/lib/aarch64-linux-gnu/libbpf.so.1",
-    "/usr/lib64/libbpf.so.1",
-)
-
+from dwarfdiag.toolchains.tools import find_system_libbpf, libbpf_file_version
 
 @dataclass(frozen=True)
 class DedupResult:
@@ -97,7 +90,8 @@ class InProcessLibbpf:
         self.path = path
         self._libc = ctypes.CDLL(None)
         self._declare()
-        self.version = _full_version(path, self._lib.libbpf_version_string().decode())
+        self.version = (libbpf_file_version(path)
+                        or self._lib.libbpf_version_string().decode().lstrip("v"))
         self._log: list[str] = []
         self._printer = _PRINT_FN(self._on_print)  # keep a reference: C holds it
 
@@ -179,16 +173,6 @@ class InProcessLibbpf:
                 self._lib.btf__free(base_ptr)
 
 
-def _full_version(path: str, version_string: str) -> str:
-    """libbpf_version_string() says only "v1.1"; the file name of the real
-    library (libbpf.so.1.1.2) carries the patch level, so prefer it."""
-    real = os.path.basename(os.path.realpath(path))
-    prefix = "libbpf.so."
-    if real.startswith(prefix) and real.count(".") >= 4:
-        return real[len(prefix):]
-    return version_string.lstrip("v")
-
-
 def _refused_by_libbpf(raw: bytes, base: bytes | None) -> str | None:
     """Why btf__new() of libbpf >= 1.3 refuses this input, or None.
 
@@ -205,18 +189,6 @@ def _refused_by_libbpf(raw: bytes, base: bytes | None) -> str | None:
     except BtfFormatError as e:
         return str(e)
     return None
-
-
-def find_system_libbpf() -> str:
-    """Path of the distribution's libbpf.so.1, or a ToolchainError saying how to get it."""
-    for cand in DEBIAN_LIBBPF_CANDIDATES:
-        if Path(cand).exists():
-            return cand
-    found = ctypes.util.find_library("bpf")
-    if found:
-        return found
-    raise ToolchainError("libbpf.so.1 not found; on Debian 12 install it with "
-                         "'apt-get install libbpf1'")
 
 
 _default: InProcessLibbpf | None = None
@@ -248,8 +220,8 @@ class HelperLibbpf:
 
     @classmethod
     def for_toolchain(cls, toolchain) -> "HelperLibbpf":
-        """The libbpf of an installed :class:`~dwarfdiag.corpus.btf_toolchains.Toolchain`."""
-        from dwarfdiag.corpus import debian
+        """The libbpf of an installed :class:`~dwarfdiag.toolchains.suites.Toolchain`."""
+        from dwarfdiag.toolchains import debian
 
         prefix = [] if toolchain.root is None else debian.loader_prefix(Path(toolchain.root))
         return cls(prefix, toolchain.libbpf_version)

@@ -31,7 +31,7 @@ from typing import Callable
 from dwarfdiag import __version__
 from dwarfdiag.cache import cache_dir
 from dwarfdiag.corpus.catalogue import Program
-from dwarfdiag.corpus.compilers import Compiler
+from dwarfdiag.toolchains.go import Compiler
 from dwarfdiag.errors import NotFoundError
 
 PROFILES = ("debug", "opt")

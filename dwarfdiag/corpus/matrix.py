@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Callable
 
 from dwarfdiag import __version__
-from dwarfdiag.btf.pahole import encode_detached
+from dwarfdiag.toolchains.pahole import encode_detached
 from dwarfdiag.btf.raw import parse_btf
-from dwarfdiag.corpus.btf_toolchains import Toolchain
+from dwarfdiag.toolchains.suites import Toolchain
 from dwarfdiag.corpus.build import Build
 
 OUTCOMES = ("encodes", "fails", "unsupported", "build-failed")

@@ -60,7 +60,8 @@ def _from_binary(path: Path, pahole: str | None, toolchain: str | None) -> Dedup
     if not pahole and not toolchain:
         return DedupInput(ours.btf, write_btf(ours.btf), "dwarfdiag encoder (pahole 1.32 rules)",
                           ours.provenance)
-    from dwarfdiag.btf.capture import capture, pahole_command
+    from dwarfdiag.btf.capture import capture
+    from dwarfdiag.toolchains.suites import pahole_command
     from dwarfdiag.btf.consistency import align, check
 
     argv, label = pahole_command(pahole, toolchain)

@@ -4,7 +4,7 @@ A toolchain is data: its name, the Debian suite and packages it is made of,
 and, once installed, the exact package versions and the argv that runs its
 pahole. ``bookworm`` (pahole 1.24 + libbpf 1.1), ``trixie`` (1.30 + 1.5) and
 ``sid`` (whatever sid carries on the day of the install; 1.32 + 1.7 in
-November 2026) are fetched with :mod:`dwarfdiag.corpus.debian` and unpacked
+November 2026) are fetched with :mod:`dwarfdiag.toolchains.debian` and unpacked
 into ``<cache>/toolchains/<name>-pahole<V>-libbpf<V>/``; they always run
 through their own unpacked loader, so the machine's libc never matters.
 ``system`` is the pahole on ``$PATH``, used as it is.
@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dwarfdiag.cache import cache_dir
-from dwarfdiag.corpus import debian
+from dwarfdiag.toolchains import debian
 from dwarfdiag.errors import NotFoundError, ToolchainError
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _check_runs(tc: Toolchain) -> None:
 
 
 def _system_toolchain() -> Toolchain | None:
-    from dwarfdiag.corpus.toolchains import find_libbpf, find_pahole
+    from dwarfdiag.toolchains.tools import find_libbpf, find_pahole
 
     pahole = find_pahole()
     if not pahole.path:
@@ -169,3 +169,13 @@ def parse_names(text: str) -> list[str]:
         raise NotFoundError(f"unknown toolchain {', '.join(unknown)}; known: "
                             f"{', '.join(all_names())}")
     return names
+
+
+def pahole_command(pahole: str | None, toolchain: str | None) -> tuple[list[str], str]:
+    """The argv that runs the chosen pahole, and a label naming its versions."""
+    if pahole and toolchain:
+        raise ToolchainError("give either --pahole or --toolchain, not both")
+    if pahole:
+        return [pahole], pahole
+    tc = require(toolchain or SYSTEM)
+    return tc.pahole_argv(), tc.label

@@ -7,6 +7,8 @@ versions so that every number can be reproduced.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.util
 import os
 import re
@@ -79,14 +81,51 @@ def find_bpftool() -> Tool:
     return Tool("bpftool", path, version, "apt-get install bpftool")
 
 
-def find_libbpf() -> Tool:
-    from dwarfdiag.btf.libbpf import find_system_libbpf, system_oracle
+DEBIAN_LIBBPF_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/libbpf.so.1",
+    "/usr/lib/aarch64-linux-gnu/libbpf.so.1",
+    "/usr/lib64/libbpf.so.1",
+)
 
+
+def find_system_libbpf() -> str:
+    """Path of the distribution's libbpf.so.1, or a ToolchainError saying how to get it."""
+    for cand in DEBIAN_LIBBPF_CANDIDATES:
+        if Path(cand).exists():
+            return cand
+    found = ctypes.util.find_library("bpf")
+    if found:
+        return found
+    raise ToolchainError("libbpf.so.1 not found; on Debian 12 install it with "
+                         "'apt-get install libbpf1'")
+
+
+def libbpf_file_version(path: str) -> str | None:
+    """The full version from the library's real file name (libbpf.so.1.1.2 -> 1.1.2).
+
+    ``libbpf_version_string()`` says only "v1.1"; the file name carries the
+    patch level, and reading it needs no dlopen.
+    """
+    real = os.path.basename(os.path.realpath(path))
+    prefix = "libbpf.so."
+    if real.startswith(prefix) and real.count(".") >= 4:
+        return real[len(prefix):]
+    return None
+
+
+def find_libbpf() -> Tool:
     try:
         path = find_system_libbpf()
-        version = system_oracle().version
     except ToolchainError:
-        path, version = None, None
+        return Tool("libbpf", None, None, "apt-get install libbpf1")
+    version = libbpf_file_version(path)
+    if version is None:  # an unusual file name: ask the library itself
+        try:
+            lib = ctypes.CDLL(path)
+            lib.libbpf_version_string.restype = ctypes.c_char_p
+            version = lib.libbpf_version_string().decode().lstrip("v")
+        except (OSError, AttributeError):
+            version = None
     return Tool("libbpf", path, version, "apt-get install libbpf1")
 
 

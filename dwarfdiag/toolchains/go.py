@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dwarfdiag.cache import cache_dir
-from dwarfdiag.corpus.toolchains import find_gccgo, find_go, go_root
+from dwarfdiag.toolchains.tools import find_gccgo, find_go, go_root
 from dwarfdiag.errors import NotFoundError, ToolchainError
 
 # Three gc generations: DWARF 4 (1.22, 1.24) and DWARF 5 (1.27, the default
@@ -133,7 +133,7 @@ def gccgo_from_suite(suite: str) -> Compiler:
     The gcc driver's own children go through ``-wrapper``; collect2 runs ld
     directly, so ld gets a shim too, found first through ``-B``.
     """
-    from dwarfdiag.corpus import debian
+    from dwarfdiag.toolchains import debian
 
     index = cache_dir("gccgo") / f"{suite}.json"
     if index.exists():
