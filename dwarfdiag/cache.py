@@ -27,3 +27,16 @@ def cache_dir(*parts: str) -> Path:
     d = cache_root().joinpath(*parts)
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a private temporary name and a rename,
+    so a reader never sees half a file, even when the writer is killed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

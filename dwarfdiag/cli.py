@@ -18,6 +18,7 @@ import typer
 
 from dwarfdiag import __version__
 from dwarfdiag.errors import DwarfdiagError
+from dwarfdiag.findings.schema import to_data, to_json
 
 app = typer.Typer(
     name="dwarfdiag",
@@ -208,32 +209,19 @@ def check_cmd(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here (JSON).")] = None,
 ) -> None:
     """Check pahole's pre-dedup BTF against the DWARF, type by type and reference by reference."""
-    from dwarfdiag.btf.capture import capture
-    from dwarfdiag.toolchains.suites import pahole_command
-    from dwarfdiag.btf.consistency import check
-    from dwarfdiag.btf.encoder import encode
-    from dwarfdiag.btf.raw import parse_btf
-    from dwarfdiag.dwarf.loader import load_typegraph
+    from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
 
-    graph = load_typegraph(binary)  # first: a binary without DWARF fails here, clearly
+    analysis = BinaryAnalysis(binary)
+    analysis.graph  # first: a binary without DWARF fails here, clearly
     if btf is not None:
-        raw, label, method, ret = btf.read_bytes(), str(btf), "file", None
+        report = analysis.check_btf(btf.read_bytes(), str(btf))
     else:
-        argv, label = pahole_command(pahole, toolchain)
-        cap = capture(binary, argv, label)
-        raw, method, ret = cap.btf, cap.method, cap.dedup_ret
-    report = check(graph, encode(graph), parse_btf(raw), label, method, ret)
-    for line in report.verdict():
+        report = analysis.check(PaholeChoice.of(pahole, toolchain))
+    summary = report.summary()
+    for line in summary.lines():
         typer.echo(line)
-    for p in report.patterns()[:10]:
-        ex = p["examples"][0]
-        where = ex["die"].get("die_offset")
-        typer.echo(f"  {p['count']:>6}  {p['kind']} {p['slot']} off by {p['offset']}"
-                   f"{' (cross-unit)' if p['cross_unit'] else ''}: e.g. [{ex['our_id']}] "
-                   f"{ex['name'] or '(anon)'} {ex['slot']}: DWARF {ex['expected']}, pahole "
-                   f"{ex['actual']}" + (f" (DIE {where:#x})" if where is not None else ""))
     if json_out:
-        json_out.write_text(json.dumps(report.as_dict(), indent=1) + "\n")
+        json_out.write_text(to_json(summary))
 
 
 # ---------------------------------------------------------------- dedup
@@ -327,14 +315,14 @@ def dedup_trace(
     toolchain: ToolchainOpt = None,
 ) -> None:
     """Replay btf__dedup step by step and stream every decision as JSON lines."""
+    from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.dedup.driver import replay
-    from dwarfdiag.dedup.explain import errno_name
-    from dwarfdiag.dedup.inputs import load_input
     from dwarfdiag.dedup.trace import JsonlTracer
     from dwarfdiag.dedup.variants import variant
+    from dwarfdiag.findings.explain import errno_name
 
     v = variant(libbpf)
-    inp = load_input(input, base, pahole, toolchain)
+    inp = load_dedup_input(input, base, pahole, toolchain)
     sink = open(jsonl, "w") if jsonl else sys.stdout
     try:
         tracer = JsonlTracer(sink, _focus_ids(inp.btf, focus))
@@ -364,15 +352,15 @@ def dedup_explain(
 ) -> None:
     """Say why btf__dedup fails (type, cycle, DIEs, root cause) or what it merged,
     and predict pahole's verdict for every libbpf version."""
+    from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.dedup.explain import explain
-    from dwarfdiag.dedup.inputs import load_input
     from dwarfdiag.dedup.variants import variant
 
-    result = explain(load_input(input, base, pahole, toolchain), variant(libbpf))
+    result = explain(load_dedup_input(input, base, pahole, toolchain), variant(libbpf))
     for line in result.lines():
         typer.echo(line)
     if json_out:
-        json_out.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
+        json_out.write_text(to_json(result))
     if not result.ok:
         raise typer.Exit(1)
 
@@ -421,7 +409,7 @@ def bisect_cmd(
         report = run_bisect(resolved, spec, source, toolchain, workers, max_calls, timeout, out,
                             not no_repro, tuple(suites.parse_names(verify)), progress)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=1))
+        typer.echo(to_json(report), nl=False)
     else:
         for line in report.lines():
             typer.echo(line)
@@ -445,7 +433,7 @@ def diff_cmd(
     for line in result.lines(limit):
         typer.echo(line)
     if json_out:
-        json_out.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
+        json_out.write_text(to_json(result))
 
 
 @app.command("probe")
@@ -496,8 +484,9 @@ def toolchains_list(
     toolchains = {name: suites.installed(name) for name in suites.all_names()}
     if as_json:
         typer.echo(json.dumps({
-            "tools": [t.as_dict() for t in tools],
-            "toolchains": {name: tc.as_dict() if tc else None for name, tc in toolchains.items()},
+            "tools": [to_data(t.record()) for t in tools],
+            "toolchains": {name: to_data(tc.record()) if tc else None
+                           for name, tc in toolchains.items()},
         }, indent=2))
         return
     for t in tools:
@@ -551,7 +540,7 @@ def toolchains_which(
 
     tc = suites.require(suites.parse_names(name)[0])
     if as_json:
-        typer.echo(json.dumps(tc.as_dict(), indent=2))
+        typer.echo(to_json(tc.record()), nl=False)
     else:
         typer.echo(shlex.join(tc.pahole_argv()))
 
@@ -624,13 +613,13 @@ def corpus_build(
 
     builds = _selected_builds(compilers, programs, levels, profiles, as_json)
     if as_json:
-        typer.echo(json.dumps([b.as_dict() for b in builds], indent=2))
+        typer.echo(to_json(builds), nl=False)
     else:
         for b in builds:
             if b.status == "built":
                 assert b.dwarf is not None
-                detail = (f"DWARF {'/'.join(map(str, b.dwarf['versions']))}, "
-                          f"{b.dwarf['die_count']} DIEs  {b.binary}")
+                detail = (f"DWARF {'/'.join(map(str, b.dwarf.versions))}, "
+                          f"{b.dwarf.die_count} DIEs  {b.binary}")
             else:
                 detail = b.message.splitlines()[0] if b.message else ""
             typer.echo(f"{b.level:>3} {b.program:<22} {b.compiler:<13} {b.profile:<5} "
@@ -669,7 +658,7 @@ def corpus_matrix(
             task, advance=1, description=f"{c.program} ({c.compiler}) x {c.toolchain}"))
     matrix.write(out)
     if as_json:
-        typer.echo(json.dumps(matrix.as_dict(), indent=2))
+        typer.echo(to_json(matrix.record()), nl=False)
         return
     Console(width=max(Console().width, 120)).print(render_table(matrix))
     for name, counts in matrix.counts().items():
@@ -715,18 +704,18 @@ def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Directory for index.html and findings.json.")],
 ) -> None:
     """Render the HTML report from saved results, without recomputing anything."""
+    from dwarfdiag import findings
     from dwarfdiag.errors import BadInputError
     from dwarfdiag.report.render import merge_inputs, write_report
 
     documents = []
     for path in inputs:
         try:
-            documents.append(json.loads(path.read_text()))
-        except (OSError, ValueError) as e:
-            raise BadInputError(f"{path}: not readable JSON ({e})") from e
-    data = documents[0] if len(documents) == 1 and "matrix" in documents[0] \
-        else merge_inputs(documents)
-    typer.echo(str(write_report(data, out)))
+            data = path.read_bytes()
+        except OSError as e:
+            raise BadInputError(f"{path}: cannot read: {e.strerror}") from e
+        documents.append((str(path), findings.load(path, data)))
+    typer.echo(str(write_report(merge_inputs(documents), out)))
 
 
 # ---------------------------------------------------------------- entry point

@@ -12,33 +12,30 @@ plain data for ``findings.json`` and the report.
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
 from dwarfdiag.corpus.matrix import Matrix
 from dwarfdiag.dedup.variants import variant_for
+from dwarfdiag.findings.check import failed_check
+from dwarfdiag.findings.explain import Failure
+from dwarfdiag.findings.investigation import BisectEntry, BuildDiagnosis, CellDiagnosis
 
 MAX_CHAIN = 12
+MAX_HIDDEN = 10
+TRACE_WINDOW = 40
+MAX_CHECK_PATTERNS = 8
 
 
-def _failure_summary(explanation) -> dict | None:
-    f = explanation.first_failure
-    if f is None:
-        return None
-    return {"errno": f.errno_name, "phase": f.phase, "first_id": f.first_id,
-            "root_cause": f.root_cause,
-            "chain": [{"id": link.id, "kind": link.kind, "name": link.name,
-                       "provenance": link.provenance} for link in f.chain[:MAX_CHAIN]],
-            "hidden": [{"errno": h.errno_name, "root_cause": h.root_cause,
-                        "chain": [f"{link.kind} {link.name or '(anon)'}" for link in h.chain]}
-                       for h in explanation.hidden_failures[:10]],
-            "hidden_count": len(explanation.hidden_failures)}
+def _trimmed(f: Failure) -> Failure:
+    """A failure with its chain cut to what the report can draw."""
+    return Failure(f.errno, f.phase, f.first_id, f.at_id, f.chain[:MAX_CHAIN], f.root_cause)
 
 
-def _trace_window(btf, variant_name: str, width: int = 40) -> list[dict]:
+def _trace_window(btf, variant_name: str, width: int = TRACE_WINDOW) -> list[dict]:
     """The trace events just before the failure (for the report's stepper)."""
-    from collections import deque
-
     from dwarfdiag.dedup.driver import replay
     from dwarfdiag.dedup.variants import variant
 
@@ -47,72 +44,62 @@ def _trace_window(btf, variant_name: str, width: int = 40) -> list[dict]:
     return list(window)
 
 
-def diagnose_builds(matrix: Matrix, progress: Callable[[str], None] | None = None) -> list[dict]:
+def diagnose_builds(matrix: Matrix,
+                    progress: Callable[[str], None] | None = None) -> list[BuildDiagnosis]:
     from dwarfdiag.dedup.explain import explain
-    from dwarfdiag.dedup.inputs import load_input
     from dwarfdiag.dedup.variants import variant
 
     toolchains = {t.name: t for t in matrix.toolchains}
     out = []
     for b in matrix.builds:
-        if b.status != "built":
+        if b.status != "built" or b.binary is None:
             continue
         if progress:
             progress(f"explain {b.program} ({b.compiler}, {b.profile})")
-        inp = load_input(Path(b.binary))
-        cells = [c for c in matrix.cells if c.binary == b.binary]
-        entry = {"program": b.program, "compiler": b.compiler, "profile": b.profile,
-                 "binary": b.binary, "types": len(inp.btf.types), "cells": {}}
+        analysis = BinaryAnalysis(Path(b.binary))
+        inp = analysis.dedup_input()
+        entry = BuildDiagnosis(b.program, b.compiler, b.profile, b.binary, len(inp.btf.types))
         explained: dict[str, object] = {}
-        for c in cells:
+        for c in (c for c in matrix.cells if c.binary == b.binary):
             tc = toolchains[c.toolchain]
             v = variant_for(tc.libbpf_version)
             if v not in explained:
                 explained[v] = explain(inp, variant(v), predict=False)  # one variant per cell
             e = explained[v]
             predicted = "fails" if e.first_failure is not None else "encodes"
-            cell = {"real": c.outcome, "variant": v, "predicted": predicted,
-                    "agrees": predicted == c.outcome or c.outcome not in ("fails", "encodes")}
+            cell = CellDiagnosis(c.outcome, v, predicted,
+                                 predicted == c.outcome or c.outcome not in ("fails", "encodes"))
             if c.outcome == "fails" and e.first_failure is not None:
-                cell["failure"] = _failure_summary(e)
-                cell["trace"] = _trace_window(inp.btf, v)
+                cell.failure = _trimmed(e.first_failure)
+                cell.hidden = [_trimmed(h) for h in e.hidden_failures[:MAX_HIDDEN]]
+                cell.hidden_count = len(e.hidden_failures)
+                cell.trace = _trace_window(inp.btf, v)
             elif c.outcome == "fails":
-                cell["check"] = _check_summary(b.binary, tc)
-            entry["cells"][c.toolchain] = cell
+                cell.check = _check_summary(analysis, tc)
+            entry.cells[c.toolchain] = cell
         out.append(entry)
     return out
 
 
-def _check_summary(binary: str, tc) -> dict:
+def _check_summary(analysis: BinaryAnalysis, tc):
     """pahole's own BTF against the DWARF, for a cell our replay cannot explain."""
-    from dwarfdiag.btf.capture import capture
-    from dwarfdiag.btf.consistency import check
-    from dwarfdiag.btf.encoder import encode
-    from dwarfdiag.btf.raw import parse_btf
-    from dwarfdiag.dwarf.loader import load_typegraph
     from dwarfdiag.errors import DwarfdiagError
 
     try:
-        graph = load_typegraph(Path(binary))
-        cap = capture(Path(binary), tc.pahole_argv(), tc.label)
-        report = check(graph, encode(graph), parse_btf(cap.btf), tc.label, cap.method,
-                       cap.dedup_ret)
+        report = analysis.check(PaholeChoice(tuple(tc.pahole_argv()), tc.label))
     except DwarfdiagError as e:
-        return {"error": str(e)}
-    return {"verdict": report.verdict(), "patterns": report.patterns()[:8],
-            "inconsistencies": len(report.inconsistencies), "drifts": report.drifts,
-            "encoder_made_cycles": len(report.encoder_made_cycles),
-            "pahole_cycles": len(report.pahole_cycles), "dwarf_cycles": report.dwarf_cycles}
+        return failed_check(str(analysis.path), tc.label, str(e))
+    return report.summary(MAX_CHECK_PATTERNS)
 
 
-def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None) -> list[dict]:
+def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None) -> list:
     """gc against gccgo, per program, for the first gc and gccgo debug builds."""
     from dwarfdiag.diff.differ import diff
     from dwarfdiag.dwarf.loader import load_typegraph
 
     by_program: dict[str, dict[str, str]] = {}
     for b in matrix.builds:
-        if b.status == "built" and b.profile == "debug":
+        if b.status == "built" and b.profile == "debug" and b.binary:
             by_program.setdefault(b.program, {}).setdefault(b.family, b.binary)
     out = []
     for program, pair in sorted(by_program.items()):
@@ -121,20 +108,12 @@ def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None)
         if progress:
             progress(f"diff {program}: gc vs gccgo")
         result = diff(load_typegraph(Path(pair["gc"])), load_typegraph(Path(pair["gccgo"])))
-        out.append({"program": program, "gc": pair["gc"], "gccgo": pair["gccgo"],
-                    "matched": result.matched, "only_gc": len(result.only_a),
-                    "only_gccgo": len(result.only_b), "differing": len(result.differing),
-                    "patterns": result.patterns[:20],
-                    "cycles_gc": result.a.reference_cycles[:10],
-                    "cycles_gccgo": result.b.reference_cycles[:10],
-                    "relevant": [{"name": d.name, "on_cycle": list(d.on_cycle),
-                                  "representation": list(d.representation)}
-                                 for d in result.diffs if d.on_cycle[0] != d.on_cycle[1]]})
+        out.append(result.summary(program))
     return out
 
 
-def bisect_standins(matrix: Matrix, diagnosis: list[dict], out_dir: Path,
-                    progress: Callable[[str], None] | None = None) -> list[dict]:
+def bisect_standins(matrix: Matrix, diagnosis: list[BuildDiagnosis], out_dir: Path,
+                    progress: Callable[[str], None] | None = None) -> list[BisectEntry]:
     """Bisect each gc stand-in build that fails before the newest toolchain, at the
     newest such toolchain whose failure the replay reproduces (bookworm's failures
     come from pahole's own BTF, which bisecting our encoding cannot shrink)."""
@@ -147,19 +126,18 @@ def bisect_standins(matrix: Matrix, diagnosis: list[dict], out_dir: Path,
     older = [t.name for t in matrix.toolchains[:-1]]
     out = []
     for d in diagnosis:
-        if d["program"] not in standins or d["profile"] != "debug":
+        if d.program not in standins or d.profile != "debug":
             continue
-        explained = [tc for tc in older if "failure" in d["cells"].get(tc, {})]
+        explained = [tc for tc in older if tc in d.cells and d.cells[tc].failure is not None]
         if not explained:
             continue
         tc = explained[-1]
-        variant_name = d["cells"][tc]["variant"]
+        variant_name = d.cells[tc].variant
         if progress:
-            progress(f"bisect {d['program']} ({d['compiler']}) at libbpf {variant_name}")
-        family = "gccgo" if d["compiler"].startswith("gccgo") else "gc"
-        report = run_bisect(Target(d["program"], Path(d["binary"]), "corpus", family),
+            progress(f"bisect {d.program} ({d.compiler}) at libbpf {variant_name}")
+        family = "gccgo" if d.compiler.startswith("gccgo") else "gc"
+        report = run_bisect(Target(d.program, Path(d.binary), "corpus", family),
                             OracleSpec("replay", variant_name),
-                            out_dir=out_dir / "bisect" / d["program"])
-        out.append({"program": d["program"], "compiler": d["compiler"], "toolchain": tc,
-                    "report": report.as_dict(), "lines": report.lines()})
+                            out_dir=out_dir / "bisect" / d.program)
+        out.append(BisectEntry(d.program, d.compiler, tc, report))
     return out

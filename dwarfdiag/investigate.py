@@ -11,39 +11,37 @@ verdict.
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 
 from dwarfdiag import __version__
-from dwarfdiag.toolchains import suites
 from dwarfdiag.corpus.build import build_many
 from dwarfdiag.corpus.catalogue import select_programs
-from dwarfdiag.toolchains.go import Compiler
 from dwarfdiag.corpus.matrix import Matrix, render_table, run_matrix
+from dwarfdiag.findings.investigation import Findings
+from dwarfdiag.toolchains import suites
+from dwarfdiag.toolchains.go import Compiler
 from dwarfdiag.toolchains.tools import detect_tools
 
 
 @dataclass
 class Investigation:
     matrix: Matrix
-    tools: list[dict]
+    findings: Findings
     out_dir: Path
-    seconds: float
-    diagnosis: list[dict] = field(default_factory=list)
-    diffs: list[dict] = field(default_factory=list)
-    bisects: list[dict] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
 
     def verdict_lines(self) -> list[str]:
         per_tc = []
+        counts = self.matrix.counts()
         for tc in self.matrix.toolchains:
-            counts = self.matrix.counts()[tc.name]
             per_tc.append(f"{tc.name} (pahole {tc.pahole_version}/libbpf {tc.libbpf_version}) "
-                          f"{counts['fails']} fail, {counts['encodes']} encode")
+                          f"{counts[tc.name]['fails']} fail, {counts[tc.name]['encodes']} encode")
         failing: dict[str, list[str]] = {}
         for c in self.matrix.cells:
             if c.outcome == "fails":
@@ -55,14 +53,8 @@ class Investigation:
             f"still failing with {newest}: " + (", ".join(still) if still else "none")
             if newest else "no toolchains",
             f"report: {self.out_dir / 'index.html'} (data in findings.json beside it; "
-            f"{self.seconds:.1f} s)",
+            f"{self.findings.seconds:.1f} s)",
         ]
-
-    def as_dict(self) -> dict:
-        return {"dwarfdiag": __version__, "title": "dwarfdiag investigation of the corpus",
-                "tools": self.tools, "matrix": self.matrix.as_dict(),
-                "diagnosis": self.diagnosis, "diffs": self.diffs, "bisects": self.bisects,
-                "commands": self.commands}
 
 
 def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list[str],
@@ -80,6 +72,10 @@ def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list
         if suites.installed(name) is None:
             console.print(f"installing toolchain {name} into the cache ...")
         tcs.append(suites.ensure(name))
+    findings = Findings("dwarfdiag investigation of the corpus", __version__,
+                        datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        " ".join(["dwarfdiag", *sys.argv[1:]]))
+    findings.tools = [t.record() for t in detect_tools()]
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("building", total=len(programs) * len(compilers))
         builds = build_many(programs, compilers, on_build=lambda b: progress.update(
@@ -87,19 +83,19 @@ def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list
         task = progress.add_task("pahole", total=len(builds) * len(tcs))
         matrix = run_matrix(builds, tcs, on_cell=lambda c: progress.update(
             task, advance=1, description=f"{c.program} ({c.compiler}) x {c.toolchain}"))
-        inv = Investigation(matrix, [t.as_dict() for t in detect_tools()], out_dir, 0.0)
+        findings.matrix = matrix.record()
         if diagnose:
             task = progress.add_task("diagnosing", total=None)
             say = lambda text: progress.update(task, description=text)  # noqa: E731
-            inv.diagnosis = diag.diagnose_builds(matrix, say)
-            inv.diffs = diag.diff_programs(matrix, say)
+            findings.diagnosis = diag.diagnose_builds(matrix, say)
+            findings.diffs = diag.diff_programs(matrix, say)
             if bisect:
-                inv.bisects = diag.bisect_standins(matrix, inv.diagnosis, out_dir, say)
-    inv.commands = _commands(compilers, toolchains, only, levels, out_dir)
-    inv.seconds = time.perf_counter() - start
-    write_report(inv.as_dict(), out_dir)
+                findings.bisects = diag.bisect_standins(matrix, findings.diagnosis, out_dir, say)
+    findings.commands = _commands(compilers, toolchains, only, levels, out_dir)
+    findings.seconds = round(time.perf_counter() - start, 1)
+    write_report(findings, out_dir)
     Console(stderr=True, width=max(console.width, 120)).print(render_table(matrix))
-    return inv
+    return Investigation(matrix, findings, out_dir)
 
 
 def _commands(compilers, toolchains, only, levels, out_dir) -> list[str]:

@@ -13,7 +13,7 @@ from hypothesis import given, strategies as st
 
 from dwarfdiag.bisect.ddmin import ddmin
 from dwarfdiag.bisect.oracles import OracleSpec
-from dwarfdiag.bisect.run import minimal_sets, run_bisect
+from dwarfdiag.bisect.run import run_bisect
 from dwarfdiag.bisect.subset import Universe
 from dwarfdiag.bisect.targets import Target, resolve
 from dwarfdiag.btf.build import BtfBuilder
@@ -111,9 +111,9 @@ def three_cycles(tmp_path_factory) -> Path:
 
 def _cycle_names(report) -> set[str]:
     names = set()
-    for s in minimal_sets(report):
-        typedefs = [report.types[i]["name"] for i in s.cycle
-                    if report.types[i]["kind"] == "TYPEDEF"]
+    for s in report.search.independent:
+        typedefs = [report.types[i].name for i in s.cycle
+                    if report.types[i].kind == "TYPEDEF"]
         names.add(typedefs[0] if typedefs else "?")
     return names
 
@@ -124,7 +124,7 @@ def test_bisect_finds_each_independent_cycle_and_nothing_else(three_cycles, tmp_
     assert report.search.stopped == "done"
     assert all(s.verified for s in report.search.sets)
     assert _cycle_names(report) == {"main.stateFn", "main.P", "bisect.example/three/sub.A"}
-    packages = {report.types[i]["provenance"].get("package") for s in minimal_sets(report)
+    packages = {report.types[i].provenance.package for s in report.search.independent
                 for i in s.cycle}
     assert "bisect.example/three/sub" in packages
     assert json.loads((tmp_path / "bisect.json").read_text())["search"]["calls"] > 0

@@ -100,16 +100,16 @@ def test_check_explains_pahole_124_from_the_data(gc_seed_binary):
     report = check(graph, encode(graph), parse_btf(cap.btf), label, cap.method, cap.dedup_ret)
     assert report.inconsistencies
     drift = report.drifts[0]
-    assert drift["delta"] == 1 and drift["shifted"] == drift["checked"]
-    assert [d["tag"] for d in drift["unencoded_dies"]] == ["DW_TAG_unspecified_type"]
+    assert drift.delta == 1 and drift.shifted == drift.checked
+    assert [d.tag for d in drift.unencoded_dies] == ["DW_TAG_unspecified_type"]
     assert report.pahole_cycles and report.encoder_made_cycles == report.pahole_cycles
     assert report.dwarf_cycles == 0
     assert report.verdict()[-1].startswith("conclusion: the encoder's inconsistent references")
     patterns = report.patterns()
-    assert sum(p["count"] for p in patterns) == len(report.inconsistencies)
-    assert all(p["offset"] == "+1" for p in patterns)
-    example = patterns[0]["examples"][0]
-    assert example["die"]["die_offset"] > 0 and example["die"]["cu"]
+    assert sum(p.count for p in patterns) == len(report.inconsistencies)
+    assert all(p.offset == "+1" for p in patterns)
+    example = patterns[0].examples[0]
+    assert example.die.die_offset > 0 and example.die.cu
 
 
 def test_check_finds_pahole_130_consistent(gc_seed_binary, trixie_toolchain):

@@ -70,13 +70,13 @@ def test_builds_record_dwarf_and_ids_and_are_cached(test_cache):
     for key in [("hello", "gc"), ("hello", "gccgo"), ("generics", "gc")]:
         b = by[key]
         assert b.status == "built", b.message
-        assert b.dwarf["die_count"] > 100 and b.dwarf["cu_count"] >= 1
-        assert sum(b.dwarf["dies_by_tag"].values()) == b.dwarf["die_count"]
+        assert b.dwarf.die_count > 100 and b.dwarf.cu_count >= 1
+        assert sum(b.dwarf.dies_by_tag.values()) == b.dwarf.die_count
         assert len(b.build_ids["sha256"]) == 64
-    assert by[("hello", "gc")].dwarf["versions"] == [5]  # gc >= 1.25 writes DWARF 5
+    assert by[("hello", "gc")].dwarf.versions == [5]  # gc >= 1.25 writes DWARF 5
     assert "go" in by[("hello", "gc")].build_ids  # gc's .note.go.buildid
-    assert any("GNU Go" in p for p in by[("hello", "gccgo")].dwarf["producers"])
-    assert any(p.startswith("Go cmd/compile") for p in by[("hello", "gc")].dwarf["producers"])
+    assert any("GNU Go" in p for p in by[("hello", "gccgo")].dwarf.producers)
+    assert any(p.startswith("Go cmd/compile") for p in by[("hello", "gc")].dwarf.producers)
 
     manifest = json.loads(manifest_path().read_text())
     assert {(e["program"], e["compiler"]) for e in manifest["builds"]} >= {
@@ -91,7 +91,7 @@ def test_older_gc_from_its_wheel_writes_dwarf4(test_cache):
     assert old.version == "1.22.10" and str(test_cache) in old.goroot
     b = build(_program("hello"), old)
     assert b.status == "built", b.message
-    assert b.dwarf["versions"] == [4] and b.dwarf["compressed"]
+    assert b.dwarf.versions == [4] and b.dwarf.compressed
 
 
 def test_opt_profile_builds_differently(test_cache):
@@ -198,5 +198,5 @@ def test_newer_gccgo_runs_from_its_unpacked_suite(test_cache):
     assert trixie.family == "gccgo" and trixie.version.startswith("14.")
     b = build(_program("mutual-funcs-pkgs"), trixie)  # two packages through go-14
     assert b.status == "built", b.message
-    assert any(p.startswith("GNU Go 14.") for p in b.dwarf["producers"])
+    assert any(p.startswith("GNU Go 14.") for p in b.dwarf.producers)
     assert build(_program("generics"), trixie).status == "unsupported"

@@ -9,7 +9,7 @@ import json
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.dedup.driver import replay
 from dwarfdiag.dedup.explain import explain
-from dwarfdiag.dedup.inputs import load_input
+from dwarfdiag.analysis import load_dedup_input as load_input
 from dwarfdiag.dedup.trace import JsonlTracer
 from dwarfdiag.dedup.variants import variant
 
@@ -25,7 +25,7 @@ def test_explain_statefn_names_the_cycle_and_its_dies():
     assert kinds[0] == kinds[-1] and {"TYPEDEF", "FUNC_PROTO"} <= set(kinds)
     typedef = next(link for link in first.chain if link.kind == "TYPEDEF")
     assert typedef.name == "main.stateFn"
-    assert typedef.provenance["die_offset"] > 0 and typedef.provenance["package"] == "main"
+    assert typedef.provenance.die_offset > 0 and typedef.provenance.package == "main"
     assert "typedef" in first.root_cause and "func_proto" in first.root_cause
     verdicts = {p.variant: p.encodes for p in result.predictions}
     assert verdicts == {"1.1": False, "1.5": False, "1.6": False, "1.7": True, "master": True}
@@ -57,7 +57,7 @@ def test_explain_success_summarises_merges(gccgo_seed_binary):
     result = explain(load_input(gccgo_seed_binary), variant("1.1"))
     assert result.ok and result.types_out < result.types_in
     assert sum(result.merges_per_kind.values()) == result.types_in - result.types_out
-    assert result.largest_classes and result.largest_classes[0]["size"] >= 2
+    assert result.largest_classes and result.largest_classes[0].size >= 2
 
 
 def test_trace_streams_decisions_and_focus_filters(gc_seed_binary):

@@ -151,7 +151,7 @@ def test_gc_vs_gccgo_representations_match_llvm_dwarfdump(pair):
 def test_attribute_patterns_follow_the_dwarf(pair):
     gc_bin, gccgo_bin = pair
     result = diff(load_typegraph(gc_bin), load_typegraph(gccgo_bin))
-    patterns = {p["pattern"] for p in result.patterns}
+    patterns = {p.pattern for p in result.patterns}
     gc_dies, gccgo_dies = llvm_dies(gc_bin), llvm_dies(gccgo_bin)
     gc_has_kind = any("DW_AT_GO_kind" in a for _, a in gc_dies.values())
     gccgo_has_kind = any("DW_AT_GO_kind" in a for _, a in gccgo_dies.values())
@@ -220,8 +220,8 @@ def test_reordering_and_renaming_does_not_change_the_verdict(pair, seed):
     ga, gb = load_typegraph(pair[0]), load_typegraph(pair[1])
     base = diff(ga, gb)
     moved = diff(_shuffled(ga, seed), _shuffled(gb, seed + 1))
-    assert {(p["pattern"], p["count"]) for p in moved.patterns} == \
-        {(p["pattern"], p["count"]) for p in base.patterns}
+    assert {(p.pattern, p.count) for p in moved.patterns} == \
+        {(p.pattern, p.count) for p in base.patterns}
     members = lambda cycles: sorted(sorted(set(c)) for c in cycles)  # noqa: E731 - start varies
     assert members(moved.a.reference_cycles) == members(base.a.reference_cycles)
     assert members(moved.b.reference_cycles) == members(base.b.reference_cycles)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from dwarfdiag.errors import BadInputError
 from dwarfdiag.report.render import render_html, write_report
 
 GOLDEN = Path(__file__).parent / "data" / "report_golden.html"
@@ -96,7 +97,7 @@ def test_report_command_rerenders_without_recomputing(real_report, tmp_path):
 EVIL = '<script>alert(1)</script>"\'</svg><img src=x onerror=alert(2)>'
 
 
-def _findings(name: str = "main.stateFn") -> dict:
+def _findings_data(name: str = "main.stateFn") -> dict:
     cell = {"program": "statefn", "level": 9, "compiler": "gc-1.27.3", "profile": "debug",
             "toolchain": "trixie", "outcome": "fails", "binary": "/bin/statefn"}
     chain = [{"id": 7, "kind": "FUNC_PROTO", "name": "", "provenance": {"die_offset": 16}},
@@ -104,22 +105,25 @@ def _findings(name: str = "main.stateFn") -> dict:
               "provenance": {"die_offset": 32, "package": "main", "tag": "DW_TAG_typedef"}},
              {"id": 7, "kind": "FUNC_PROTO", "name": "", "provenance": {"die_offset": 16}}]
     return {
+        "kind": "findings", "schema": 1,
         "dwarfdiag": "0.1.0", "title": "golden", "tools": [{"name": "pahole", "version": "1.24",
                                                            "path": "/usr/bin/pahole"}],
         "commands": ["dwarfdiag investigate"],
-        "matrix": {"toolchains": [{"name": "trixie", "pahole_version": "1.30",
+        "matrix": {"seconds": 1.0, "builds": [],
+                   "toolchains": [{"name": "trixie", "pahole_version": "1.30",
                                    "libbpf_version": "1.5.0", "root": "/cache/trixie"}],
-                   "cells": [cell], "counts": {"trixie": {"fails": 1}}},
+                   "cells": [cell]},
         "diagnosis": [{"program": "statefn", "compiler": "gc-1.27.3", "profile": "debug",
+                       "binary": "/bin/statefn", "types": 3,
                        "cells": {"trixie": {"real": "fails", "variant": "1.5",
                                             "predicted": "fails", "agrees": True,
-                                            "failure": {"errno": "-ELOOP", "phase": "ref_types",
-                                                        "first_id": 7, "root_cause":
+                                            "failure": {"errno": -40, "phase": "ref_types",
+                                                        "first_id": 7, "at_id": 7, "root_cause":
                                                         "reference cycle through func_proto, typedef",
-                                                        "chain": chain, "hidden": [],
-                                                        "hidden_count": 0},
+                                                        "chain": chain},
                                             "trace": [{"ev": "failed", "name": name}]}}}],
-        "diffs": [{"program": "statefn", "matched": 1, "only_gc": 0, "only_gccgo": 0,
+        "diffs": [{"program": "statefn", "gc": "/bin/statefn", "gccgo": "/bin/statefn-gccgo",
+                   "matched": 1, "only_gc": 0, "only_gccgo": 0,
                    "differing": 1, "patterns": [{"pattern": name, "count": 1,
                                                  "examples": [name]}],
                    "cycles_gc": [[f"TYPEDEF {name}"]], "cycles_gccgo": [],
@@ -128,14 +132,20 @@ def _findings(name: str = "main.stateFn") -> dict:
         "bisects": []}
 
 
-def _evil_findings_through_the_pipeline(tmp_path: Path) -> dict:
+def _findings(name: str = "main.stateFn"):
+    from dwarfdiag.findings import parse
+
+    return parse(_findings_data(name), "golden findings")
+
+
+def _evil_findings_through_the_pipeline(tmp_path: Path):
     """A crafted BTF whose typedef cycle is named EVIL, explained by the real
     replay, so the name reaches the report the way a binary's names do."""
+    from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.btf.build import BtfBuilder
     from dwarfdiag.dedup.explain import explain
-    from dwarfdiag.dedup.inputs import load_input
     from dwarfdiag.dedup.variants import variant
-    from dwarfdiag.diagnose import _failure_summary, _trace_window
+    from dwarfdiag.diagnose import _trace_window, _trimmed
 
     b = BtfBuilder()
     td = b.add_typedef(EVIL, 0)
@@ -143,12 +153,12 @@ def _evil_findings_through_the_pipeline(tmp_path: Path) -> dict:
     b.set_type(td, size_or_type=proto)
     raw = tmp_path / "evil.btf"
     raw.write_bytes(b.raw())
-    inp = load_input(raw)
-    failure = _failure_summary(explain(inp, variant("1.5")))
-    assert failure is not None and any(link["name"] == EVIL for link in failure["chain"])
+    inp = load_dedup_input(raw)
+    first = explain(inp, variant("1.5")).first_failure
+    assert first is not None and any(link.name == EVIL for link in first.chain)
     doc = _findings()
-    cell = doc["diagnosis"][0]["cells"]["trixie"]
-    cell["failure"], cell["trace"] = failure, _trace_window(inp.btf, "1.5")
+    cell = doc.diagnosis[0].cells["trixie"]
+    cell.failure, cell.trace = _trimmed(first), _trace_window(inp.btf, "1.5")
     return doc
 
 
@@ -182,10 +192,11 @@ def test_golden_file():
     assert html == GOLDEN.read_text()
 
 
-def test_report_merges_saved_bisect_and_diff_results(tmp_path, real_report):
+def test_report_merges_saved_bisect_results(tmp_path, real_report):
     from dwarfdiag.report.render import merge_inputs
 
-    bisect_doc = {"target": "statefn", "binary": "/x", "input": "encoder",
+    bisect_doc = {"kind": "bisect", "schema": 1,
+                  "target": "statefn", "binary": "/x", "input": "encoder",
                   "search": {"full_types": 3, "full_errno": -40, "oracle": "replay",
                              "sets": [], "calls": 5, "cache_hits": 0, "seconds": 0.1,
                              "stopped": "done"}, "types": {}, "reproducers": []}
@@ -195,6 +206,9 @@ def test_report_merges_saved_bisect_and_diff_results(tmp_path, real_report):
                            "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     html = (tmp_path / "out" / "index.html").read_text()
-    assert "statefn: 3 types; replay; 0 set(s) in 5 oracle calls" in html
-    with pytest.raises(Exception, match="neither findings.json"):
-        merge_inputs([{"unknown": 1}])
+    assert "statefn: 3 types (encoder); replay: -ELOOP" in html
+    assert "0 independent minimal failing set(s) (0 with duplicates) in 5 oracle calls" in html
+    from dwarfdiag.findings.matrix import MatrixRecord
+
+    with pytest.raises(BadInputError, match="matrix document cannot go into a report"):
+        merge_inputs([("m.json", MatrixRecord(0.0, [], [], []))])

@@ -24,10 +24,10 @@ runs on it.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dwarfdiag.btf.model import Btf, BtfKind, IntEncoding
+from dwarfdiag.findings.bisect import Reproducer
 
 K = BtfKind
 GO_BASIC = {"int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32",
@@ -38,18 +38,6 @@ TRANSPARENT = (K.CONST, K.VOLATILE, K.RESTRICT, K.TYPE_TAG)
 
 class NotExpressible(Exception):
     """The type graph has a shape Go cannot declare."""
-
-
-@dataclass
-class Reproducer:
-    directory: str
-    source: str
-    verdicts: dict[str, str] = field(default_factory=dict)  # toolchain -> encodes/fails/...
-    build: str = ""  # "built", or why not
-    note: str = ""
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def go_source(btf: Btf) -> str:

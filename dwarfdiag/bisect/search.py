@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from dwarfdiag.bisect.ddmin import ddmin
@@ -27,41 +26,13 @@ from dwarfdiag.bisect.oracles import OracleSpec, make_oracle
 from dwarfdiag.bisect.subset import Universe
 from dwarfdiag.btf.model import Btf
 from dwarfdiag.btf.raw import parse_btf, write_btf
+from dwarfdiag.findings.bisect import MinimalSet, SearchResult
 
 
 class BudgetExhausted(Exception):
     def __init__(self, why: str):
         super().__init__(why)
         self.why = why
-
-
-@dataclass
-class MinimalSet:
-    seeds: list[int]  # the 1-minimal seed type ids (in the input BTF)
-    closure: list[int]  # every type the failing subset holds
-    units: list[str]  # the units (Go packages) the search narrowed to
-    errno: int
-    verified: bool  # re-checked with the oracle after the search
-    cycle: list[int] = field(default_factory=list)  # the replay's failing chain, input ids
-    # types of the closure whose removal alone makes the subset pass: what the
-    # next round bans, so that the same failure cannot be found again
-    breakers: list[int] = field(default_factory=list)
-    duplicate_of: int | None = None  # same names as an earlier set (e.g. per-CU copies)
-
-
-@dataclass
-class SearchResult:
-    full_types: int
-    full_errno: int
-    oracle: str
-    sets: list[MinimalSet] = field(default_factory=list)
-    calls: int = 0
-    cache_hits: int = 0
-    seconds: float = 0.0
-    stopped: str = "done"  # done | nothing-to-bisect | max-calls | timeout | interrupted
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # --- worker side: one Universe and oracle per process ------------------------------

@@ -33,33 +33,11 @@ from dwarfdiag.btf.model import Btf, BtfKind
 from dwarfdiag.dwarf.constants import tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
 from dwarfdiag.dwarf.typegraph import TypeGraph
+from dwarfdiag.findings.check import (MAX_EXAMPLES, CheckSummary, Drift, Inconsistency,
+                                      InconsistencyPattern, UnencodedDie, Unmatched)
+from dwarfdiag.findings.common import Provenance
 
 POSITIONAL_AGREEMENT = 0.99  # below this, align by matching runs instead of position
-MAX_EXAMPLES = 3
-
-
-@dataclass
-class Inconsistency:
-    pahole_id: int
-    our_id: int
-    kind: str
-    name: str
-    slot: str  # "type", "member NAME", "param 2", "element", "index", "return", "size", ...
-    expected: str  # what the DWARF says
-    actual: str  # what pahole's BTF says
-    delta: int | None  # for references: pahole's target id minus the right one
-    cross_unit: bool | None  # does the DWARF reference leave the referrer's compile unit?
-    die: dict  # provenance of the referring type
-
-    def pattern(self) -> tuple:
-        slot = self.slot.split()[0]
-        if self.delta is None:
-            off = "-"
-        elif abs(self.delta) <= 16:
-            off = f"{self.delta:+d}"
-        else:
-            off = "elsewhere"
-        return (self.kind, slot, off, self.cross_unit)
 
 
 @dataclass
@@ -73,23 +51,20 @@ class CheckReport:
     aligned: int
     alignment: str
     inconsistencies: list[Inconsistency] = field(default_factory=list)
-    drifts: list[dict] = field(default_factory=list)
+    drifts: list[Drift] = field(default_factory=list)
     pahole_cycles: list[list[int]] = field(default_factory=list)
     encoder_made_cycles: list[list[int]] = field(default_factory=list)
     dwarf_cycles: int = 0
     cycle_example: str = ""  # the first cycle of pahole's BTF, spelled out
-    unmatched: dict = field(default_factory=dict)
+    unmatched: Unmatched | None = None
 
-    def patterns(self) -> list[dict]:
+    def patterns(self) -> list[InconsistencyPattern]:
         groups: dict[tuple, list[Inconsistency]] = defaultdict(list)
         for inc in self.inconsistencies:
             groups[inc.pattern()].append(inc)
-        out = []
-        for (kind, slot, off, cross), items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-            out.append({"kind": kind, "slot": slot, "offset": off, "cross_unit": cross,
-                        "count": len(items),
-                        "examples": [_inc_dict(i) for i in items[:MAX_EXAMPLES]]})
-        return out
+        return [InconsistencyPattern(kind, slot, off, cross, len(items), items[:MAX_EXAMPLES])
+                for (kind, slot, off, cross), items in sorted(groups.items(),
+                                                               key=lambda kv: -len(kv[1]))]
 
     def verdict(self) -> list[str]:
         lines = []
@@ -105,10 +80,10 @@ class CheckReport:
                          f"{len(self.patterns())} patterns ({self.alignment} alignment of "
                          f"{self.aligned} types)")
         for d in self.drifts:
-            skipped = ", ".join(f"{s['tag']} {s['name'] or '(anon)'} at {s['die_offset']:#x}"
-                                for s in d["unencoded_dies"][:3]) or "no unencoded DIE found"
-            lines.append(f"id drift {d['delta']:+d}: {d['shifted']} of {d['checked']} references "
-                         f"to types from id {d['from_id']} on land {d['delta']:+d} too far; just "
+            skipped = ", ".join(f"{s.tag} {s.name or '(anon)'} at {s.die_offset:#x}"
+                                for s in d.unencoded_dies[:3]) or "no unencoded DIE found"
+            lines.append(f"id drift {d.delta:+d}: {d.shifted} of {d.checked} references "
+                         f"to types from id {d.from_id} on land {d.delta:+d} too far; just "
                          f"before that point pahole gave no BTF type to: {skipped}")
         lines.append(f"reference-only cycles: {len(self.pahole_cycles)} in pahole's BTF, "
                      f"{len(self.encoder_made_cycles)} of them made by inconsistent references; "
@@ -128,23 +103,15 @@ class CheckReport:
                              "reference-only cycle; the cause lies in dedup itself")
         return lines
 
-    def as_dict(self) -> dict:
-        return {"binary": self.binary, "pahole": self.pahole, "capture_method": self.method,
-                "dedup_ret": self.dedup_ret, "pahole_types": self.pahole_types,
-                "our_types": self.our_types, "aligned": self.aligned,
-                "alignment": self.alignment, "inconsistency_count": len(self.inconsistencies),
-                "patterns": self.patterns(), "drifts": self.drifts,
-                "pahole_cycles": len(self.pahole_cycles),
-                "encoder_made_cycles": [c for c in self.encoder_made_cycles[:20]],
-                "dwarf_cycles": self.dwarf_cycles, "cycle_example": self.cycle_example,
-                "unmatched": self.unmatched,
-                "verdict": self.verdict()}
-
-
-def _inc_dict(i: Inconsistency) -> dict:
-    return {"pahole_id": i.pahole_id, "our_id": i.our_id, "kind": i.kind, "name": i.name,
-            "slot": i.slot, "expected": i.expected, "actual": i.actual, "delta": i.delta,
-            "cross_unit": i.cross_unit, "die": i.die}
+    def summary(self, max_patterns: int | None = None,
+                max_cycles: int = 20) -> CheckSummary:
+        """The saved form: patterns with examples instead of every inconsistency."""
+        return CheckSummary(
+            self.binary, self.pahole, self.method, self.dedup_ret, self.pahole_types,
+            self.our_types, self.aligned, self.alignment, len(self.inconsistencies),
+            self.patterns()[:max_patterns], self.drifts, len(self.pahole_cycles),
+            self.encoder_made_cycles[:max_cycles], self.dwarf_cycles, self.cycle_example,
+            self.unmatched, self.verdict())
 
 
 def slots(btf: Btf, t) -> list[tuple[str, int]]:
@@ -179,7 +146,7 @@ def _key(btf: Btf, i: int) -> tuple:
     return (t.kind, btf.name_of(t))
 
 
-def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, dict]:
+def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, Unmatched]:
     """pahole id -> our id, the method used, and what stayed unmatched."""
     p_plain, p_funcs = _split(pahole)
     o_plain, o_funcs = _split(ours)
@@ -208,10 +175,9 @@ def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, dict]:
             mapping[proto] = oproto
         else:
             unmatched_funcs += 1
-    unmatched = {"pahole_types": len(p_plain) - sum(1 for i in p_plain if i in mapping),
-                 "our_types": len(o_plain) - len(set(mapping.values()) & set(o_plain)),
-                 "pahole_functions": unmatched_funcs,
-                 "our_functions": sum(len(v) for v in by_name.values())}
+    unmatched = Unmatched(len(p_plain) - sum(1 for i in p_plain if i in mapping),
+                          len(o_plain) - len(set(mapping.values()) & set(o_plain)),
+                          unmatched_funcs, sum(len(v) for v in by_name.values()))
     return mapping, method, unmatched
 
 
@@ -235,12 +201,13 @@ def check(graph: TypeGraph, encoded: Encoded, pahole: Btf, label: str = "pahole"
     ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
     for p_id, o_id in mapping.items():
         pt, ot = pahole.type_by_id(p_id), ours.type_by_id(o_id)
-        die = encoded.provenance.get(o_id, {})
+        die = Provenance.of(encoded.provenance.get(o_id))
 
-        def add(slot: str, expected: str, actual: str, delta=None, cross=None) -> None:
+        def add(slot: str, expected: str, actual: str, delta=None, cross=None,
+                expected_id=None, actual_id=None) -> None:
             report.inconsistencies.append(Inconsistency(
                 p_id, o_id, ot.kind.name, ours.name_of(ot), slot, expected, actual, delta,
-                cross, die))
+                cross, die, expected_id, actual_id))
 
         if pt.kind != ot.kind:
             add("kind", ot.kind.name, pt.kind.name)
@@ -268,7 +235,7 @@ def check(graph: TypeGraph, encoded: Encoded, pahole: Btf, label: str = "pahole"
                 continue
             bad_edges.add((p_id, p_target))
             add(slot, _describe(ours, o_target), _describe(pahole, p_target), delta,
-                _crosses_unit(graph, encoded, o_id, o_target))
+                _crosses_unit(graph, encoded, o_id, o_target), o_target, p_target)
     report.drifts = _drifts(graph, encoded, ours, ref_checks)
     report.pahole_cycles = reference_cycles(pahole)
     report.encoder_made_cycles = [c for c in report.pahole_cycles
@@ -291,7 +258,7 @@ def _crosses_unit(graph: TypeGraph, encoded: Encoded, referrer: int, target: int
 
 
 def _drifts(graph: TypeGraph, encoded: Encoded, ours: Btf,
-            checks: list[tuple[int, int | None]]) -> list[dict]:
+            checks: list[tuple[int, int | None]]) -> list[Drift]:
     """Fixed-distance shifts of reference targets, and the DIEs that caused them."""
     shifted = Counter(d for _, d in checks if d)
     out = []
@@ -301,13 +268,13 @@ def _drifts(graph: TypeGraph, encoded: Encoded, ours: Btf,
         start = min(t for t, d in checks if d == delta)
         after = [d for t, d in checks if t >= start]
         unencoded = _unencoded_before(graph, encoded, start)
-        out.append({"delta": delta, "from_id": start, "shifted": after.count(delta),
-                    "checked": len(after), "first_shifted_target": _describe(ours, start),
-                    "unencoded_dies": unencoded})
+        out.append(Drift(delta, start, after.count(delta), len(after), _describe(ours, start),
+                         unencoded))
     return out
 
 
-def _unencoded_before(graph: TypeGraph, encoded: Encoded, first_shifted: int) -> list[dict]:
+def _unencoded_before(graph: TypeGraph, encoded: Encoded,
+                      first_shifted: int) -> list[UnencodedDie]:
     """Type DIEs between the last correctly referenced type and ``first_shifted``
     that have no BTF type of their own."""
     hi = encoded.provenance.get(first_shifted, {}).get("die_offset")
@@ -322,7 +289,7 @@ def _unencoded_before(graph: TypeGraph, encoded: Encoded, first_shifted: int) ->
         if die.offset >= hi:
             break
         if die.tag in TYPE_TAGS and die.offset not in encoded_dies:
-            out.append({"die_offset": die.offset, "tag": tag_name(die.tag), "name": die.name,
-                        **{k: v for k, v in graph.provenance(die).items()
-                           if k in ("package", "cu")}})
+            where = graph.provenance(die)
+            out.append(UnencodedDie(die.offset, tag_name(die.tag), die.name,
+                                    where.get("package"), where.get("cu")))
     return out

@@ -24,40 +24,19 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from dwarfdiag import __version__
-from dwarfdiag.cache import cache_dir
+from dwarfdiag.cache import atomic_write, cache_dir
 from dwarfdiag.corpus.catalogue import Program
+from dwarfdiag.findings.matrix import Build, DwarfStats
+from dwarfdiag.findings.schema import to_json
 from dwarfdiag.toolchains.go import Compiler
-from dwarfdiag.errors import NotFoundError
+from dwarfdiag.errors import BadInputError, NotFoundError
 
 PROFILES = ("debug", "opt")
 BUILD_TIMEOUT = 1800  # cmd/compile at -N -l on two cores takes a few minutes
-
-
-@dataclass(frozen=True)
-class Build:
-    program: str
-    level: int
-    compiler: str  # label, e.g. "gc-1.27.3"
-    family: str  # "gc" or "gccgo"
-    compiler_version: str
-    profile: str  # "debug" or "opt"
-    flags: tuple[str, ...]
-    status: str  # "built", "unsupported", "failed"
-    binary: str | None = None  # None unless built
-    message: str = ""
-    source_hash: str = ""
-    build_ids: dict[str, str] = field(default_factory=dict)
-    dwarf: dict | None = None  # DwarfStats.as_dict()
-    size: int | None = None
-    seconds: float | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def profile_flags(compiler: Compiler, profile: str) -> tuple[str, ...]:
@@ -109,10 +88,10 @@ def build(program: Program, compiler: Compiler, profile: str = "debug") -> Build
     out_dir = cache_dir("builds", f"{program.name}-{compiler.label}-{profile}-{key}")
     record = out_dir / "build.json"
     binary = out_dir / program.name
-    if record.exists() and binary.exists():
-        data = json.loads(record.read_text())
-        data["flags"] = tuple(data["flags"])
-        return Build(**data)
+    if binary.exists():
+        cached = _read_record(record)
+        if cached is not None:
+            return cached
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,10 +119,18 @@ def build(program: Program, compiler: Compiler, profile: str = "debug") -> Build
     result = Build(status="built", binary=str(binary), build_ids=_build_ids(binary),
                    dwarf=_dwarf_summary(binary), size=binary.stat().st_size,
                    seconds=round(time.perf_counter() - start, 2), **common)
-    partial_record = out_dir / f".build.{os.getpid()}.json"
-    partial_record.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
-    os.replace(partial_record, record)
+    atomic_write(record, to_json(result).encode())
     return result
+
+
+def _read_record(record: Path) -> Build | None:
+    """A cached build's record; None (rebuild) if it is missing or unreadable."""
+    from dwarfdiag.findings.schema import from_data, parse_json
+
+    try:
+        return from_data(Build, parse_json(record.read_bytes(), str(record)))
+    except (OSError, BadInputError):
+        return None
 
 
 def _build_ids(binary: Path) -> dict[str, str]:
@@ -160,10 +147,10 @@ def _build_ids(binary: Path) -> dict[str, str]:
     return ids
 
 
-def _dwarf_summary(binary: Path) -> dict:
+def _dwarf_summary(binary: Path) -> DwarfStats:
     from dwarfdiag.dwarf.stats import dwarf_stats
 
-    return dwarf_stats(binary).as_dict()
+    return dwarf_stats(binary)
 
 
 def build_many(programs: list[Program], compilers: list[Compiler],
@@ -190,10 +177,10 @@ def write_manifest() -> Path:
     """Gather every cached build's ``build.json`` into one manifest file."""
     entries = []
     for record in sorted(cache_dir("builds").glob("*/build.json")):
-        entry = json.loads(record.read_text())
-        if entry.get("binary") and Path(entry["binary"]).exists():
+        entry = _read_record(record)
+        if entry is not None and entry.binary and Path(entry.binary).exists():
             entries.append(entry)
-    entries.sort(key=lambda e: (e["level"], e["program"], e["compiler"], e["profile"]))
+    entries.sort(key=lambda e: (e.level, e.program, e.compiler, e.profile))
     path = manifest_path()
-    path.write_text(json.dumps({"dwarfdiag": __version__, "builds": entries}, indent=2) + "\n")
+    atomic_write(path, to_json({"dwarfdiag": __version__, "builds": entries}).encode())
     return path

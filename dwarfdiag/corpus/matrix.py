@@ -10,77 +10,39 @@ and pahole's wall time. Builds a compiler cannot make are carried through as
 
 from __future__ import annotations
 
-import json
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from dwarfdiag import __version__
-from dwarfdiag.toolchains.pahole import encode_detached
 from dwarfdiag.btf.raw import parse_btf
+from dwarfdiag.findings.matrix import Build, Cell, MatrixRecord
+from dwarfdiag.findings.schema import to_json
+from dwarfdiag.toolchains.pahole import encode_detached
 from dwarfdiag.toolchains.suites import Toolchain
-from dwarfdiag.corpus.build import Build
-
-OUTCOMES = ("encodes", "fails", "unsupported", "build-failed")
-
-
-@dataclass
-class Cell:
-    program: str
-    level: int
-    compiler: str
-    profile: str
-    toolchain: str
-    outcome: str  # one of OUTCOMES
-    binary: str | None = None
-    returncode: int | None = None
-    error_lines: list[str] = field(default_factory=list)
-    not_handled: dict[str, int] = field(default_factory=dict)
-    btf_types: int | None = None
-    wall_seconds: float | None = None
-    note: str = ""  # why a build is unsupported or failed
-
-    @property
-    def row(self) -> tuple[int, str, str, str]:
-        return (self.level, self.program, self.compiler, self.profile)
-
-    @property
-    def verdict_line(self) -> str:
-        """pahole's own verdict, e.g. ``btf__dedup failed!``."""
-        failed = [ln for ln in self.error_lines if "failed" in ln.lower()]
-        line = failed[0] if failed else (self.error_lines[0] if self.error_lines else "")
-        return line.split(": ", 1)[-1]
-
 
 @dataclass
 class Matrix:
+    """The matrix as it ran, with the live toolchains (their argv is needed to
+    capture pahole's BTF again); :meth:`record` is what gets saved."""
+
     cells: list[Cell]
     toolchains: list[Toolchain]
     builds: list[Build]
     seconds: float
 
-    def counts(self) -> dict[str, Counter]:
-        """Outcome counts per toolchain."""
-        out: dict[str, Counter] = {t.name: Counter() for t in self.toolchains}
-        for c in self.cells:
-            out[c.toolchain][c.outcome] += 1
-        return out
+    def record(self) -> MatrixRecord:
+        return MatrixRecord(round(self.seconds, 1), [t.record() for t in self.toolchains],
+                            list(self.builds), list(self.cells))
 
-    def as_dict(self) -> dict:
-        return {
-            "dwarfdiag": __version__,
-            "seconds": round(self.seconds, 1),
-            "toolchains": [t.as_dict() for t in self.toolchains],
-            "builds": [b.as_dict() for b in self.builds],
-            "cells": [asdict(c) for c in self.cells],
-            "counts": {name: dict(c) for name, c in self.counts().items()},
-        }
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Outcome counts per toolchain."""
+        return self.record().counts
 
     def write(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
+        from dwarfdiag.cache import atomic_write
+
+        atomic_write(path, to_json(self.record()).encode())
         return path
 
 

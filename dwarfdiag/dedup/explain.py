@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import errno as errno_mod
 from collections import Counter
-from dataclasses import asdict, dataclass, field
 
 from dwarfdiag.btf.model import Btf, BtfKind
 from dwarfdiag.dedup.driver import ReplayResult, replay
 from dwarfdiag.dedup.inputs import DedupInput
 from dwarfdiag.dedup.state import DedupError
 from dwarfdiag.dedup.variants import VARIANTS, Variant
+from dwarfdiag.findings.common import Provenance, TypeRef
+from dwarfdiag.findings.explain import (EquivalenceClass, Explanation, Failure, Prediction,
+                                        errno_name)
 
 K = BtfKind
 KIND_WORDS = {K.PTR: "pointer", K.TYPEDEF: "typedef", K.FUNC_PROTO: "func_proto",
@@ -27,114 +29,11 @@ KIND_WORDS = {K.PTR: "pointer", K.TYPEDEF: "typedef", K.FUNC_PROTO: "func_proto"
               K.RESTRICT: "restrict", K.TYPE_TAG: "type_tag", K.FUNC: "func"}
 
 
-def errno_name(err: int) -> str:
-    return "-" + errno_mod.errorcode.get(-err, str(-err)) if err else ""
-
-
-@dataclass
-class ChainLink:
-    id: int
-    kind: str
-    name: str
-    provenance: dict = field(default_factory=dict)
-
-    def describe(self) -> str:
-        p = self.provenance
-        where = []
-        if p.get("die_offset") is not None:
-            where.append(f"DIE {p['die_offset']:#x}")
-        if p.get("package"):
-            where.append(f"package {p['package']}")
-        if p.get("file"):
-            where.append(f"{p['file']}:{p.get('line', '?')}")
-        tail = f" ({', '.join(where)})" if where else ""
-        return f"[{self.id}] {self.kind} '{self.name or '(anon)'}'{tail}"
-
-
-@dataclass
-class Failure:
-    errno: int
-    phase: str
-    first_id: int | None  # the top-level type libbpf was processing
-    at_id: int | None  # where the failure was detected
-    chain: list[ChainLink]
-    root_cause: str
-
-    @property
-    def errno_name(self) -> str:
-        return errno_name(self.errno)
-
-    def summary(self) -> str:
-        path = " -> ".join(link.describe() for link in self.chain) or "(no chain)"
-        return (f"{self.errno_name} in {self.phase} while processing [{self.first_id}]: "
-                f"{self.root_cause}\n    {path}")
-
-
-@dataclass
-class Prediction:
-    variant: str
-    follows: str
-    verified_against: str | None
-    encodes: bool
-    errno_name: str
-    first_id: int | None
-    why: str
-
-
-@dataclass
-class Explanation:
-    source: str
-    variant: str
-    types_in: int
-    types_out: int | None
-    first_failure: Failure | None
-    hidden_failures: list[Failure]
-    merges_per_kind: dict[str, int]
-    largest_classes: list[dict]
-    predictions: list[Prediction]
-    replay_seconds: float
-
-    @property
-    def ok(self) -> bool:
-        return self.first_failure is None
-
-    def lines(self) -> list[str]:
-        out = [f"input: {self.source}, {self.types_in} types; libbpf {self.variant} replay"]
-        if self.first_failure is None:
-            out.append(f"dedup ok: {self.types_in} -> {self.types_out} types")
-            merged = ", ".join(f"{k} {n}" for k, n in sorted(self.merges_per_kind.items(),
-                                                               key=lambda kv: -kv[1]))
-            out.append(f"merged away per kind: {merged or 'none'}")
-            for c in self.largest_classes[:5]:
-                out.append(f"  class of {c['size']}: [{c['canonical']}] {c['kind']} "
-                           f"'{c['name'] or '(anon)'}'")
-        else:
-            out.append("first failure: " + self.first_failure.summary())
-            if self.hidden_failures:
-                out.append(f"{len(self.hidden_failures)} more independent failures hidden "
-                           f"behind it:")
-                for f in self.hidden_failures[:10]:
-                    out.append("  " + f.summary().replace("\n", "\n  "))
-        out.append("predicted pahole outcome per libbpf:")
-        for p in self.predictions:
-            verdict = "encodes" if p.encodes else f"fails ({p.errno_name})"
-            out.append(f"  libbpf {p.variant:<6} {verdict}: {p.why}")
-        return out
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["ok"] = self.ok
-        for f in [d["first_failure"], *d["hidden_failures"]]:
-            if f:
-                f["errno_name"] = errno_name(f["errno"])
-        return d
-
-
-def _link(btf: Btf, type_id: int, provenance: dict[int, dict]) -> ChainLink:
+def _link(btf: Btf, type_id: int, provenance: dict[int, dict]) -> TypeRef:
     if type_id == 0 or not (1 <= type_id < btf.type_cnt):
-        return ChainLink(type_id, "VOID" if type_id == 0 else "?", "")
+        return TypeRef(type_id, "VOID" if type_id == 0 else "?", "")
     t = btf.type_by_id(type_id)
-    return ChainLink(type_id, t.kind.name, btf.name_of(t), provenance.get(type_id, {}))
+    return TypeRef(type_id, t.kind.name, btf.name_of(t), Provenance.of(provenance.get(type_id)))
 
 
 def _classify(btf: Btf, err: int, detail: dict, inp: DedupInput, hangs: bool) -> str:
@@ -155,19 +54,9 @@ def _classify(btf: Btf, err: int, detail: dict, inp: DedupInput, hangs: bool) ->
 
 
 def _made_by_encoder(inp: DedupInput, edges: list[tuple[int, int]]) -> bool:
-    bad = {(i.pahole_id, p) for i in inp.check.inconsistencies
-           for p in [_target_id(i.actual)] if p is not None}
+    bad = {(i.pahole_id, i.actual_id) for i in inp.check.inconsistencies
+           if i.actual_id is not None}
     return any(e in bad for e in edges)
-
-
-def _target_id(described: str) -> int | None:
-    # "[123] PTR '(anon)'" -> 123
-    if described.startswith("["):
-        try:
-            return int(described[1:described.index("]")])
-        except ValueError:
-            return None
-    return None
 
 
 def _failure(btf: Btf, inp: DedupInput, err: int, phase: str, first_id, detail: dict,
@@ -220,8 +109,8 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True) -> Explanat
         if size < 2:
             break
         t = btf.type_by_id(canon)
-        largest.append({"canonical": canon, "size": size, "kind": t.kind.name,
-                        "name": btf.name_of(t), "provenance": inp.provenance.get(canon, {})})
+        largest.append(EquivalenceClass(canon, size, t.kind.name, btf.name_of(t),
+                                        Provenance.of(inp.provenance.get(canon))))
     predictions = []
     for v in VARIANTS.values() if predict else ():
         r = result if v == variant and not result.hidden_failures else replay(btf, v)

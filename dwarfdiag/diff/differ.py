@@ -21,103 +21,17 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
 
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag, tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.diff.shapes import BASIC_NAMES, chain, go_kind, representation, typedef_depth
+from dwarfdiag.findings.diff import DiffItem, DiffPattern, DiffResult, SideSummary, TypeDiff
 
 IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
 MAX_EXAMPLES = 3
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
-
-
-@dataclass
-class SideSummary:
-    path: str
-    compilers: list[str]
-    producers: list[str]
-    dwarf_versions: list[int]
-    compressed: bool
-    cu_count: int
-    die_count: int
-    dies_by_tag: dict[str, int]
-    attributes: dict[str, int]
-    forms: dict[str, int]
-    types: int  # named Go types found
-    functions: int
-    reference_cycles: list[list[str]] = field(default_factory=list)
-
-
-@dataclass
-class TypeDiff:
-    name: str
-    go_kind: tuple[str, str]
-    representation: tuple[str, str]
-    identical: bool
-    items: list[dict] = field(default_factory=list)  # {pattern, detail}
-    on_cycle: tuple[bool, bool] = (False, False)  # on a reference-only cycle in A / in B
-
-
-@dataclass
-class DiffResult:
-    a: SideSummary
-    b: SideSummary
-    matched: int
-    only_a: list[str]
-    only_b: list[str]
-    functions_matched: int
-    functions_only_a: list[str]
-    functions_only_b: list[str]
-    diffs: list[TypeDiff]
-    patterns: list[dict] = field(default_factory=list)
-    # tags, attributes and forms that one side's DWARF uses and the other's never does
-    usage_only_a: dict[str, list[str]] = field(default_factory=dict)
-    usage_only_b: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def differing(self) -> list[TypeDiff]:
-        return [d for d in self.diffs if d.items]
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out["differing"] = len(self.differing)
-        return out
-
-    def lines(self, limit: int = 25) -> list[str]:
-        out = []
-        for label, side in (("A", self.a), ("B", self.b)):
-            out.append(f"{label}: {side.path} ({', '.join(side.producers[:2]) or '?'}; DWARF "
-                       f"{'/'.join(map(str, side.dwarf_versions))}"
-                       f"{', compressed' if side.compressed else ''}, {side.cu_count} CUs, "
-                       f"{side.die_count} DIEs, {side.types} named types)")
-        out.append(f"types: {self.matched} matched, {len(self.only_a)} only in A, "
-                   f"{len(self.only_b)} only in B; functions: {self.functions_matched} matched, "
-                   f"{len(self.functions_only_a)} only in A, {len(self.functions_only_b)} only in B")
-        for label, only in (("A", self.usage_only_a), ("B", self.usage_only_b)):
-            for what, names in only.items():
-                if names:
-                    shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-                    out.append(f"{what} only in {label}: {shown}")
-        out.append(f"{len(self.differing)} matched types differ, in {len(self.patterns)} patterns:")
-        for p in self.patterns[:limit]:
-            out.append(f"  {p['count']:>6}  {p['pattern']}  e.g. {', '.join(p['examples'])}")
-        if len(self.patterns) > limit:
-            out.append(f"  ... {len(self.patterns) - limit} more patterns (--json has them all)")
-        for label, side in (("A", self.a), ("B", self.b)):
-            cycles = side.reference_cycles
-            shown = "; ".join(" -> ".join(c) for c in cycles[:3])
-            out.append(f"reference-only cycles in {label}: {len(cycles)}"
-                       + (f": {shown}" if shown else ""))
-        relevant = [d for d in self.diffs if d.on_cycle[0] != d.on_cycle[1]]
-        for d in relevant[:limit]:
-            side = "A" if d.on_cycle[0] else "B"
-            out.append(f"  {d.name}: on a reference-only cycle in {side} only; its "
-                       f"representation {d.representation[0]} (A) vs {d.representation[1]} (B) "
-                       f"{'creates' if side == 'A' else 'avoids'} the cycle in A")
-        return out
 
 
 # --- matching ----------------------------------------------------------------------
@@ -242,7 +156,7 @@ def compare_pair(name: str, ga: TypeGraph, a: Die, gb: TypeGraph, b: Die,
     ra, rb = representation(ga, a), representation(gb, b)
     same = same or Identity(ga, gb)
     diff = TypeDiff(name, (ka, kb), (ra, rb), same(a, b))
-    add = lambda pattern, detail="": diff.items.append({"pattern": pattern, "detail": detail})  # noqa: E731
+    add = lambda pattern, detail="": diff.items.append(DiffItem(pattern, detail))  # noqa: E731
     if ka != kb:
         add(f"Go kind {ka} (A) vs {kb} (B)")
     if ra != rb:
@@ -371,8 +285,8 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
         d = compare_pair(key, ga, ta[key], gb, tb[key], same)
         d.on_cycle = (key in on_a, key in on_b)
         if d.on_cycle[0] != d.on_cycle[1]:
-            d.items.append({"pattern": "on a reference-only cycle in "
-                            + ("A only" if d.on_cycle[0] else "B only"), "detail": ""})
+            d.items.append(DiffItem("on a reference-only cycle in "
+                                    + ("A only" if d.on_cycle[0] else "B only")))
         diffs.append(d)
     a, b = summary(ga, len(ta), len(fa)), summary(gb, len(tb), len(fb))
     a.reference_cycles, b.reference_cycles = cycles_a, cycles_b
@@ -391,10 +305,10 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
     return result
 
 
-def group(diffs: list[TypeDiff]) -> list[dict]:
+def group(diffs: list[TypeDiff]) -> list[DiffPattern]:
     by_pattern: dict[str, list[str]] = defaultdict(list)
     for d in diffs:
-        for pattern in dict.fromkeys(item["pattern"] for item in d.items):
+        for pattern in dict.fromkeys(item.pattern for item in d.items):
             by_pattern[pattern].append(d.name)
-    return [{"pattern": p, "count": len(names), "examples": names[:MAX_EXAMPLES]}
+    return [DiffPattern(p, len(names), names[:MAX_EXAMPLES])
             for p, names in sorted(by_pattern.items(), key=lambda kv: (-len(kv[1]), kv[0]))]

@@ -10,28 +10,15 @@ corpus manifest does, per build).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from elftools.elf.constants import SH_FLAGS
 
 from dwarfdiag.elf import open_elf
 from dwarfdiag.errors import BadInputError
+from dwarfdiag.findings.matrix import DwarfStats
 
 DEBUG_INFO_SECTIONS = (".debug_info", ".zdebug_info")
-
-
-@dataclass
-class DwarfStats:
-    versions: list[int]  # distinct CU versions, ascending
-    compressed: bool  # SHF_COMPRESSED or the old .zdebug_* sections
-    cu_count: int
-    die_count: int
-    dies_by_tag: dict[str, int] = field(default_factory=dict)
-    producers: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def dwarf_stats(path: Path) -> DwarfStats:

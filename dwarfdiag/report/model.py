@@ -14,6 +14,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from dwarfdiag.findings.check import CheckSummary
+from dwarfdiag.findings.common import Provenance, TypeRef
+from dwarfdiag.findings.diff import DiffSummary
+from dwarfdiag.findings.investigation import BisectEntry, CellDiagnosis, Findings
+from dwarfdiag.findings.matrix import ToolchainRecord, ToolRecord
+
 
 @dataclass
 class CellView:
@@ -40,8 +46,24 @@ class Node:
     label: str
     x: float
     y: float
-    provenance: dict
+    provenance: Provenance
     anchor: str = "start"  # text-anchor: labels on the left half end at their node
+
+
+@dataclass
+class HiddenView:
+    errno: str
+    root_cause: str
+    chain: list[str]
+
+
+@dataclass
+class BisectView:
+    program: str
+    compiler: str
+    toolchain: str
+    lines: list[str]
+    report: object  # the BisectReport, for its reproducers
 
 
 @dataclass
@@ -56,10 +78,10 @@ class FailureView:
     root_cause: str
     nodes: list[Node]
     edges: list[str]  # SVG path data, one arc per reference
-    hidden: list[dict]
+    hidden: list[HiddenView]
     hidden_count: int
     trace: list[dict]
-    check: dict | None
+    check: CheckSummary | None
     names: str
 
 
@@ -67,13 +89,13 @@ class FailureView:
 class ReportView:
     title: str
     verdict: list[str]
-    toolchains: list[dict]
+    toolchains: list[ToolchainRecord]
     root_causes: list[tuple[str, int]]
     rows: list[RowView]
     failures: list[FailureView]
-    diffs: list[dict]
-    bisects: list[dict]
-    tools: list[dict]
+    diffs: list[DiffSummary]
+    bisects: list[BisectView]
+    tools: list[ToolRecord]
     dwarfdiag: str
     commands: list[str] = field(default_factory=list)
 
@@ -85,18 +107,18 @@ def anchor(*parts: str) -> str:
     return "fail-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts))
 
 
-def _layout(chain: list[dict]) -> tuple[list[Node], list[tuple]]:
-    ring = chain[:-1] if len(chain) > 1 and chain[0]["id"] == chain[-1]["id"] else chain
+def _layout(chain: list[TypeRef]) -> tuple[list[Node], list[str]]:
+    ring = chain[:-1] if len(chain) > 1 and chain[0].id == chain[-1].id else chain
     n = max(len(ring), 1)
     radius = 40 + 22 * n
     cx, cy = radius + LABEL_ROOM, radius + 60  # room for labels left and right
     nodes = []
     for i, link in enumerate(ring):
         angle = 2 * math.pi * i / n - math.pi / 2
-        label = f"[{link['id']}] {link['kind']} {link['name'] or '(anon)'}"
+        label = f"[{link.id}] {link.kind} {link.name or '(anon)'}"
         left = math.cos(angle) < -0.1
-        nodes.append(Node(link["id"], label, round(cx + radius * math.cos(angle), 1),
-                          round(cy + radius * math.sin(angle), 1), link.get("provenance", {}),
+        nodes.append(Node(link.id, label, round(cx + radius * math.cos(angle), 1),
+                          round(cy + radius * math.sin(angle), 1), link.provenance,
                           "end" if left else "start"))
     edges = []
     for i in range(len(nodes)):
@@ -115,58 +137,60 @@ def _layout(chain: list[dict]) -> tuple[list[Node], list[tuple]]:
     return nodes, edges
 
 
-def build_view(findings: dict) -> ReportView:
-    matrix = findings.get("matrix", {})
-    diagnosis = {(d["program"], d["compiler"], d["profile"]): d
-                 for d in findings.get("diagnosis", [])}
-    toolchains = matrix.get("toolchains", [])
-    tc_names = [t["name"] for t in toolchains]
+def build_view(findings: Findings) -> ReportView:
+    matrix = findings.matrix
+    diagnosis = {(d.program, d.compiler, d.profile): d for d in findings.diagnosis}
+    toolchains = matrix.toolchains if matrix else []
+    tc_names = [t.name for t in toolchains]
     rows, failures = [], []
     causes: Counter = Counter()
     by_build: dict[tuple, dict] = {}
-    for c in matrix.get("cells", []):
-        by_build.setdefault((c["program"], c["level"], c["compiler"], c["profile"]), {})[
-            c["toolchain"]] = c
+    for c in matrix.cells if matrix else []:
+        by_build.setdefault((c.program, c.level, c.compiler, c.profile), {})[c.toolchain] = c
     for (program, level, compiler, profile), cells in sorted(by_build.items(),
                                                              key=lambda kv: (kv[0][1], kv[0])):
-        diag = diagnosis.get((program, compiler, profile), {})
+        diag = diagnosis.get((program, compiler, profile))
         views, names = [], {program.lower()}
         for tc in tc_names:
             c = cells.get(tc)
             if c is None:
                 continue
-            dc = diag.get("cells", {}).get(tc, {})
+            dc = diag.cells.get(tc) if diag else None
             link = None
-            if c["outcome"] == "fails" and (dc.get("failure") or dc.get("check")):
+            if c.outcome == "fails" and dc is not None and (dc.failure or dc.check):
                 link = anchor(program, compiler, profile, tc)
                 failures.append(_failure_view(link, program, compiler, profile, tc, dc))
-                cause = (dc.get("failure") or {}).get("root_cause") or \
+                cause = dc.failure.root_cause if dc.failure else \
                     "pahole's own BTF is inconsistent with the DWARF"
                 causes[re.sub(r"\s*\(.*\)$", "", cause)] += 1
                 names.update(n.lower() for n in failures[-1].names.split())
-            views.append(CellView(tc, c["outcome"], dc.get("predicted"),
-                                  dc.get("agrees", True), link))
+            views.append(CellView(tc, c.outcome, dc.predicted if dc else None,
+                                  dc.agrees if dc else True, link))
         rows.append(RowView(program, level, compiler, profile, views, " ".join(sorted(names))))
-    counts = matrix.get("counts", {})
-    verdict = [f"{t['name']} (pahole {t['pahole_version']}, libbpf {t['libbpf_version']}): "
-               f"{counts.get(t['name'], {}).get('fails', 0)} fail, "
-               f"{counts.get(t['name'], {}).get('encodes', 0)} encode" for t in toolchains]
+    counts = matrix.counts if matrix else {}
+    verdict = [f"{t.name} (pahole {t.pahole_version}, libbpf {t.libbpf_version}): "
+               f"{counts.get(t.name, {}).get('fails', 0)} fail, "
+               f"{counts.get(t.name, {}).get('encodes', 0)} encode" for t in toolchains]
     return ReportView(
-        title=findings.get("title", "dwarfdiag investigation"), verdict=verdict,
-        toolchains=toolchains, root_causes=causes.most_common(), rows=rows,
-        failures=failures, diffs=findings.get("diffs", []), bisects=findings.get("bisects", []),
-        tools=findings.get("tools", []), dwarfdiag=findings.get("dwarfdiag", "?"),
-        commands=findings.get("commands", []))
+        title=findings.title, verdict=verdict, toolchains=toolchains,
+        root_causes=causes.most_common(), rows=rows, failures=failures, diffs=findings.diffs,
+        bisects=[_bisect_view(b) for b in findings.bisects], tools=findings.tools,
+        dwarfdiag=findings.dwarfdiag, commands=findings.commands)
+
+
+def _bisect_view(b: BisectEntry) -> BisectView:
+    return BisectView(b.program, b.compiler, b.toolchain, b.report.lines(), b.report)
 
 
 def _failure_view(link: str, program: str, compiler: str, profile: str, tc: str,
-                  dc: dict) -> FailureView:
-    f = dc.get("failure") or {}
-    chain = f.get("chain", [])
+                  dc: CellDiagnosis) -> FailureView:
+    f = dc.failure
+    chain = f.chain if f else []
     nodes, edges = _layout(chain) if chain else ([], [])
-    names = " ".join(link_["name"] for link_ in chain if link_.get("name"))
-    return FailureView(link, f"{program} ({compiler}, {profile}) with {tc}", tc,
-                       dc.get("variant", "?"), f.get("errno", ""), f.get("phase", ""),
-                       f.get("first_id"), f.get("root_cause", ""), nodes, edges,
-                       f.get("hidden", []), f.get("hidden_count", 0), dc.get("trace", []),
-                       dc.get("check"), names)
+    names = " ".join(t.name for t in chain if t.name)
+    hidden = [HiddenView(h.errno_name, h.root_cause,
+                         [f"{t.kind} {t.name or '(anon)'}" for t in h.chain]) for h in dc.hidden]
+    return FailureView(link, f"{program} ({compiler}, {profile}) with {tc}", tc, dc.variant,
+                       f.errno_name if f else "", f.phase if f else "",
+                       f.first_id if f else None, f.root_cause if f else "", nodes, edges,
+                       hidden, dc.hidden_count, dc.trace, dc.check, names)

@@ -15,6 +15,13 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from dwarfdiag import __version__
+from dwarfdiag.cache import atomic_write
+from dwarfdiag.findings.bisect import BisectReport
+from dwarfdiag.findings.diff import DiffResult
+from dwarfdiag.findings.explain import Explanation
+from dwarfdiag.findings.investigation import BisectEntry, Findings
+from dwarfdiag.findings.schema import to_json
 from dwarfdiag.report.model import build_view
 
 
@@ -24,7 +31,7 @@ def _safe_json(value) -> Markup:
     return Markup(text)
 
 
-def render_html(findings: dict) -> str:
+def render_html(findings: Findings) -> str:
     env = Environment(loader=PackageLoader("dwarfdiag.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=False)
     view = build_view(findings)
@@ -36,56 +43,44 @@ def render_html(findings: dict) -> str:
                            data_json=_safe_json(data))
 
 
-def write_report(findings: dict, out_dir: Path) -> Path:
+def write_report(findings: Findings, out_dir: Path) -> Path:
+    """``index.html`` and ``findings.json`` in ``out_dir``; returns the index path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "findings.json").write_text(json.dumps(findings, indent=1) + "\n")
+    html = render_html(findings)  # render first: a failure leaves the old files alone
+    atomic_write(out_dir / "findings.json", to_json(findings).encode())
     index = out_dir / "index.html"
-    index.write_text(render_html(findings))
+    atomic_write(index, html.encode())
     return index
 
 
-def merge_inputs(documents: list[dict]) -> dict:
-    """One findings document from saved results: an investigation's findings.json,
-    ``dwarfdiag bisect`` reports (bisect.json) and ``dwarfdiag diff --json`` output.
-    Nothing is recomputed: each result is placed where the report shows it."""
+def merge_inputs(documents: list[tuple[str, object]]) -> Findings:
+    """One findings document from saved results, each already checked against its
+    schema: investigations' findings.json, ``dwarfdiag bisect`` reports, ``dwarfdiag
+    diff --json`` and ``dwarfdiag dedup explain --json`` output. Nothing is recomputed:
+    each result is placed where the report shows it."""
     from dwarfdiag.errors import BadInputError
 
-    merged: dict = {"title": "dwarfdiag report", "diagnosis": [], "diffs": [], "bisects": []}
-    for doc in documents:
-        if "matrix" in doc:
-            for key, value in doc.items():
-                if key in ("diagnosis", "diffs", "bisects"):
-                    merged[key].extend(value)
-                else:
-                    merged[key] = value
-        elif "search" in doc and "target" in doc:
-            merged["bisects"].append({"program": doc["target"], "compiler": "",
-                                      "toolchain": doc["search"].get("oracle", ""),
-                                      "report": doc, "lines": _bisect_lines(doc)})
-        elif "a" in doc and "b" in doc and "patterns" in doc:
-            merged["diffs"].append(_diff_summary(doc))
+    if len(documents) == 1 and isinstance(documents[0][1], Findings):
+        return documents[0][1]
+    merged = Findings("dwarfdiag report", __version__)
+    for source, doc in documents:
+        if isinstance(doc, Findings):
+            merged.title = doc.title if merged.matrix is None else merged.title
+            merged.matrix = merged.matrix or doc.matrix
+            merged.tools = merged.tools or doc.tools
+            merged.commands.extend(doc.commands)
+            merged.diagnosis.extend(doc.diagnosis)
+            merged.diffs.extend(doc.diffs)
+            merged.bisects.extend(doc.bisects)
+            merged.explanations.extend(doc.explanations)
+        elif isinstance(doc, BisectReport):
+            merged.bisects.append(BisectEntry(doc.target, "", doc.search.oracle, doc))
+        elif isinstance(doc, DiffResult):
+            merged.diffs.append(doc.summary())
+        elif isinstance(doc, Explanation):
+            merged.explanations.append(doc)
         else:
-            raise BadInputError("an input is neither findings.json, bisect.json nor a "
-                                "'dwarfdiag diff --json' document")
+            raise BadInputError(f"{source}: a {type(doc).KIND} document cannot go into a "
+                                f"report; give findings, bisect, diff or explain documents")
     return merged
-
-
-def _bisect_lines(doc: dict) -> list[str]:
-    s = doc["search"]
-    return [f"{doc['target']}: {s['full_types']} types; {s['oracle']}; {len(s['sets'])} set(s) "
-            f"in {s['calls']} oracle calls; stopped: {s['stopped']}"]
-
-
-def _diff_summary(doc: dict) -> dict:
-    from pathlib import Path as _Path
-
-    return {"program": f"{_Path(doc['a']['path']).name} vs {_Path(doc['b']['path']).name}",
-            "gc": doc["a"]["path"], "gccgo": doc["b"]["path"], "matched": doc["matched"],
-            "only_gc": len(doc["only_a"]), "only_gccgo": len(doc["only_b"]),
-            "differing": doc.get("differing", 0), "patterns": doc["patterns"][:20],
-            "cycles_gc": doc["a"].get("reference_cycles", [])[:10],
-            "cycles_gccgo": doc["b"].get("reference_cycles", [])[:10],
-            "relevant": [{"name": d["name"], "on_cycle": d["on_cycle"],
-                          "representation": d["representation"]}
-                         for d in doc["diffs"] if d["on_cycle"][0] != d["on_cycle"][1]]}

@@ -23,6 +23,7 @@ from pathlib import Path
 from dwarfdiag.cache import cache_dir
 from dwarfdiag.toolchains import debian
 from dwarfdiag.errors import NotFoundError, ToolchainError
+from dwarfdiag.findings.matrix import ToolchainRecord
 
 @dataclass(frozen=True)
 class ToolchainSpec:
@@ -66,8 +67,9 @@ class Toolchain:
     def label(self) -> str:
         return f"{self.name} (pahole {self.pahole_version}, libbpf {self.libbpf_version})"
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "pahole_argv": self.pahole_argv()}
+    def record(self) -> ToolchainRecord:
+        return ToolchainRecord(self.name, self.pahole_version, self.libbpf_version, self.root,
+                               self.pahole, dict(self.packages), self.pahole_argv())
 
 
 def _index_path(name: str) -> Path:

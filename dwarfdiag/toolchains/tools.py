@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dwarfdiag.errors import ToolchainError
+from dwarfdiag.findings.matrix import ToolRecord
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,8 @@ class Tool:
     version: str | None
     install_hint: str
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def record(self) -> ToolRecord:
+        return ToolRecord(self.name, self.path, self.version, self.install_hint)
 
     def require(self) -> str:
         """The tool's path, or a ToolchainError saying how to install it."""

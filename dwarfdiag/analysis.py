@@ -1,0 +1,116 @@
+"""One binary, analysed: its TypeGraph, our BTF, pahole's BTF and the check between them.
+
+This is the application layer's one way of turning a binary into BTF. The
+CLI (``check``, ``dedup explain|trace``, ``bisect``), the investigation's
+diagnosis and the replay's inputs all go through :class:`BinaryAnalysis`,
+so "capture pahole's BTF, then check it against our faithful encoding" is
+written once. Each step runs when it is first asked for and is kept: the
+check and a dedup input over pahole's BTF share one capture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from dwarfdiag.btf.capture import Capture, capture
+from dwarfdiag.btf.consistency import CheckReport, align, check
+from dwarfdiag.btf.encoder import Encoded, encode
+from dwarfdiag.btf.raw import parse_btf, write_btf
+from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
+from dwarfdiag.dwarf.typegraph import TypeGraph
+from dwarfdiag.errors import UnsupportedError
+from dwarfdiag.toolchains.suites import pahole_command
+
+ENCODER_SOURCE = "dwarfdiag encoder (pahole 1.32 rules)"
+
+Progress = Callable[[int, int], None]  # (bytes of .debug_info read, total)
+
+
+@dataclass(frozen=True)
+class PaholeChoice:
+    """Which pahole to run: its argv and the label that names its versions."""
+
+    argv: tuple[str, ...]
+    label: str
+
+    @classmethod
+    def of(cls, pahole: str | None = None, toolchain: str | None = None) -> "PaholeChoice":
+        """``--pahole PATH`` or ``--toolchain NAME`` (default: the system's pahole)."""
+        argv, label = pahole_command(pahole, toolchain)
+        return cls(tuple(argv), label)
+
+
+class BinaryAnalysis:
+    """A binary's DWARF and the BTF made from it, computed on demand."""
+
+    def __init__(self, path: Path, progress: Progress | None = None):
+        self.path = Path(path)
+        self.progress = progress
+        self._captures: dict[str, Capture] = {}
+
+    @cached_property
+    def graph(self) -> TypeGraph:
+        from dwarfdiag.dwarf.loader import load_typegraph
+
+        return load_typegraph(self.path, progress=self.progress)
+
+    @cached_property
+    def encoded(self) -> Encoded:
+        return encode(self.graph)
+
+    def capture(self, pahole: PaholeChoice) -> Capture:
+        """pahole's pre-dedup BTF of this binary (captured once per pahole)."""
+        self.graph  # a binary without DWARF fails here with the clear message
+        if pahole.label not in self._captures:
+            self._captures[pahole.label] = capture(self.path, list(pahole.argv), pahole.label)
+        return self._captures[pahole.label]
+
+    def check(self, pahole: PaholeChoice) -> CheckReport:
+        """pahole's BTF against the DWARF, type by type and reference by reference."""
+        cap = self.capture(pahole)
+        return check(self.graph, self.encoded, parse_btf(cap.btf), pahole.label, cap.method,
+                     cap.dedup_ret)
+
+    def check_btf(self, raw: bytes, label: str) -> CheckReport:
+        """An already captured pre-dedup BTF against the DWARF."""
+        return check(self.graph, self.encoded, parse_btf(raw), label, "file", None)
+
+    def dedup_input(self, pahole: PaholeChoice | None = None) -> DedupInput:
+        """Our encoding (every type with its DIE), or pahole's BTF with provenance
+        by alignment with ours and the check that comes with it."""
+        if pahole is None:
+            return DedupInput(self.encoded.btf, write_btf(self.encoded.btf), ENCODER_SOURCE,
+                              self.encoded.provenance, binary=str(self.path))
+        cap = self.capture(pahole)
+        theirs = parse_btf(cap.btf)
+        mapping, _, _ = align(theirs, self.encoded.btf)
+        provenance = {p: self.encoded.provenance[o] for p, o in mapping.items()
+                      if o in self.encoded.provenance}
+        report = check(self.graph, self.encoded, theirs, pahole.label, cap.method,
+                       cap.dedup_ret)
+        return DedupInput(theirs, cap.btf, f"{pahole.label}, captured before btf__dedup",
+                          provenance, report, binary=str(self.path))
+
+
+def has_dwarf(path: Path) -> bool:
+    from dwarfdiag.dwarf.sections import read_sections
+    from dwarfdiag.elf import is_elf
+
+    return is_elf(path) and bool(read_sections(path, (".debug_info",)).get(".debug_info"))
+
+
+def load_dedup_input(path: Path, base: Path | None = None, pahole: str | None = None,
+                     toolchain: str | None = None,
+                     progress: Progress | None = None) -> DedupInput:
+    """What ``dedup explain|trace`` and ``bisect`` take: raw BTF, or an ELF with
+    DWARF (our encoding, or pahole's captured with ``--pahole``/``--toolchain``)."""
+    path = Path(path)
+    if has_dwarf(path):
+        if base is not None:
+            raise UnsupportedError("--base applies to raw split BTF input, not to a binary")
+        choice = PaholeChoice.of(pahole, toolchain) if (pahole or toolchain) else None
+        return BinaryAnalysis(path, progress).dedup_input(choice)
+    return from_btf_file(path, base)
