@@ -96,10 +96,13 @@ class BinaryAnalysis:
 
 
 def has_dwarf(path: Path) -> bool:
-    from dwarfdiag.dwarf.sections import read_sections
-    from dwarfdiag.elf import is_elf
+    """Is ``path`` an ELF file with a (possibly compressed) .debug_info section?"""
+    from dwarfdiag.elf import ElfFile, is_elf
 
-    return is_elf(path) and bool(read_sections(path, (".debug_info",)).get(".debug_info"))
+    if not is_elf(path):
+        return False
+    elf = ElfFile(path)
+    return any(s.size for s in (elf.section(".debug_info"), elf.section(".zdebug_info")) if s)
 
 
 def load_dedup_input(path: Path, base: Path | None = None, pahole: str | None = None,

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dwarfdiag import elf
 from dwarfdiag.btf.model import Btf
 from dwarfdiag.btf.raw import parse_btf
-from dwarfdiag.errors import BadInputError, BtfFormatError, NotFoundError
+from dwarfdiag.elf import ELF_MAGIC, ElfFile
+from dwarfdiag.errors import BadInputError, BtfFormatError
+from dwarfdiag.inputfile import read_input
 
 
 def read_btf_bytes(path: Path) -> bytes:
-    """Raw BTF bytes from a raw file or from an ELF's .BTF section."""
+    """Raw BTF bytes from a raw file or from an ELF's .BTF section (a pipe works too:
+    it is read once, then looked at)."""
     path = Path(path)
-    if elf.is_elf(path):
-        try:
-            return elf.section_data(path, ".BTF")
-        except NotFoundError:
-            raise BadInputError(
-                f"{path}: ELF file without a .BTF section; produce BTF with "
-                f"'pahole --btf_encode_detached=OUT.btf {path}' and pass OUT.btf") from None
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise BadInputError(f"{path}: cannot read: {e.strerror}") from e
+    data = read_input(path)
+    if data[:4] != ELF_MAGIC:
+        return bytes(data)
+    btf = ElfFile(path, data).contents(".BTF")
+    if btf is None:
+        raise BadInputError(
+            f"{path}: ELF file without a .BTF section; produce BTF with "
+            f"'pahole --btf_encode_detached=OUT.btf {path}' and pass OUT.btf")
+    return btf
 
 
 def load_btf(path: Path, base: Path | Btf | None = None) -> Btf:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import struct
 
-from dwarfdiag.dwarf.constants import Form
-from dwarfdiag.dwarf.reader import Context, uleb
+from dwarfdiag.dwarf.reader import Context, UnitHeader, read_form, uleb
 from dwarfdiag.errors import BadInputError
 
 DW_LNCT_path = 1
@@ -32,7 +31,9 @@ def file_table(debug_line: bytes, offset: int, ctx: Context) -> list[str]:
             osize = 8
         version, = struct.unpack_from(e + "H", debug_line, p)
         p += 2
+        address_size = 8
         if version >= 5:
+            address_size = debug_line[p]
             p += 2  # address_size, segment_selector_size
         p += osize  # header_length
         p += 4 if version >= 4 else 3  # min_inst_length, [max_ops], default_is_stmt, line_base
@@ -40,13 +41,15 @@ def file_table(debug_line: bytes, offset: int, ctx: Context) -> list[str]:
         opcode_base = debug_line[p]
         p += 1 + (opcode_base - 1)
         if version >= 5:
-            dirs, p = _v5_entries(debug_line, p, ctx, osize)
-            files, p = _v5_entries(debug_line, p, ctx, osize)
+            unit = UnitHeader(offset, version, 0, address_size, osize, 0, 0, 0)
+            dirs, p = _v5_entries(debug_line, p, ctx, unit)
+            files, p = _v5_entries(debug_line, p, ctx, unit)
             out = []
             for entry in files:
-                name = entry.get(DW_LNCT_path, "")
+                name = _text(entry.get(DW_LNCT_path))
                 d = entry.get(DW_LNCT_directory_index, 0)
-                base = dirs[d].get(DW_LNCT_path, "") if 0 <= d < len(dirs) else ""
+                base = _text(dirs[d].get(DW_LNCT_path)) \
+                    if isinstance(d, int) and 0 <= d < len(dirs) else ""
                 out.append(_join(base, name))
             return out
         dirs = [""]
@@ -70,13 +73,18 @@ def file_table(debug_line: bytes, offset: int, ctx: Context) -> list[str]:
                             f"or corrupt") from None
 
 
+def _text(value: object) -> str:
+    """A path entry as text; a hostile header may give a number or a block."""
+    return value if isinstance(value, str) else ""
+
+
 def _join(directory: str, name: str) -> str:
     if not directory or name.startswith("/"):
         return name
     return directory.rstrip("/") + "/" + name
 
 
-def _v5_entries(d: bytes, p: int, ctx: Context, osize: int) -> tuple[list[dict], int]:
+def _v5_entries(d: bytes, p: int, ctx: Context, unit: UnitHeader) -> tuple[list[dict], int]:
     count = d[p]
     p += 1
     formats = []
@@ -89,33 +97,7 @@ def _v5_entries(d: bytes, p: int, ctx: Context, osize: int) -> tuple[list[dict],
     for _ in range(n):
         entry: dict[int, object] = {}
         for content, form in formats:
-            value, p = _read_form(d, p, form, ctx, osize)
+            value, p = read_form(d, p, form, 0, ctx, unit)
             entry[content] = value
         entries.append(entry)
     return entries, p
-
-
-def _read_form(d: bytes, p: int, form: int, ctx: Context, osize: int) -> tuple[object, int]:
-    e = ctx.endian
-    off_code = "I" if osize == 4 else "Q"
-    if form == Form.string:
-        end = d.index(0, p)
-        return d[p:end].decode("utf-8", "replace"), end + 1
-    if form == Form.line_strp:
-        off, = struct.unpack_from(e + off_code, d, p)
-        return ctx.line_strp(off), p + osize
-    if form == Form.strp:
-        off, = struct.unpack_from(e + off_code, d, p)
-        return ctx.strp(off), p + osize
-    if form == Form.udata:
-        return uleb(d, p)
-    sizes = {Form.data1: "B", Form.data2: "H", Form.data4: "I", Form.data8: "Q"}
-    if form in sizes:
-        v, = struct.unpack_from(e + sizes[form], d, p)
-        return v, p + struct.calcsize(sizes[form])
-    if form == Form.data16:
-        return None, p + 16
-    if form == Form.block:
-        n, p = uleb(d, p)
-        return None, p + n
-    raise BadInputError(f".debug_line: unsupported form {form:#x} in a file table")

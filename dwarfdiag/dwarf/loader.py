@@ -21,13 +21,12 @@ from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
 from dwarfdiag.dwarf.reader import AT_STMT_LIST, Context, read_unit, unit_headers
-from dwarfdiag.dwarf.sections import ElfSections, iter_symbols, note_desc, read_sections
+from dwarfdiag.dwarf.sections import read_sections
+from dwarfdiag.elf import STT_FUNC, ElfFile
 from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
 from dwarfdiag.errors import BadInputError
 
-CACHE_FORMAT = 7  # bump when TypeGraph.to_data changes shape
-NOTE_SECTIONS = (".note.gnu.build-id", ".note.go.buildid")
-STT_FUNC = 2
+CACHE_FORMAT = 8  # bump when TypeGraph.to_data changes shape
 
 Progress = Callable[[int, int], None]  # (bytes of .debug_info done, total)
 
@@ -35,8 +34,8 @@ Progress = Callable[[int, int], None]  # (bytes of .debug_info done, total)
 def content_key(path: Path) -> str:
     """A key that changes whenever the binary's content does."""
     path = Path(path)
-    sections = read_sections(path, NOTE_SECTIONS)
-    ids = [note_desc(sections.get(n), sections.endian).hex() for n in NOTE_SECTIONS]
+    found = ElfFile(path).build_ids()
+    ids = [found.get("gnu", ""), found.get("go", "")]
     size = path.stat().st_size
     if any(ids):
         basis = f"ids:{ids[0]}:{ids[1]}:{size}"
@@ -71,7 +70,8 @@ def load_typegraph(path: Path, use_cache: bool = True,
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:
-    sections = read_sections(path)
+    elf = ElfFile(path)
+    sections = read_sections(elf)
     info = sections.get(".debug_info")
     if not info:
         raise BadInputError(f"{path}: no DWARF (.debug_info is missing): the binary is stripped "
@@ -85,7 +85,9 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) 
     debug_line = sections.get(".debug_line")
     tally: dict = {}
     versions: set[int] = set()
+    units = 0
     for unit in unit_headers(info, sections.endian):
+        units += 1
         versions.add(unit.version)
         raw = read_unit(sections, unit, ctx, compiled, count, tally)
         if not raw:
@@ -108,7 +110,8 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) 
     _assign_packages(cus, dies)
     stats = _usage(sections.get(".debug_abbrev"), tally)
     stats["dwarf_versions"] = sorted(versions)
-    return TypeGraph(str(path), key, cus, dies, _function_symbols(sections), count[0],
+    stats["unit_count"] = units
+    return TypeGraph(str(path), key, cus, dies, _function_symbols(elf), count[0],
                      sections.compressed, stats)
 
 
@@ -157,10 +160,6 @@ def _assign_packages(cus: list[CompileUnit], dies: dict[int, Die]) -> None:
             cu.package = vote.most_common(1)[0][0]
 
 
-def _function_symbols(sections: ElfSections) -> tuple[str, ...]:
+def _function_symbols(elf: ElfFile) -> tuple[str, ...]:
     """Names of all STT_FUNC symbols, duplicates included (pahole counts them)."""
-    symtab, strtab = sections.get(".symtab"), sections.get(".strtab")
-    names = [name for name, _, _, info, _ in
-             iter_symbols(symtab, strtab, sections.elf_class, sections.endian)
-             if info & 0xF == STT_FUNC and name]
-    return tuple(sorted(names))
+    return tuple(sorted(s.name for s in elf.symbols() if s.kind == STT_FUNC and s.name))

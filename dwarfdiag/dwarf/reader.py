@@ -51,18 +51,56 @@ KEPT_ATTRS = frozenset({
 })
 AT_STMT_LIST = At.stmt_list
 
-_FIXED_SIZES = {
-    Form.data1: 1, Form.ref1: 1, Form.flag: 1, Form.strx1: 1, Form.addrx1: 1,
-    Form.data2: 2, Form.ref2: 2, Form.strx2: 2, Form.addrx2: 2,
-    Form.strx3: 3, Form.addrx3: 3,
-    Form.data4: 4, Form.ref4: 4, Form.strx4: 4, Form.addrx4: 4, Form.ref_sup4: 4,
-    Form.data8: 8, Form.ref8: 8, Form.ref_sig8: 8, Form.ref_sup8: 8,
-    Form.data16: 16, Form.flag_present: 0, Form.implicit_const: 0,
+
+
+class FormSpec(NamedTuple):
+    """How one DW_FORM is laid out and what its value means.
+
+    ``layout`` is one of: ``fixed`` (``size`` bytes, or the unit's offset or
+    address size when ``size`` is OFFSET or ADDRESS), ``uleb``, ``sleb``,
+    ``cstring``, ``block`` (uleb length), ``block1``/``block2``/``block4``,
+    ``present`` (no data: true), ``implicit`` (the value is in the
+    abbreviation), ``indirect`` (the form itself is in the DIE).
+    ``meaning`` turns the raw number into the attribute value: ``value``,
+    ``ref_cu`` (unit-relative reference), ``strp``, ``line_strp``, ``strx``,
+    ``addrx`` or ``flag``.
+    """
+
+    layout: str
+    size: int
+    meaning: str = "value"
+
+
+OFFSET, ADDRESS = -1, -2  # sizes that depend on the unit
+F = Form
+# The one form table: the generated decoders and the generic reader (used for
+# DW_FORM_indirect and line-table headers) both follow it.
+FORMS: dict[int, FormSpec] = {
+    F.addr: FormSpec("fixed", ADDRESS), F.data1: FormSpec("fixed", 1),
+    F.data2: FormSpec("fixed", 2), F.data4: FormSpec("fixed", 4), F.data8: FormSpec("fixed", 8),
+    F.data16: FormSpec("fixed", 16), F.sdata: FormSpec("sleb", 0), F.udata: FormSpec("uleb", 0),
+    F.flag: FormSpec("fixed", 1, "flag"), F.flag_present: FormSpec("present", 0),
+    F.string: FormSpec("cstring", 0), F.strp: FormSpec("fixed", OFFSET, "strp"),
+    F.line_strp: FormSpec("fixed", OFFSET, "line_strp"),
+    F.strp_sup: FormSpec("fixed", OFFSET), F.GNU_strp_alt: FormSpec("fixed", OFFSET),
+    F.strx: FormSpec("uleb", 0, "strx"), F.GNU_str_index: FormSpec("uleb", 0, "strx"),
+    F.strx1: FormSpec("fixed", 1, "strx"), F.strx2: FormSpec("fixed", 2, "strx"),
+    F.strx3: FormSpec("fixed", 3, "strx"), F.strx4: FormSpec("fixed", 4, "strx"),
+    F.addrx: FormSpec("uleb", 0, "addrx"), F.GNU_addr_index: FormSpec("uleb", 0, "addrx"),
+    F.addrx1: FormSpec("fixed", 1, "addrx"), F.addrx2: FormSpec("fixed", 2, "addrx"),
+    F.addrx3: FormSpec("fixed", 3, "addrx"), F.addrx4: FormSpec("fixed", 4, "addrx"),
+    F.ref1: FormSpec("fixed", 1, "ref_cu"), F.ref2: FormSpec("fixed", 2, "ref_cu"),
+    F.ref4: FormSpec("fixed", 4, "ref_cu"), F.ref8: FormSpec("fixed", 8, "ref_cu"),
+    F.ref_udata: FormSpec("uleb", 0, "ref_cu"), F.ref_addr: FormSpec("fixed", OFFSET),
+    F.ref_sig8: FormSpec("fixed", 8), F.ref_sup4: FormSpec("fixed", 4),
+    F.ref_sup8: FormSpec("fixed", 8), F.GNU_ref_alt: FormSpec("fixed", OFFSET),
+    F.sec_offset: FormSpec("fixed", OFFSET), F.loclistx: FormSpec("uleb", 0),
+    F.rnglistx: FormSpec("uleb", 0), F.exprloc: FormSpec("block", 0),
+    F.block: FormSpec("block", 0), F.block1: FormSpec("block1", 1),
+    F.block2: FormSpec("block2", 2), F.block4: FormSpec("block4", 4),
+    F.implicit_const: FormSpec("implicit", 0), F.indirect: FormSpec("indirect", 0),
 }
 _STRUCT_CODE = {1: "B", 2: "H", 4: "I", 8: "Q"}
-_CU_RELATIVE_REFS = (Form.ref1, Form.ref2, Form.ref4, Form.ref8, Form.ref_udata)
-_STRX = (Form.strx, Form.strx1, Form.strx2, Form.strx3, Form.strx4, Form.GNU_str_index)
-_ADDRX = (Form.addrx, Form.addrx1, Form.addrx2, Form.addrx3, Form.addrx4, Form.GNU_addr_index)
 
 
 class RawDie(NamedTuple):
@@ -191,93 +229,113 @@ class Context:
         return self.strp(off)
 
 
-def _form_size(form: int, unit: UnitHeader) -> int | None:
+def _spec(form: int, where: str) -> FormSpec:
+    spec = FORMS.get(form)
+    if spec is None:
+        raise BadInputError(f"{where}: unknown attribute form {form:#x}")
+    return spec
+
+
+def _form_size(spec: FormSpec, unit: UnitHeader) -> int | None:
     """Bytes a fixed-size form takes in this unit; None for variable-size forms."""
-    if form == Form.ref_addr:
-        return unit.offset_size if unit.version >= 3 else unit.address_size
-    if form in (Form.strp, Form.line_strp, Form.sec_offset, Form.strp_sup,
-                Form.GNU_strp_alt, Form.GNU_ref_alt):
+    if spec.layout != "fixed":
+        return None
+    if spec.size == OFFSET:
         return unit.offset_size
-    if form == Form.addr:
+    if spec.size == ADDRESS:
         return unit.address_size
-    return _FIXED_SIZES.get(form)
+    return spec.size
+
+
+def _convert(expr: str, meaning: str) -> str:
+    """Python source computing an attribute value from its raw number ``expr``."""
+    return {"value": expr, "ref_cu": f"{expr} + cu", "strp": f"ctx.strp({expr})",
+            "line_strp": f"ctx.line_strp({expr})", "strx": f"ctx.strx({expr})",
+            "addrx": f"ctx.addrx({expr})", "flag": f"{expr} != 0"}[meaning]
+
+
+def _value(v: int, meaning: str, cu: int, ctx: "Context"):
+    """What :func:`_convert`'s expressions compute, as a function."""
+    if meaning == "value":
+        return v
+    if meaning == "ref_cu":
+        return v + cu
+    if meaning == "flag":
+        return v != 0
+    return getattr(ctx, meaning)(v)
 
 
 def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Callable:
     """Generate ``f(d, p, cu, ctx) -> (p, attrs)`` (or ``-> p`` when not keeping)."""
     lines: list[str] = []
-    pending: list[tuple[str, int | None, int]] = []  # (struct code, at or None, form)
+    pending: list[tuple[str, int | None, str]] = []  # (struct code, at or None, meaning)
 
     def flush() -> None:
         if not pending:
             return
         fmt = endian + "".join(code for code, _, _ in pending)
         size = struct.calcsize(fmt)
-        wanted = [(at, form) for code, at, form in pending if at is not None]
+        wanted = [(at, meaning) for code, at, meaning in pending if at is not None]
         if wanted:
             names = ", ".join(f"v{i}" for i in range(len(wanted)))
             lines.append(f"    {names}, = unpack_from({fmt!r}, d, p)")
-            for i, (at, form) in enumerate(wanted):
-                lines.append(f"    a[{at}] = {_convert(f'v{i}', form)}")
+            for i, (at, meaning) in enumerate(wanted):
+                lines.append(f"    a[{at}] = {_convert(f'v{i}', meaning)}")
         lines.append(f"    p += {size}")
         pending.clear()
 
     for at, form, implicit in abbrev.attrs:
+        spec = _spec(form, f".debug_abbrev: attribute {at:#x} of tag {abbrev.tag:#x}")
         want = keep and at in KEPT_ATTRS
-        fixed = _form_size(form, unit)
-        if form == Form.implicit_const:
+        layout = spec.layout
+        if layout == "implicit":
             if want:
                 lines.append(f"    a[{at}] = {implicit!r}")
             continue
-        if form == Form.flag_present:
+        if layout == "present":
             if want:
                 lines.append(f"    a[{at}] = True")
             continue
-        if fixed is not None:
-            if want and fixed in _STRUCT_CODE:
-                pending.append((_STRUCT_CODE[fixed], at, form))
+        if layout == "fixed":
+            size = _form_size(spec, unit)
+            if want and size in _STRUCT_CODE:
+                pending.append((_STRUCT_CODE[size], at, spec.meaning))
             else:  # skipped, or 3/16 bytes that BTF never needs
-                pending.append((f"{fixed}x", None, form))
+                pending.append((f"{size}x", None, spec.meaning))
             continue
         flush()
-        if form == Form.string:
+        if layout == "cstring":
             if want:
                 lines.append("    e = d.index(0, p)")
                 lines.append(f"    a[{at}] = d[p:e].decode('utf-8', 'replace'); p = e + 1")
             else:
                 lines.append("    p = d.index(0, p) + 1")
-        elif form in (Form.udata, Form.ref_udata, Form.strx, Form.addrx, Form.loclistx,
-                      Form.rnglistx, Form.GNU_addr_index, Form.GNU_str_index):
+        elif layout == "uleb":
             lines.append("    b = d[p]")
             lines.append("    if b < 128: v = b; p += 1")
             lines.append("    else: v, p = uleb(d, p)")
             if want:
-                lines.append(f"    a[{at}] = {_convert('v', form)}")
-        elif form == Form.sdata:
+                lines.append(f"    a[{at}] = {_convert('v', spec.meaning)}")
+        elif layout == "sleb":
             lines.append("    v, p = sleb(d, p)")
             if want:
                 lines.append(f"    a[{at}] = v")
-        elif form in (Form.exprloc, Form.block):
+        elif layout == "block":
             lines.append("    n, p = uleb(d, p)")
             if want:
                 lines.append(f"    a[{at}] = d[p:p + n]")
             lines.append("    p += n")
-        elif form in (Form.block1, Form.block2, Form.block4):
-            width = {Form.block1: "B", Form.block2: "H", Form.block4: "I"}[form]
-            size = struct.calcsize(width)
-            lines.append(f"    n, = unpack_from({endian + width!r}, d, p); p += {size}")
+        elif layout in ("block1", "block2", "block4"):
+            width = _STRUCT_CODE[spec.size]
+            lines.append(f"    n, = unpack_from({endian + width!r}, d, p); p += {spec.size}")
             if want:
                 lines.append(f"    a[{at}] = d[p:p + n]")
             lines.append("    p += n")
-        elif form == Form.indirect:
-            # the form is in the DIE itself: decode it the slow, generic way
+        else:  # indirect: the form is in the DIE itself; decode it the generic way
             lines.append("    form, p = uleb(d, p)")
             lines.append("    v, p = read_form(d, p, form, cu, ctx, unit)")
             if want:
                 lines.append(f"    a[{at}] = v")
-        else:
-            raise BadInputError(f".debug_abbrev: unknown attribute form {form:#x} "
-                                f"(attribute {at:#x}, tag {abbrev.tag:#x})")
     flush()
     if keep:
         body = ["def f(d, p, cu, ctx):", "    a = {}", *lines, "    return p, a"]
@@ -290,71 +348,42 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
 
 
 def read_form(d: bytes, p: int, form: int, cu: int, ctx: "Context", unit: UnitHeader):
-    """One attribute value of any form, interpreted (for DW_FORM_indirect)."""
-    e = ctx.endian
-    if form == Form.indirect:
+    """One attribute value of any form, interpreted: ``(value, next position)``.
+
+    The generic twin of the generated decoders, for DW_FORM_indirect and for
+    the entry formats of DWARF 5 line-table headers. Blocks come back as
+    bytes, 3- and 16-byte data as None.
+    """
+    spec = _spec(form, f".debug_info at {p:#x}")
+    layout = spec.layout
+    if layout == "indirect":
         form, p = uleb(d, p)
         return read_form(d, p, form, cu, ctx, unit)
-    if form == Form.string:
+    if layout == "cstring":
         end = d.index(0, p)
         return d[p:end].decode("utf-8", "replace"), end + 1
-    if form in (Form.udata, Form.ref_udata, Form.strx, Form.addrx, Form.loclistx,
-                Form.rnglistx, Form.GNU_addr_index, Form.GNU_str_index):
-        v, p = uleb(d, p)
-    elif form == Form.sdata:
+    if layout == "present":
+        return True, p
+    if layout == "implicit":
+        return 0, p  # the value lives in the abbreviation, which an indirect form lacks
+    if layout == "sleb":
         return sleb(d, p)
-    elif form in (Form.exprloc, Form.block):
+    if layout == "block":
         n, p = uleb(d, p)
         return d[p:p + n], p + n
-    elif form in (Form.block1, Form.block2, Form.block4):
-        code = {Form.block1: "B", Form.block2: "H", Form.block4: "I"}[form]
-        n, = struct.unpack_from(e + code, d, p)
-        p += struct.calcsize(code)
+    if layout in ("block1", "block2", "block4"):
+        n, = struct.unpack_from(ctx.endian + _STRUCT_CODE[spec.size], d, p)
+        p += spec.size
         return d[p:p + n], p + n
-    elif form in (Form.flag_present, Form.implicit_const):
-        return True if form == Form.flag_present else 0, p
+    if layout == "uleb":
+        v, p = uleb(d, p)
     else:
-        size = _form_size(form, unit)
-        if size is None:
-            raise BadInputError(f".debug_info: unknown attribute form {form:#x} at {p:#x}")
+        size = _form_size(spec, unit)
         if size not in _STRUCT_CODE:
             return None, p + size
-        v, = struct.unpack_from(e + _STRUCT_CODE[size], d, p)
+        v, = struct.unpack_from(ctx.endian + _STRUCT_CODE[size], d, p)
         p += size
-    return _value(v, form, cu, ctx), p
-
-
-def _value(v: int, form: int, cu: int, ctx: "Context"):
-    """What the generated decoders' ``_convert`` expressions compute, as a function."""
-    if form in _CU_RELATIVE_REFS:
-        return v + cu
-    if form == Form.strp:
-        return ctx.strp(v)
-    if form == Form.line_strp:
-        return ctx.line_strp(v)
-    if form in _STRX:
-        return ctx.strx(v)
-    if form in _ADDRX:
-        return ctx.addrx(v)
-    if form == Form.flag:
-        return v != 0
-    return v
-
-
-def _convert(expr: str, form: int) -> str:
-    if form in _CU_RELATIVE_REFS:
-        return f"{expr} + cu"
-    if form == Form.strp:
-        return f"ctx.strp({expr})"
-    if form == Form.line_strp:
-        return f"ctx.line_strp({expr})"
-    if form in _STRX:
-        return f"ctx.strx({expr})"
-    if form in _ADDRX:
-        return f"ctx.addrx({expr})"
-    if form == Form.flag:
-        return f"{expr} != 0"
-    return expr
+    return _value(v, spec.meaning, cu, ctx), p
 
 
 def unit_headers(info: bytes, endian: str) -> Iterator[UnitHeader]:

@@ -3,53 +3,25 @@
 DWARF version(s), whether the debug sections are compressed, the number of
 compile units, DIE counts per tag and the producer strings (which tell gc
 ``Go cmd/compile go1.27.3`` from gccgo ``GNU Go 12.2.0`` and from gcc's C in
-cgo programs). Counting visits every DIE, so callers cache the result (the
-corpus manifest does, per build).
+cgo programs). The fast reader counts every DIE per abbreviation while it
+loads the TypeGraph (:func:`dwarfdiag.dwarf.loader.read_typegraph`), so the
+numbers come with the (cached) graph and cost nothing more.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
-from elftools.elf.constants import SH_FLAGS
-
-from dwarfdiag.elf import open_elf
-from dwarfdiag.errors import BadInputError
+from dwarfdiag.dwarf.loader import load_typegraph
 from dwarfdiag.findings.matrix import DwarfStats
-
-DEBUG_INFO_SECTIONS = (".debug_info", ".zdebug_info")
 
 
 def dwarf_stats(path: Path) -> DwarfStats:
-    """Walk every CU and DIE of ``path`` once and count them."""
-    with open_elf(path) as elf:
-        if not any(elf.get_section_by_name(s) for s in DEBUG_INFO_SECTIONS):
-            raise BadInputError(f"{path}: no DWARF (.debug_info is missing; the binary is "
-                                f"stripped or built with -ldflags=-w); rebuild it without "
-                                f"stripping")
-        compressed = any(
-            s.name.startswith(".zdebug_") or
-            (s.name.startswith(".debug_") and s["sh_flags"] & SH_FLAGS.SHF_COMPRESSED)
-            for s in elf.iter_sections())
-        dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
-        versions: set[int] = set()
-        tags: Counter[str] = Counter()
-        producers: set[str] = set()
-        cus = 0
-        for cu in dwarf.iter_CUs():
-            cus += 1
-            versions.add(cu["version"])
-            top = cu.get_top_DIE()
-            producer = top.attributes.get("DW_AT_producer")
-            if producer is not None and isinstance(producer.value, bytes):
-                producers.add(producer.value.decode("utf-8", "replace"))
-            for die in cu.iter_DIEs():
-                if die.tag is not None:  # null entries close sibling lists
-                    tags[str(die.tag)] += 1
-            # pyelftools keeps every parsed DIE of a CU alive through the CU;
-            # dropping the CU cache lets them go (cmd/compile has ~600 k DIEs)
-            dwarf._cu_cache.clear()
-            dwarf._cu_offsets_map.clear()
-    return DwarfStats(sorted(versions), compressed, cus, sum(tags.values()),
-                      dict(sorted(tags.items(), key=lambda kv: -kv[1])), sorted(producers))
+    graph = load_typegraph(Path(path))
+    return DwarfStats(
+        versions=list(graph.stats.get("dwarf_versions", [])),
+        compressed=graph.compressed,
+        cu_count=graph.stats.get("unit_count", len(graph.cus)),
+        die_count=graph.die_count,
+        dies_by_tag=dict(graph.stats.get("dies_by_tag", {})),
+        producers=sorted({cu.producer for cu in graph.cus if cu.producer}))

@@ -25,6 +25,7 @@ import dataclasses
 import enum
 import json
 import math
+import sys
 import types
 import typing
 from pathlib import Path
@@ -35,6 +36,7 @@ from dwarfdiag.errors import BadInputError
 SCHEMA_VERSION = 1
 MAX_DEPTH = 64  # no document nests deeper; a deeper one is hostile or broken
 MAX_DOCUMENT_BYTES = 512 << 20
+JSON_RECURSION_LIMIT = 1000
 
 
 class SchemaError(BadInputError):
@@ -233,6 +235,11 @@ def parse_json(text: str | bytes, source: str) -> Any:
     if len(text) > MAX_DOCUMENT_BYTES:
         raise BadInputError(f"{source}: {len(text)} bytes is more than any dwarfdiag document "
                             f"({MAX_DOCUMENT_BYTES >> 20} MiB); is this the right file?")
+    # json's C parser recurses on the C stack and obeys the recursion limit,
+    # which the replay raises for Python code; parse under a small limit so a
+    # deeply nested file is a RecursionError, not a crashed process
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, JSON_RECURSION_LIMIT))
     try:
         return json.loads(text)
     except RecursionError:
@@ -240,6 +247,8 @@ def parse_json(text: str | bytes, source: str) -> Any:
                             f"document") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise BadInputError(f"{source}: not valid JSON ({e})") from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def read_document(cls: type, data: Any, source: str) -> Any:

@@ -12,9 +12,9 @@ from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.loader import load_typegraph
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
+from dwarfdiag.elf import EM_X86_64, STT_FUNC, ElfFile
 from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
 from dwarfdiag.probe import abi
-from dwarfdiag.probe.elfimage import EM_X86_64, STT_FUNC, ElfImage
 from dwarfdiag.probe.locations import decode_expr, loclist_at
 from dwarfdiag.probe.prologue import disassemble
 
@@ -130,7 +130,7 @@ def name_of(g: TypeGraph, die: Die) -> str | None:
     return die.name or origin(g, die).name
 
 
-def find_function(g: TypeGraph, image: ElfImage, symbol: str) -> Die:
+def find_function(g: TypeGraph, image: ElfFile, symbol: str) -> Die:
     subprograms = [d for d in g if d.tag == Tag.subprogram and name_of(g, d)
                    and d.attrs.get(At.low_pc) and not d.attrs.get(At.declaration)]
     wanted = {symbol, gonames.normalise(symbol), symbol.replace("(*", "").replace(")", ""),
@@ -146,11 +146,12 @@ def find_function(g: TypeGraph, image: ElfImage, symbol: str) -> Die:
 
 
 def probe(binary: Path, symbol: str) -> ProbeReport:
-    image = ElfImage(binary)
+    image = ElfFile(binary)
     if image.machine != EM_X86_64:
         raise UnsupportedError(f"{binary} is for {image.arch}; dwarfdiag probe supports "
                                f"{SUPPORTED} only")
-    if not image.has_symtab:
+    symbols = image.symbols(".symtab")
+    if not symbols:
         raise BadInputError(f"{binary} has no symbol table (.symtab): it was stripped; "
                             f"rebuild without -ldflags=-s (gc) or strip, or probe the "
                             f"unstripped binary")
@@ -159,7 +160,8 @@ def probe(binary: Path, symbol: str) -> ProbeReport:
     unit = g.unit(die)
     compiler = "gccgo" if unit.compiler == "gccgo" else "gc"
     address = die.attrs[At.low_pc]
-    syms = [s for s in image.symbols if s.kind == STT_FUNC and s.value == address]
+    syms = [s for s in symbols + image.symbols(".dynsym")
+            if s.kind == STT_FUNC and s.value == address]
     fname = name_of(g, die)
     sym = next((s for s in syms if s.name == fname), syms[0] if syms else None)
     file_offset = image.offset_by_segments(address)
