@@ -31,7 +31,7 @@ def main() -> None:
                 start = time.perf_counter()
                 proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "bisect", target,
                                        "--libbpf", args.libbpf, "--no-repro", "--json",
-                                       "--out", out], capture_output=True, text=True)
+                                       "--out-dir", out], capture_output=True, text=True)
                 walls.append(time.perf_counter() - start)
                 if proc.returncode != 0:
                     sys.exit(proc.stderr)

@@ -180,12 +180,12 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli(tmp_path, gc_seed_binary):
-    proc = _run("bisect", str(gc_seed_binary), "--libbpf", "1.7", "--out", str(tmp_path))
+    proc = _run("bisect", str(gc_seed_binary), "--libbpf", "1.7", "--out-dir", str(tmp_path))
     assert proc.returncode == 0 and "nothing to bisect" in proc.stdout, proc.stderr
     proc = _run("bisect", "kubeadm")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "make kubeadm DBG=1" in proc.stderr
-    proc = _run("bisect", "statefn", "--no-repro", "--json", "--out", str(tmp_path))
+    proc = _run("bisect", "statefn", "--no-repro", "--json", "--out-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["search"]["full_errno"] == -40 and len(doc["search"]["sets"]) == 1

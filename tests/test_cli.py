@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 import typer.main
 from typer.testing import CliRunner
 
+from dwarfdiag.btf.model import BtfKind
+from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.cli import app
 
 runner = CliRunner()
@@ -30,9 +33,17 @@ def test_every_command_has_help():
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage" in result.output
+        assert "<bool>" not in result.output, f"{path}: a flag shown as taking a value"
         for param in command.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert (param.help or "").strip(), f"option {param.opts} of {path} has no help"
+                # one convention: --json is a flag, -o is --output (a file), directories
+                # are --out-dir
+                if "--json" in param.opts:
+                    assert param.is_flag, f"{path}: --json must be a flag"
+                if "-o" in param.opts:
+                    assert "--output" in param.opts, f"{path}: -o must be --output"
+                assert "--out" not in param.opts and "--jsonl" not in param.opts, path
         seen.append(" ".join(path))
     assert "" in seen
     assert {"btf dump", "btf info", "dedup libbpf", "toolchains list", "toolchains install",
@@ -50,6 +61,20 @@ def test_python_dash_m_help():
     assert proc.returncode == 0
     for group in ("btf", "dedup", "toolchains", "corpus"):
         assert group in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["btf", "info"], "Missing argument"),
+    (["btf", "info", "x", "--nope"], "No such option: --nope"),
+    (["nosuch"], "No such command 'nosuch'"),
+    (["bisect", "statefn", "--workers", "0"], "Invalid value for '--workers'"),
+    (["btf", "dump", "x", "--id", "0"], "Invalid value for '--id'"),
+])
+def test_usage_errors_are_one_line(args, message):
+    proc = _run(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("dwarfdiag: error: ") and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stdout == ""
 
 
 def test_version():
@@ -147,10 +172,15 @@ def test_unknown_toolchain_and_compiler_are_one_line_errors():
 def test_corpus_matrix_json(tmp_path):
     out = tmp_path / "m.json"
     proc = _run("corpus", "matrix", "--toolchains", "sid", "--compilers", "gc",
-                "--programs", "statefn", "--out", str(out), "--json")
+                "--programs", "statefn", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data == json.loads(out.read_text())
+    assert data["kind"] == "matrix" and data["schema"] == 1
+    proc = _run("corpus", "matrix", "--toolchains", "sid", "--compilers", "gc",
+                "--programs", "statefn", "-o", str(out))
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+    written = json.loads(out.read_text())
+    assert written["cells"][0]["outcome"] == data["cells"][0]["outcome"]
     [cell] = data["cells"]
     assert (cell["program"], cell["toolchain"], cell["outcome"]) == ("statefn", "sid", "encodes")
     assert data["builds"][0]["dwarf"]["die_count"] > 0
@@ -169,15 +199,23 @@ def test_encode_compare_capture_check_commands(gc_seed_binary, tmp_path):
     assert json.loads(proc.stdout)["dedup_ret"] == 0
     proc = _run("btf", "compare", str(ours), str(pre))
     assert proc.returncode == 0 and "equal" in proc.stdout, proc.stdout
-    proc = _run("btf", "encode", str(gc_seed_binary), "-o", str(ours), "--no-funcs")
+    with_funcs = len(parse_btf(ours.read_bytes()).types)
+    proc = _run("btf", "encode", str(gc_seed_binary), "-o", str(ours), "--no-funcs", "--json")
+    summary = json.loads(proc.stdout)
+    no_funcs = parse_btf(ours.read_bytes())
+    assert summary["types"] == len(no_funcs.types) < with_funcs
+    assert not any(t.kind in (BtfKind.FUNC,) for t in no_funcs.types)
     proc = _run("btf", "compare", str(ours), str(pre), "--json")
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["only_in_b"] > 0
-    report = tmp_path / "check.json"
-    proc = _run("check", str(gc_seed_binary), "--json", str(report))
+    proc = _run("check", str(gc_seed_binary))
     assert proc.returncode == 0, proc.stderr
     assert "id drift +1" in proc.stdout and "DW_TAG_unspecified_type" in proc.stdout
-    assert json.loads(report.read_text())["inconsistency_count"] > 0
+    report = tmp_path / "check.json"
+    proc = _run("check", str(gc_seed_binary), "--json", "-o", str(report))
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+    doc = json.loads(report.read_text())
+    assert doc["kind"] == "check" and doc["inconsistency_count"] > 0
     proc = _run("check", str(gc_seed_binary), "--btf", str(pre))
     assert proc.returncode == 0 and "consistent" in proc.stdout
 
@@ -215,18 +253,19 @@ def test_dedup_explain_and_trace_commands(tmp_path):
     from conftest import corpus_binary
 
     binary = corpus_binary("statefn")
-    report = tmp_path / "explain.json"
-    proc = _run("dedup", "explain", str(binary), "--libbpf", "1.5", "--json", str(report))
+    proc = _run("dedup", "explain", str(binary), "--libbpf", "1.5")
     assert proc.returncode == 1, proc.stderr
     assert "first failure: -ELOOP in ref_types" in proc.stdout
     assert "main.stateFn" in proc.stdout and "libbpf 1.7    encodes" in proc.stdout
-    doc = json.loads(report.read_text())
-    assert doc["first_failure"]["errno_name"] == "-ELOOP" and not doc["ok"]
+    proc = _run("dedup", "explain", str(binary), "--libbpf", "1.5", "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["kind"] == "explain" and doc["first_failure"]["errno_name"] == "-ELOOP"
+    assert not doc["ok"]
     jsonl, out = tmp_path / "t.jsonl", tmp_path / "out.btf"
-    proc = _run("dedup", "trace", str(binary), "--libbpf", "1.7", "--jsonl", str(jsonl),
-                "-o", str(out), "--focus", "main.stateFn")
+    proc = _run("dedup", "trace", str(binary), "--libbpf", "1.7", "-o", str(jsonl),
+                "--dedup-output", str(out), "--focus", "main.stateFn")
     assert proc.returncode == 0, proc.stderr
-    assert "dedup ok" in proc.stdout
+    assert "dedup ok" in proc.stderr
     events = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert any(e["ev"] == "type" and e.get("name") == "main.stateFn" for e in events)
     assert out.read_bytes()[:2] == b"\x9f\xeb"

@@ -232,9 +232,12 @@ def test_cli(pair, tmp_path):
     import sys
 
     out = tmp_path / "diff.json"
-    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "diff", str(pair[0]), str(pair[1]),
-                           "--json", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "diff", str(pair[0]), str(pair[1])],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "reference-only cycles in A" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "diff", str(pair[0]), str(pair[1]),
+                           "--json", "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
     doc = json.loads(out.read_text())
-    assert doc["matched"] > 0 and doc["a"]["compilers"] == ["gc"]
+    assert doc["kind"] == "diff" and doc["matched"] > 0 and doc["a"]["compilers"] == ["gc"]

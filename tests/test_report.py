@@ -88,7 +88,7 @@ def test_self_contained_and_no_requests(real_report):
 
 def test_report_command_rerenders_without_recomputing(real_report, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "report",
-                           str(real_report / "findings.json"), "--out", str(tmp_path)],
+                           str(real_report / "findings.json"), "--out-dir", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "index.html").read_text() == (real_report / "index.html").read_text()
@@ -203,7 +203,7 @@ def test_report_merges_saved_bisect_results(tmp_path, real_report):
     (tmp_path / "bisect.json").write_text(json.dumps(bisect_doc))
     proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "report",
                            str(real_report / "findings.json"), str(tmp_path / "bisect.json"),
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+                           "--out-dir", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     html = (tmp_path / "out" / "index.html").read_text()
     assert "statefn: 3 types (encoder); replay: -ELOOP" in html

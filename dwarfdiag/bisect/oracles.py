@@ -37,6 +37,14 @@ class OracleSpec:
         if self.kind == "libbpf" and self.libbpf not in SUITE_OF_LIBBPF:
             raise BadInputError(f"no real libbpf {self.libbpf} here; choose "
                                 f"{', '.join(SUITE_OF_LIBBPF)}")
+        if self.kind == "replay":
+            from dwarfdiag.dedup.variants import variant
+
+            variant(self.libbpf)  # an unknown variant fails here, not in a worker
+        if self.toolchain:
+            from dwarfdiag.toolchains.suites import parse_names
+
+            parse_names(self.toolchain)
 
     @property
     def replay_variant(self) -> str:

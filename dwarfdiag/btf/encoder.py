@@ -43,6 +43,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from dwarfdiag.btf.build import BtfBuilder
 from dwarfdiag.btf.model import Btf, FuncLinkage, IntEncoding
@@ -315,13 +316,15 @@ class EncodedFile:
     types: int
     cached: bool = False
 
-    def write_provenance(self, path: Path, source: str) -> None:
+    def provenance_json(self, source: str) -> str:
+        """Every BTF id's DIE provenance, as ``btf encode --provenance`` writes it."""
         doc = {"source": source, "types": self.types,
                "provenance": {str(k): v for k, v in sorted(self.provenance.items())}}
-        Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+        return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
 
 
-def encode_file(path: Path, funcs: bool = True, use_cache: bool = True) -> EncodedFile:
+def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
+                progress: Callable[[int, int], None] | None = None) -> EncodedFile:
     """Encode a binary, reusing the cached result for the same content and options.
 
     The cache key is the TypeGraph's content key (build-id or file hash plus
@@ -347,7 +350,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True) -> Encod
             pass
     from dwarfdiag.btf.raw import write_btf
 
-    enc = encode(load_typegraph(path, use_cache=use_cache), funcs=funcs)
+    enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress), funcs=funcs)
     out = EncodedFile(write_btf(enc.btf), enc.provenance, enc.warnings, len(enc.btf.types))
     if use_cache:
         tmp = entry.with_suffix(f".{os.getpid()}.tmp")

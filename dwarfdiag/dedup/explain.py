@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 from collections import Counter
+from typing import Callable
 
 from dwarfdiag.btf.model import Btf, BtfKind
 from dwarfdiag.dedup.driver import ReplayResult, replay
@@ -86,10 +87,14 @@ def _why(result: ReplayResult, btf: Btf, inp: DedupInput) -> str:
     return why + ": " + " -> ".join(f"[{link.id}] {link.kind}" for link in f.chain[:8])
 
 
-def explain(inp: DedupInput, variant: Variant, predict: bool = True) -> Explanation:
+def explain(inp: DedupInput, variant: Variant, predict: bool = True,
+            progress: Callable[[str], None] | None = None) -> Explanation:
     """Diagnose ``inp`` under ``variant``; ``predict`` also replays every other
-    variant to predict pahole's verdict with each libbpf (five more replays)."""
+    variant to predict pahole's verdict with each libbpf (five more replays).
+    ``progress`` hears which replay is running."""
+    say = progress or (lambda text: None)
     btf = inp.btf
+    say(f"replaying libbpf {variant.name} ({len(btf.types)} types)")
     result = replay(btf, variant, explore=True)
     first = hidden = None
     if not result.ok:
@@ -113,12 +118,14 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True) -> Explanat
                                         Provenance.of(inp.provenance.get(canon))))
     predictions = []
     for v in VARIANTS.values() if predict else ():
+        if not (v == variant and not result.hidden_failures):
+            say(f"predicting pahole with libbpf {v.name}")
         r = result if v == variant and not result.hidden_failures else replay(btf, v)
         predictions.append(Prediction(v.name, v.follows, v.verified_against, r.ok,
                                       errno_name(r.error), r.type_id, _why(r, btf, inp)))
     return Explanation(inp.source, variant.name, len(btf.types),
                        len(result.kept) if result.ok else None, first, hidden or [],
-                       dict(merges), largest, predictions, result.seconds)
+                       dict(merges), largest, predictions, result.seconds, inp.binary)
 
 
 def _resolve(canonical: list[int], type_id: int) -> int:

@@ -30,10 +30,11 @@ class Failure:
     def errno_name(self) -> str:
         return errno_name(self.errno)
 
-    def summary(self) -> str:
+    def summary(self) -> list[str]:
+        """Two lines: what failed and why, then the chain."""
         path = " -> ".join(link.describe() for link in self.chain) or "(no chain)"
-        return (f"{self.errno_name} in {self.phase} while processing [{self.first_id}]: "
-                f"{self.root_cause}\n    {path}")
+        return [f"{self.errno_name} in {self.phase} while processing [{self.first_id}]: "
+                f"{self.root_cause}", f"    {path}"]
 
 
 @dataclass
@@ -96,12 +97,13 @@ class Explanation(Document):
                 out.append(f"  class of {c.size}: [{c.canonical}] {c.kind} "
                            f"'{c.name or '(anon)'}'")
         else:
-            out.append("first failure: " + self.first_failure.summary())
+            head, chain = self.first_failure.summary()
+            out += ["first failure: " + head, chain]
             if self.hidden_failures:
                 out.append(f"{len(self.hidden_failures)} more independent failures hidden "
                            f"behind it:")
                 for f in self.hidden_failures[:10]:
-                    out.append("  " + f.summary().replace("\n", "\n  "))
+                    out += ["  " + line for line in f.summary()]
         if self.predictions:
             out.append("predicted pahole outcome per libbpf:")
         for p in self.predictions:

@@ -79,7 +79,8 @@ def to_data(obj: Any) -> Any:
 
 def to_json(obj: Any) -> str:
     """The one JSON spelling every command writes: two-space indent, a final newline."""
-    return json.dumps(to_data(obj), indent=2, ensure_ascii=False) + "\n"
+    # ASCII only: names from binaries cannot smuggle terminal controls through JSON
+    return json.dumps(to_data(obj), indent=2, ensure_ascii=True) + "\n"
 
 
 _HINTS: dict[type, dict[str, Any]] = {}  # dataclass -> resolved field annotations

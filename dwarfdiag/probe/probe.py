@@ -110,7 +110,8 @@ class ProbeReport:
             out.append(f"    inlined into {site['caller']} at {site['call']}"
                        + (f" ({site['address']:#x})" if site.get("address") else ""))
         out.append("  bpftrace: " + self.bpftrace())
-        out.append("  libbpf:\n" + "\n".join("    " + line for line in self.libbpf().splitlines()))
+        out.append("  libbpf:")
+        out += ["    " + line for line in self.libbpf().splitlines()]
         return out
 
 

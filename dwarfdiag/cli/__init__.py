@@ -1,0 +1,54 @@
+"""The ``dwarfdiag`` command line: thin wrappers over the library.
+
+Each command parses its options, calls the library and hands the result to
+:func:`dwarfdiag.cli.output.emit` (text or ``--json``, stdout or ``-o``).
+Every error the user can act on, a library error or a usage mistake, is one
+line on stderr and exit code 2 (``--debug`` shows the traceback):
+``dwarfdiag: error: <file or option>: <what is wrong>[; <how to fix it>]``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from dwarfdiag.cli import analyze, btf, corpus, dedup, investigate, toolchains  # noqa: F401
+from dwarfdiag.cli.apps import State, app
+from dwarfdiag.cli.output import printable
+from dwarfdiag.errors import DwarfdiagError
+
+# typer's parser raises click's UsageError (vendored in newer typer); find it
+# through a public class rather than a private module
+UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"dwarfdiag: error: {printable(message)}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False, prog_name="dwarfdiag")
+    except DwarfdiagError as e:
+        if State.debug:
+            traceback.print_exc()
+        _fail(str(e))
+    except UsageError as e:
+        if State.debug:
+            traceback.print_exc()
+        command = e.ctx.command_path if getattr(e, "ctx", None) else "dwarfdiag"
+        if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as asked
+            typer.echo(e.ctx.get_help() if e.ctx else "")
+            sys.exit(0)
+        _fail(f"{e.format_message().rstrip('.')} (see '{command} --help')")
+    except BrokenPipeError:
+        # output piped into head(1) and friends: not an error
+        sys.stderr.close()
+        sys.exit(0)
+    except (KeyboardInterrupt, typer.Abort):
+        print("dwarfdiag: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code or 0)

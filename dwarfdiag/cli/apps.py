@@ -1,0 +1,45 @@
+"""The typer apps: the root command and its groups (commands attach in their modules)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from dwarfdiag import __version__
+
+SETTINGS = dict(no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    name="dwarfdiag",
+    help="Explain why Go binaries break BTF generation (pahole / libbpf btf__dedup), "
+         "and make BTF that works.",
+    pretty_exceptions_enable=False, add_completion=False, **SETTINGS)
+btf_app = typer.Typer(help="Read, write, dump and inspect BTF.", **SETTINGS)
+dedup_app = typer.Typer(help="Run libbpf's btf__dedup and explain its verdict.", **SETTINGS)
+toolchains_app = typer.Typer(help="The compilers, pahole and libbpf versions dwarfdiag uses.",
+                             **SETTINGS)
+corpus_app = typer.Typer(help="The built-in corpus of Go programs and its builds.", **SETTINGS)
+app.add_typer(btf_app, name="btf")
+app.add_typer(dedup_app, name="dedup")
+app.add_typer(toolchains_app, name="toolchains")
+app.add_typer(corpus_app, name="corpus")
+
+
+class State:
+    debug = False
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"dwarfdiag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version_callback, is_eager=True,
+        help="Print the version and exit.")] = None,
+) -> None:
+    State.debug = debug

@@ -1,0 +1,161 @@
+"""``dwarfdiag btf ...``: dump, info, encode, compare and capture BTF."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dwarfdiag.cli.apps import btf_app
+from dwarfdiag.cli.output import JsonOpt, OutputOpt, echo, emit, progress, write_output
+
+PaholeOpt = Annotated[Optional[str], typer.Option(help="pahole executable to run.")]
+ToolchainOpt = Annotated[Optional[str], typer.Option(
+    help="Installed pahole/libbpf toolchain to run: bookworm, trixie, sid or system (default).")]
+
+
+class DumpFormat(str, Enum):
+    raw = "raw"
+    json = "json"
+
+
+@btf_app.command("dump")
+def btf_dump(
+    file: Annotated[Path, typer.Argument(help="Raw BTF file, or an ELF with a .BTF section.")],
+    base: Annotated[Optional[Path], typer.Option(help="Base BTF: FILE is split BTF on top of it.")] = None,
+    format: Annotated[DumpFormat, typer.Option("--format", "-f",
+                      help="raw: as 'bpftool btf dump file'; json: as 'bpftool -j'.")] = DumpFormat.raw,
+    as_json: JsonOpt = False,
+    type_id: Annotated[Optional[int], typer.Option("--id", min=1, help="Dump only this type id.")] = None,
+    root: Annotated[Optional[str], typer.Option(
+        help="Dump the types with this name and everything they reference.")] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Dump BTF types exactly as bpftool does (--json: as 'bpftool -j')."""
+    from dwarfdiag.btf.dump import dump_json, dump_text, select_ids
+    from dwarfdiag.btf.files import load_btf
+
+    btf = load_btf(file, base)
+    ids = select_ids(btf, type_id=type_id, root=root)
+    dumper = dump_json if as_json or format is DumpFormat.json else dump_text
+    chunks = dumper(btf, ids)
+    if output is not None:
+        write_output(output, "".join(chunks), [file])
+        return
+    import sys
+
+    from dwarfdiag.cli.output import json_printable, printable
+
+    for chunk in chunks:  # bpftool's output; control characters in names escaped
+        if dumper is dump_json:
+            sys.stdout.write(json_printable(chunk))
+        else:
+            sys.stdout.write("\n".join(printable(line) for line in chunk.split("\n")))
+    sys.stdout.flush()
+
+
+@btf_app.command("info")
+def btf_info(
+    file: Annotated[Path, typer.Argument(help="Raw BTF file, or an ELF with a .BTF section.")],
+    base: Annotated[Optional[Path], typer.Option(help="Base BTF for split BTF.")] = None,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """Summarise a BTF file: header, byte order, type counts per kind."""
+    from dwarfdiag.btf.files import load_btf
+    from dwarfdiag.btf.summary import summarize
+
+    info = summarize(load_btf(file, base))
+
+    def text():
+        yield from (f"{k}: {v}" for k, v in info.items() if k != "kinds")
+        yield from (f"  {kind:<11} {count}" for kind, count in info["kinds"].items())
+
+    emit(info, as_json, output, text, inputs=[file])
+
+
+@btf_app.command("encode")
+def btf_encode(
+    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF (gc, gccgo or C).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write the raw BTF here.")],
+    no_funcs: Annotated[bool, typer.Option("--no-funcs", help="Types only: no FUNC/FUNC_PROTO for subprograms.")] = False,
+    provenance: Annotated[Optional[Path], typer.Option(
+        help="Write every BTF id's DIE offset, Go name, package, file and line here (JSON).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the cache.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Encode DWARF as pre-dedup BTF, as pahole 1.32 builds it before btf__dedup."""
+    from dwarfdiag.btf.encoder import encode_file
+    from dwarfdiag.cli.output import check_output
+
+    check_output(output, [binary])
+    if provenance:
+        check_output(provenance, [binary])
+    with progress(f"encoding {binary}") as bar:
+        result = encode_file(binary, funcs=not no_funcs, use_cache=not no_cache,
+                             progress=bar.advance)
+    write_output(output, result.raw, [binary])
+    if provenance:
+        write_output(provenance, result.provenance_json(str(binary)), [binary])
+    summary = {"output": str(output), "types": result.types, "cached": result.cached,
+               "not_encoded": dict(sorted(result.warnings.items()))}
+    for tag, count in sorted(result.warnings.items()):
+        echo(f"warning: {tag} not encoded ({count} DIEs)", err=True)
+    emit(summary, as_json, text=lambda: [
+        f"{output}: {result.types} types (pre-dedup){' [cached]' if result.cached else ''}"])
+
+
+@btf_app.command("compare")
+def btf_compare(
+    a: Annotated[Path, typer.Argument(help="First BTF (raw, or an ELF with .BTF).")],
+    b: Annotated[Path, typer.Argument(help="Second BTF.")],
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many differences per side.")] = 20,
+) -> None:
+    """Compare the named types of two BTFs: kind, name, size, vlen, members and offsets.
+
+    Exit code 0 when equal, 1 when they differ (as cmp(1) does).
+    """
+    from dwarfdiag.btf.compare import compare
+    from dwarfdiag.btf.files import load_btf
+
+    result = compare(load_btf(a), load_btf(b))
+    doc = result.as_dict(limit)
+
+    def text():
+        yield (f"named types: {result.a_named} in {a}, {result.b_named} in {b}; "
+               + ("equal" if result.equal else
+                  f"{len(result.only_a)} only in A, {len(result.only_b)} only in B"))
+        for side, examples in (("A", doc["only_in_a_examples"]), ("B", doc["only_in_b_examples"])):
+            for e in examples:
+                yield f"  only in {side}: {e['kind']} '{e['name']}' size={e['size']} vlen={e['vlen']}"
+
+    emit(doc, as_json, output, text, inputs=[a, b])
+    if not result.equal:
+        raise typer.Exit(1)
+
+
+@btf_app.command("capture")
+def btf_capture(
+    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write pahole's pre-dedup BTF here.")],
+    pahole: PaholeOpt = None,
+    toolchain: ToolchainOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Capture the BTF pahole hands to btf__dedup (even when dedup then fails)."""
+    from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
+    from dwarfdiag.cli.output import check_output
+
+    check_output(output, [binary])
+    choice = PaholeChoice.of(pahole, toolchain)
+    with progress(f"running {choice.label} on {binary}"):
+        cap = BinaryAnalysis(binary).capture(choice)
+    write_output(output, cap.btf, [binary])
+    verdict = "ok" if cap.dedup_ret == 0 else f"failed ({cap.dedup_ret})"
+    emit({**cap.as_dict(), "output": str(output)}, as_json, text=lambda: [
+        f"{output}: {len(cap.btf)} bytes captured from {choice.label} by {cap.method}; "
+        f"its btf__dedup {verdict}"])

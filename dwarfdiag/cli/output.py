@@ -1,0 +1,218 @@
+"""One output convention for every command, after sqlite-utils' ``output_options``.
+
+* ``--json`` prints the result as JSON on stdout instead of text;
+* ``-o/--output PATH`` writes that output to PATH instead (commands whose
+  product is a file, such as ``btf encode``, write the product there and
+  print the summary);
+* ``--out-dir DIR`` names a directory for commands that write several files.
+
+:func:`emit` renders every result: the text of its ``lines()`` or its JSON
+(one spelling, :func:`dwarfdiag.findings.schema.to_json`). Text that came
+from a binary is untrusted, so every line printed has its control
+characters escaped (:func:`printable`): a type name cannot split a line or
+send an escape sequence to the terminal. Files are written through
+:func:`write_output`: never over an input, never half-written, and a
+missing directory or a path of the wrong kind is one clear error.
+
+:func:`progress` shows what a long step is doing, on a terminal only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterable, Iterator, Optional
+
+import typer
+
+from dwarfdiag.errors import BadInputError
+from dwarfdiag.findings.schema import to_json
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of text.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "-o", "--output", help="Write the output to this file instead of stdout.")]
+OutDirOpt = Annotated[Path, typer.Option("--out-dir", help="Directory to write into.")]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (tabs kept): safe for a terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1] if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")
+
+
+def json_printable(text: str) -> str:
+    """JSON text with the control characters json.dumps leaves raw (DEL, C1, the
+    Unicode line separators) written as ``\\uXXXX``: still valid JSON, now safe."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def check_output(path: Path, inputs: Iterable[Path] = ()) -> Path:
+    """Refuse an output path we cannot or must not write, with one clear line."""
+    path = Path(path)
+    for given in inputs:
+        try:
+            if Path(given).exists() and path.exists() and os.path.samefile(given, path):
+                raise BadInputError(f"{path}: is also an input; dwarfdiag never writes over "
+                                    f"its input, choose another output path")
+        except OSError:
+            continue
+    if path.is_dir():
+        raise BadInputError(f"{path}: is a directory; give a file name to write")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise BadInputError(f"{path}: directory {parent} does not exist; create it first")
+    if path.exists() or path.is_symlink():
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as e:
+            raise BadInputError(f"{path}: cannot write: {e.strerror}") from None
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+            raise BadInputError(f"{path}: exists and is not a regular file; choose another "
+                                f"output path")
+    if not os.access(parent, os.W_OK):
+        raise BadInputError(f"{path}: directory {parent} is not writable")
+    return path
+
+
+def check_out_dir(path: Path, inputs: Iterable[Path] = ()) -> Path:
+    """A directory we may create and write into (its parent must exist)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BadInputError(f"{path}: exists and is not a directory; choose another "
+                            f"--out-dir")
+    if not path.exists():
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise BadInputError(f"{path}: its parent directory {parent} does not exist; "
+                                f"create it first")
+        if not os.access(parent, os.W_OK):
+            raise BadInputError(f"{path}: cannot create it, {parent} is not writable")
+    elif not os.access(path, os.W_OK):
+        raise BadInputError(f"{path}: directory is not writable")
+    return path
+
+
+def write_output(path: Path, data: bytes | str, inputs: Iterable[Path] = ()) -> Path:
+    """Write ``data`` to ``path``: through a temporary file and a rename for a
+    regular file (a reader never sees half of it); straight through for a
+    device or a FIFO someone reads (``-o /dev/stdout``)."""
+    path = check_output(path, inputs)
+    raw = data.encode() if isinstance(data, str) else data
+    if path.exists() and not stat.S_ISREG(os.stat(path).st_mode):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            raise BadInputError(f"{path}: cannot write: {e.strerror}"
+                                + (" (nothing reads this FIFO)" if e.errno == 6 else "")) \
+                from None
+        try:
+            os.set_blocking(fd, True)
+            os.write(fd, raw)
+        finally:
+            os.close(fd)
+        return path
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise BadInputError(f"{path}: cannot write: {e.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+@contextmanager
+def output_stream(path: Path, inputs: Iterable[Path] = ()) -> Iterator:
+    """A text file to stream a long output into; it appears at ``path`` (renamed
+    into place) only once complete, and not at all if the command fails."""
+    path = check_output(path, inputs)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            yield f
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def echo(line: str = "", err: bool = False) -> None:
+    """One line of text output, control characters escaped."""
+    typer.echo(printable(line), err=err)
+
+
+def emit(result: Any, as_json: bool, output: Path | None = None,
+         text: Callable[[], Iterable[str]] | None = None,
+         inputs: Iterable[Path] = ()) -> None:
+    """Print (or write to ``output``) ``result`` as JSON or as text lines.
+
+    ``text`` gives the lines; by default ``result.lines()``.
+    """
+    if as_json:
+        rendered = to_json(result)
+    else:
+        lines = text() if text is not None else result.lines()
+        rendered = "".join(printable(line) + "\n" for line in lines)
+    if output is None:
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+    else:
+        write_output(output, rendered, inputs)
+        echo(f"wrote {output}", err=True)
+
+
+class Reporter:
+    """What a long step tells the user: a stage in words, and bytes or items done."""
+
+    def __init__(self, bar, task):
+        self._bar, self._task = bar, task
+
+    def stage(self, text: str) -> None:
+        if self._bar is not None:
+            from rich.markup import escape
+
+            self._bar.update(self._task, description=escape(printable(text)))
+
+    def advance(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+
+@contextmanager
+def progress(text: str, transient: bool = True) -> Iterator[Reporter]:
+    """A spinner with elapsed time and, when told, a bar; on stderr, and only when
+    stderr is a terminal (pipes and CI logs stay clean)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield Reporter(None, None)
+        return
+    from rich.markup import escape
+    from rich.progress import (BarColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn)
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=transient) as bar:
+        task = bar.add_task(escape(printable(text)), total=None)
+        yield Reporter(bar, task)
+
+
+def seconds_since(start: float) -> str:
+    return f"{time.perf_counter() - start:.1f} s"
