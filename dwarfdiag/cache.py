@@ -1,31 +1,100 @@
-"""Where dwarfdiag keeps what it builds and downloads: never inside git.
+"""Where dwarfdiag keeps what it builds, downloads and derives: never inside git.
 
 ``$DWARFDIAG_CACHE`` overrides the default ``$XDG_CACHE_HOME/dwarfdiag``
-(``~/.cache/dwarfdiag``). Entries are keyed by content, never by path
-alone: a corpus build by its source hash, compiler, compiler version and
-flags (see :mod:`dwarfdiag.corpus.build`).
+(``~/.cache/dwarfdiag``). Two kinds of entries live there:
+
+* **downloads and builds** (``go/``, ``gccgo/``, ``toolchains/``, ``apt/``,
+  ``builds/``, ``targets/``, ``native/``): keyed by what they are made of
+  (a build by its source hash, compiler, version and flags); kept until
+  ``dwarfdiag cache clean --all``;
+* **derived data** (``derived/<area>/``: TypeGraphs, encoded BTF, diff
+  cycles): keyed by :func:`derived_key`, which changes whenever the input's
+  bytes, dwarfdiag's code, the Python version or the entry format does.
+  Every entry starts with a digest of its payload and is verified before it
+  is unmarshalled; anything unreadable is a miss. Entries are written
+  through a temporary name and a rename, so a killed writer leaves no half
+  entry. The oldest are evicted once the area passes :data:`MAX_DERIVED_BYTES`
+  (``DWARFDIAG_CACHE_MAX``, default 2 GiB), and left-over temporary files
+  of killed runs are swept.
+
+A cache directory we cannot write (read-only, or ``$DWARFDIAG_CACHE`` naming
+a file) degrades to a private temporary directory for this run, with one
+warning: slower, never wrong, never a crash.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+from dwarfdiag import __version__
+
+FORMAT = 1  # bump when the envelope of derived entries changes
+MAGIC = b"DWDC"
+DERIVED = "derived"
+MAX_DERIVED_BYTES = int(os.environ.get("DWARFDIAG_CACHE_MAX", 2 << 30))
+STALE_TMP_SECONDS = 3600
+_fallback: Path | None = None  # this run's temporary cache, when the real one is unusable
+_fallback_for = ""  # the configured root it stands in for
+_usable_roots: set[str] = set()
+
+
+def _configured_root() -> Path:
+    env = os.environ.get("DWARFDIAG_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "dwarfdiag"
+
+
+def _usable(root: Path) -> bool:
+    if str(root) in _usable_roots and root.is_dir():
+        return True
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=root, prefix=".probe-", delete=True)
+        probe.close()
+    except OSError:
+        return False
+    _usable_roots.add(str(root))
+    return True
 
 
 def cache_root() -> Path:
-    env = os.environ.get("DWARFDIAG_CACHE")
-    if env:
-        root = Path(env)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        root = Path(xdg) / "dwarfdiag"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    """The cache directory, or this run's private fallback if it cannot be written."""
+    root = _configured_root()
+    if _fallback is not None and _fallback_for == str(root):
+        return _fallback
+    if _usable(root):
+        return root
+    return _degrade(root)
+
+
+def _degrade(root: Path) -> Path:
+    global _fallback, _fallback_for
+    _fallback = Path(tempfile.mkdtemp(prefix="dwarfdiag-cache-"))
+    _fallback_for = str(root)
+    atexit.register(shutil.rmtree, _fallback, True)
+    print(f"dwarfdiag: warning: cache {root} is not a writable directory; using a temporary "
+          f"cache for this run (set DWARFDIAG_CACHE to a writable directory)", file=sys.stderr)
+    return _fallback
 
 
 def cache_dir(*parts: str) -> Path:
     d = cache_root().joinpath(*parts)
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        d = _degrade(cache_root()).joinpath(*parts)
+        d.mkdir(parents=True, exist_ok=True)
     return d
 
 
@@ -33,10 +102,173 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a private temporary name and a rename,
     so a reader never sees half a file, even when the writer is killed."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        tmp.write_bytes(data)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --- derived data ---------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of dwarfdiag's own source: any change to the code is a new key."""
+    h = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".c") and path.is_file():
+            h.update(str(path.relative_to(package)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=64)
+def _file_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    # memoised within one process only; across processes the bytes are hashed again
+    from dwarfdiag.inputfile import read_input
+
+    return hashlib.sha256(read_input(Path(path))).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a regular file's bytes (about 0.1 s for a 150 MB binary)."""
+    import stat
+
+    from dwarfdiag.errors import BadInputError
+    from dwarfdiag.inputfile import check_readable
+
+    st = check_readable(Path(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise BadInputError(f"{path}: a binary must be a regular file, not a pipe or device; "
+                            f"save it to a file first")
+    return _file_digest(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def derived_key(path: Path, *parts: object) -> str:
+    """The key of data derived from the file at ``path`` by this very code."""
+    import marshal
+
+    basis = [file_digest(path), code_fingerprint(), f"py{sys.version_info[0]}."
+             f"{sys.version_info[1]}", f"marshal{marshal.version}", f"format{FORMAT}", *parts]
+    return hashlib.sha256(":".join(map(str, basis)).encode()).hexdigest()[:32]
+
+
+def _entry(area: str, key: str) -> Path:
+    return cache_dir(DERIVED, area) / f"{key}.bin"
+
+
+def load_derived(area: str, key: str) -> bytes | None:
+    """The payload stored under ``key``, verified; None on any miss or damage."""
+    path = _entry(area, key)
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    if len(blob) < 36 or blob[:4] != MAGIC:
+        return None
+    payload = blob[36:]
+    if hashlib.sha256(payload).digest() != blob[4:36]:
+        return None
+    try:
+        os.utime(path)  # recently used: evicted last
+    except OSError:
+        pass
+    return payload
+
+
+def store_derived(area: str, key: str, payload: bytes) -> None:
+    """Store ``payload`` under ``key`` (atomically); a failure to write is not an error."""
+    try:
+        atomic_write(_entry(area, key), MAGIC + hashlib.sha256(payload).digest() + payload)
+        _maybe_sweep()
+    except OSError:
+        pass
+
+
+# --- housekeeping ---------------------------------------------------------------------
+@dataclass
+class Area:
+    name: str
+    path: Path
+    files: int
+    bytes: int
+
+
+def areas() -> list[Area]:
+    """Every top-level area of the cache (derived areas one by one), with its size."""
+    root = cache_root()
+    out = []
+    for top in sorted(p for p in root.iterdir() if p.is_dir()):
+        subs = sorted(p for p in top.iterdir() if p.is_dir()) if top.name == DERIVED else [top]
+        for d in subs:
+            files = [f for f in d.rglob("*") if f.is_file() and not f.is_symlink()]
+            label = f"{DERIVED}/{d.name}" if top.name == DERIVED else d.name
+            out.append(Area(label, d, len(files), sum(f.stat().st_size for f in files)))
+    return out
+
+
+def _derived_files() -> list[Path]:
+    root = cache_root() / DERIVED
+    return [f for f in root.rglob("*") if f.is_file()] if root.is_dir() else []
+
+
+def sweep(max_bytes: int = MAX_DERIVED_BYTES, now: float | None = None) -> tuple[int, int]:
+    """Remove stale temporary files, then the least recently used derived entries until
+    the derived data fits in ``max_bytes``. Returns (files removed, bytes freed)."""
+    now = time.time() if now is None else now
+    removed = freed = 0
+    entries = []
+    for f in [*_derived_files(), *cache_root().rglob(".*.tmp")]:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        if f.name.endswith(".tmp"):
+            if now - st.st_mtime > STALE_TMP_SECONDS:
+                f.unlink(missing_ok=True)
+                removed, freed = removed + 1, freed + st.st_size
+            continue
+        entries.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in entries)
+    for _, size, f in sorted(entries):
+        if total <= max_bytes:
+            break
+        f.unlink(missing_ok=True)
+        total -= size
+        removed, freed = removed + 1, freed + size
+    return removed, freed
+
+
+def _maybe_sweep() -> None:
+    """Sweep at most once an hour (a stamp file says when it last ran)."""
+    stamp = cache_root() / DERIVED / ".swept"
+    try:
+        if stamp.exists() and time.time() - stamp.stat().st_mtime < STALE_TMP_SECONDS:
+            return
+        stamp.touch()
+    except OSError:
+        return
+    sweep()
+
+
+def clean(everything: bool = False) -> tuple[int, int]:
+    """Remove derived data (``everything``: also builds, downloads and toolchains)."""
+    root = cache_root()
+    targets = [p for p in root.iterdir() if p.is_dir()] if everything else [root / DERIVED]
+    removed = freed = 0
+    for target in targets:
+        if not target.exists():
+            continue
+        for f in target.rglob("*"):
+            if f.is_file() or f.is_symlink():
+                try:
+                    freed += f.lstat().st_size
+                except OSError:
+                    pass
+                removed += 1
+        shutil.rmtree(target, ignore_errors=True)
+    return removed, freed

@@ -22,13 +22,14 @@ run-time dependency.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from dwarfdiag.errors import BadInputError
-from dwarfdiag.inputfile import read_input
+from dwarfdiag.inputfile import check_readable, read_input
 
 ELF_MAGIC = b"\x7fELF"
 SHF_COMPRESSED = 0x800
@@ -91,7 +92,13 @@ class ElfFile:
 
     def __init__(self, path: Path, data: bytes | None = None):
         self.path = Path(path)
-        self.data = read_input(self.path) if data is None else data
+        if data is None:
+            st = check_readable(self.path)
+            if not stat.S_ISREG(st.st_mode):
+                raise BadInputError(f"{self.path}: a binary must be a regular file, not a pipe "
+                                    f"or device; save it to a file first")
+            data = read_input(self.path)
+        self.data = data
         d = self.data
         if len(d) == 0:
             raise BadInputError(f"{self.path}: empty file, not an ELF binary")

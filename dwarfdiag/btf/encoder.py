@@ -38,7 +38,6 @@ the BTF it hands to ``btf__dedup`` (captured) and after dedup by libbpf 1.7:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -327,25 +326,23 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
                 progress: Callable[[int, int], None] | None = None) -> EncodedFile:
     """Encode a binary, reusing the cached result for the same content and options.
 
-    The cache key is the TypeGraph's content key (build-id or file hash plus
-    the dwarfdiag version), so a warm run reads one file and touches neither
-    DWARF nor the encoder.
+    The cache key (:func:`dwarfdiag.cache.derived_key`) covers the binary's
+    bytes and dwarfdiag's code, so a warm run reads one verified entry and
+    touches neither DWARF nor the encoder, and a changed rule is never
+    answered from an entry the old rule filled.
     """
     import marshal
-    import os
 
-    from dwarfdiag.cache import cache_dir
-    from dwarfdiag.dwarf.loader import content_key, load_typegraph
+    from dwarfdiag.cache import derived_key, load_derived, store_derived
+    from dwarfdiag.dwarf.loader import load_typegraph
 
-    # The encoder's own source is part of the key: a changed rule must never
-    # be answered from a cache filled by the old one.
-    rules = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-    flavour = "funcs" if funcs else "nofuncs"
-    entry = cache_dir("encoded") / f"{content_key(path)}-{rules}-{flavour}.marshal"
-    if use_cache and entry.exists():
+    key = derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs")
+    payload = load_derived("encoded", key) if use_cache else None
+    if payload is not None:
         try:
-            raw, prov, warnings, types = marshal.loads(entry.read_bytes())
-            return EncodedFile(raw, prov, warnings, types, cached=True)
+            raw, prov, warnings, types = marshal.loads(payload)
+            if isinstance(raw, bytes) and isinstance(prov, dict) and isinstance(types, int):
+                return EncodedFile(raw, prov, warnings, types, cached=True)
         except (ValueError, EOFError, TypeError):
             pass
     from dwarfdiag.btf.raw import write_btf
@@ -353,9 +350,8 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
     enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress), funcs=funcs)
     out = EncodedFile(write_btf(enc.btf), enc.provenance, enc.warnings, len(enc.btf.types))
     if use_cache:
-        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps((out.raw, out.provenance, out.warnings, out.types)))
-        tmp.replace(entry)
+        store_derived("encoded", key,
+                      marshal.dumps((out.raw, out.provenance, out.warnings, out.types)))
     return out
 
 

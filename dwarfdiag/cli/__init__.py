@@ -14,7 +14,7 @@ import traceback
 
 import typer
 
-from dwarfdiag.cli import analyze, btf, corpus, dedup, investigate, toolchains  # noqa: F401
+from dwarfdiag.cli import analyze, btf, cache, corpus, dedup, investigate, toolchains  # noqa: F401
 from dwarfdiag.cli.apps import State, app
 from dwarfdiag.cli.output import printable
 from dwarfdiag.errors import DwarfdiagError

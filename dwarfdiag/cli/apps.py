@@ -19,10 +19,12 @@ dedup_app = typer.Typer(help="Run libbpf's btf__dedup and explain its verdict.",
 toolchains_app = typer.Typer(help="The compilers, pahole and libbpf versions dwarfdiag uses.",
                              **SETTINGS)
 corpus_app = typer.Typer(help="The built-in corpus of Go programs and its builds.", **SETTINGS)
+cache_app = typer.Typer(help="What dwarfdiag keeps in its cache, and cleaning it.", **SETTINGS)
 app.add_typer(btf_app, name="btf")
 app.add_typer(dedup_app, name="dedup")
 app.add_typer(toolchains_app, name="toolchains")
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(cache_app, name="cache")
 
 
 class State:

@@ -215,24 +215,26 @@ def cycle_names(g: TypeGraph) -> tuple[list[list[str]], set[str]]:
     """Reference-only cycles of the side's pahole-1.32 encoding, as type names,
     and the set of matching keys of the named types on them.
 
-    Cached per binary content and encoder version: encoding is the slow part
-    of a warm diff.
+    Cached under the graph's key, which covers the binary's bytes and all of
+    dwarfdiag's code: encoding is the slow part of a warm diff.
     """
-    import hashlib
     import json
-    from pathlib import Path
 
-    from dwarfdiag.btf import encoder as encoder_module
-    from dwarfdiag.cache import cache_dir
+    from dwarfdiag.cache import load_derived, store_derived
 
-    rules = hashlib.sha256(Path(encoder_module.__file__).read_bytes()).hexdigest()[:12]
-    entry = cache_dir("diff-cycles") / f"{g.key}-{rules}.json" if g.key else None
-    if entry is not None and entry.exists():
-        data = json.loads(entry.read_text())
-        return data["cycles"], set(data["keys"])
+    payload = load_derived("diff-cycles", g.key) if g.key else None
+    if payload is not None:
+        try:
+            data = json.loads(payload)
+            cycles, keys = data["cycles"], data["keys"]
+            if isinstance(cycles, list) and isinstance(keys, list):
+                return cycles, set(keys)
+        except (ValueError, KeyError, TypeError):
+            pass
     cycles, keys = _cycle_names(g)
-    if entry is not None:
-        entry.write_text(json.dumps({"cycles": cycles, "keys": sorted(keys)}))
+    if g.key:
+        store_derived("diff-cycles", g.key,
+                      json.dumps({"cycles": cycles, "keys": sorted(keys)}).encode())
     return cycles, keys
 
 

@@ -1,22 +1,19 @@
 """ELF in, TypeGraph out, with an on-disk cache keyed by content.
 
-The cache key is the binary's GNU build-id and/or Go build ID plus its size
-(or, when it has neither ID, a SHA-256 of the file) and the dwarfdiag
-version, never the path. A warm load reads one ``marshal`` file and does not
-parse DWARF at all (and never imports pyelftools).
+The cache key (:func:`dwarfdiag.cache.derived_key`) is the SHA-256 of the
+binary's bytes plus a fingerprint of dwarfdiag's code and the Python
+version, never the path. A warm load reads one verified ``marshal`` entry
+and does not parse DWARF at all.
 """
 
 from __future__ import annotations
 
-import hashlib
 import marshal
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from dwarfdiag import __version__
-from dwarfdiag.cache import cache_dir
+from dwarfdiag.cache import derived_key, load_derived, store_derived
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
@@ -32,40 +29,26 @@ Progress = Callable[[int, int], None]  # (bytes of .debug_info done, total)
 
 
 def content_key(path: Path) -> str:
-    """A key that changes whenever the binary's content does."""
-    path = Path(path)
-    found = ElfFile(path).build_ids()
-    ids = [found.get("gnu", ""), found.get("go", "")]
-    size = path.stat().st_size
-    if any(ids):
-        basis = f"ids:{ids[0]}:{ids[1]}:{size}"
-    else:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        basis = "sha256:" + h.hexdigest()
-    return hashlib.sha256(f"{basis}:dwarfdiag-{__version__}:{CACHE_FORMAT}".encode()).hexdigest()[:24]
+    """The TypeGraph's cache key: the binary's bytes, this code, this Python."""
+    return derived_key(Path(path), "typegraph", CACHE_FORMAT)
 
 
 def load_typegraph(path: Path, use_cache: bool = True,
                    progress: Progress | None = None) -> TypeGraph:
     path = Path(path)
     key = content_key(path)
-    cached = cache_dir("typegraph") / f"{key}.marshal"
-    if use_cache and cached.exists():
-        try:
-            data = marshal.loads(cached.read_bytes())
-            graph = TypeGraph.from_data(data)
-            graph.source = str(path)
-            return graph
-        except (ValueError, EOFError, TypeError, KeyError):
-            pass  # a damaged cache entry is rebuilt below
+    if use_cache:
+        payload = load_derived("typegraph", key)
+        if payload is not None:
+            try:
+                graph = TypeGraph.from_data(marshal.loads(payload))
+                graph.source = str(path)
+                return graph
+            except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
+                pass
     graph = read_typegraph(path, key, progress)
     if use_cache:
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(graph.to_data()))
-        tmp.replace(cached)
+        store_derived("typegraph", key, marshal.dumps(graph.to_data()))
     return graph
 
 

@@ -1,0 +1,149 @@
+"""The cache: keyed by content, verified when read, atomic when written, bounded,
+and never a reason to fail (an unusable cache degrades to none, with one warning)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dwarfdiag import cache
+
+
+@pytest.fixture()
+def own_cache(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    monkeypatch.setenv("DWARFDIAG_CACHE", str(root))
+    return root
+
+
+def _encode(binary: Path, out: Path, env_cache: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "encode", str(binary),
+                           "-o", str(out), *extra], capture_output=True, text=True,
+                          env={**os.environ, "DWARFDIAG_CACHE": str(env_cache)})
+
+
+def test_a_content_change_at_the_same_size_is_a_new_key(own_cache, gc_seed_binary, tmp_path):
+    """Changing bytes inside .debug_info without changing the size (or the build
+    ids) must not be answered from the old entry."""
+    from dwarfdiag.elf import ElfFile
+
+    first = tmp_path / "first.btf"
+    assert _encode(gc_seed_binary, first, own_cache).returncode == 0
+    changed = tmp_path / "changed"
+    data = bytearray(gc_seed_binary.read_bytes())
+    info = ElfFile(gc_seed_binary).section(".debug_info")
+    data[info.offset + info.size - 1] ^= 0xFF  # the last compressed byte
+    changed.write_bytes(bytes(data))
+    os.utime(changed, ns=(gc_seed_binary.stat().st_atime_ns, gc_seed_binary.stat().st_mtime_ns))
+    assert cache.derived_key(changed, "x") != cache.derived_key(gc_seed_binary, "x")
+    proc = _encode(changed, tmp_path / "second.btf", own_cache)
+    assert "[cached]" not in proc.stdout
+    assert proc.returncode == 2 and "corrupt" in proc.stderr  # cold and warm agree
+
+
+def test_garbage_and_truncated_entries_are_misses(own_cache, gc_seed_binary, tmp_path):
+    out = tmp_path / "a.btf"
+    assert _encode(gc_seed_binary, out, own_cache).returncode == 0
+    good = out.read_bytes()
+    entries = sorted((own_cache / "derived").rglob("*.bin"))
+    assert {e.parent.name for e in entries} >= {"typegraph", "encoded"}
+    for n, entry in enumerate(entries):
+        blob = entry.read_bytes()
+        entry.write_bytes(blob[: len(blob) // 2] if n % 2 else b"DWDC" + os.urandom(64))
+    proc = _encode(gc_seed_binary, out, own_cache)
+    assert proc.returncode == 0, proc.stderr
+    assert "[cached]" not in proc.stdout and out.read_bytes() == good
+    proc = _encode(gc_seed_binary, out, own_cache)
+    assert "[cached]" in proc.stdout and out.read_bytes() == good
+
+
+def test_a_read_only_cache_degrades_with_one_warning(gc_seed_binary, tmp_path):
+    # sysfs refuses new directories even to root: a read-only cache for any user
+    proc = _encode(gc_seed_binary, tmp_path / "a.btf", Path("/sys/dwarfdiag-cache"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("warning: cache") == 1 and "Traceback" not in proc.stderr
+
+
+def test_a_file_as_the_cache_degrades_with_one_warning(gc_seed_binary, tmp_path):
+    bogus = tmp_path / "not-a-dir"
+    bogus.write_text("x")
+    out = tmp_path / "a.btf"
+    proc = _encode(gc_seed_binary, out, bogus)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("warning: cache") == 1 and "Traceback" not in proc.stderr
+    assert bogus.read_text() == "x" and out.exists()
+
+
+def test_kill_mid_write_then_rerun(own_cache, gotool_binary, tmp_path):
+    """A writer killed with SIGKILL leaves no entry that is served; the rerun gives
+    what a clean run gives, and the stale temporary files are swept."""
+    clean = tmp_path / "clean.btf"
+    assert _encode(gotool_binary, clean, tmp_path / "clean-cache").returncode == 0
+    out = tmp_path / "killed.btf"
+    proc = subprocess.Popen([sys.executable, "-m", "dwarfdiag", "btf", "encode",
+                             str(gotool_binary), "-o", str(out)],
+                            env={**os.environ, "DWARFDIAG_CACHE": str(own_cache)})
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rerun = _encode(gotool_binary, out, own_cache)
+    assert rerun.returncode == 0, rerun.stderr
+    assert out.read_bytes() == clean.read_bytes()
+    stale = own_cache / "derived" / "encoded" / ".left-over.bin.999.tmp"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"x" * 100)
+    os.utime(stale, (time.time() - 2 * cache.STALE_TMP_SECONDS,) * 2)
+    cache.sweep()
+    assert not stale.exists()
+
+
+def test_the_oldest_derived_entries_are_evicted_first(own_cache):
+    for n in range(5):
+        cache.store_derived("typegraph", f"k{n}", bytes(1000))
+        os.utime(cache_entry(own_cache, f"k{n}"), (1000 + n, 1000 + n))
+    assert cache.load_derived("typegraph", "k0") is not None  # using it makes it young
+    removed, _ = cache.sweep(max_bytes=3 * 1100)
+    left = sorted(p.stem for p in (own_cache / "derived" / "typegraph").glob("*.bin"))
+    assert removed == 2 and left == ["k0", "k3", "k4"]
+
+
+def cache_entry(root: Path, key: str) -> Path:
+    return root / "derived" / "typegraph" / f"{key}.bin"
+
+
+def test_cache_info_and_clean_commands(own_cache, gc_seed_binary, tmp_path):
+    assert _encode(gc_seed_binary, tmp_path / "a.btf", own_cache).returncode == 0
+    (own_cache / "builds").mkdir()
+    (own_cache / "builds" / "kept").write_text("a build")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "dwarfdiag", "cache", *a],  # noqa: E731
+                                    capture_output=True, text=True,
+                                    env={**os.environ, "DWARFDIAG_CACHE": str(own_cache)})
+    info = run("info", "--json")
+    import json
+
+    areas = {a["name"]: a for a in json.loads(info.stdout)["areas"]}
+    assert areas["derived/typegraph"]["files"] == 1 and areas["derived/encoded"]["bytes"] > 0
+    assert run("clean").returncode == 0
+    assert not (own_cache / "derived").exists() and (own_cache / "builds" / "kept").exists()
+    assert run("clean", "--all").returncode == 0
+    assert not (own_cache / "builds").exists()
+
+
+def test_keys_cover_content_code_and_python(monkeypatch, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"same")
+    b.write_bytes(b"same")
+    key = cache.derived_key(a, "x")
+    assert cache.derived_key(b, "x") == key  # the path does not matter
+    assert cache.derived_key(a, "y") != key
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "other code")
+    assert cache.derived_key(a, "x") != key
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "version_info", (3, 99, 0))
+    assert cache.derived_key(a, "x") != key
