@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_encode.py [BINARY ...] [--runs N] [--pahole PATH]
 
 Without BINARY it builds GOROOT's cmd/go and cmd/compile with gc 1.27 (the
-corpus' gotool and compile stand-ins, default optimised flags, as FACTS.md
+corpus' gotool and compile stand-ins, default optimised flags, as docs/facts.md
 measured them) through the corpus builder and uses those. Each run starts
 every tool as a fresh process, alternating in one loop so all see the same
 machine load:

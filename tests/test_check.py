@@ -25,6 +25,8 @@ from dwarfdiag.errors import ToolchainError
 
 from conftest import corpus_binary
 
+pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
+
 
 def test_capture_keeps_btf_that_pahole_124_could_not_dedup(gc_seed_binary):
     argv, label = pahole_command(None, None)

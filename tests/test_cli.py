@@ -146,6 +146,7 @@ def test_btf_info(c_btf):
     assert info["byte_order"] == "little-endian" and info["kinds"]["STRUCT"] >= 3 and info["kinds"]["UNION"] >= 1
 
 
+@pytest.mark.toolchain
 def test_toolchains_which_prints_a_runnable_command():
     import shlex
 
@@ -159,6 +160,7 @@ def test_toolchains_which_prints_a_runnable_command():
     assert version.stdout.strip() == "v1.30"
 
 
+@pytest.mark.toolchain
 def test_unknown_toolchain_and_compiler_are_one_line_errors():
     for args, message in ((["toolchains", "which", "jessie"], "unknown toolchain jessie"),
                           (["corpus", "build", "--compilers", "tcc"], "unknown compiler 'tcc'"),
@@ -169,6 +171,7 @@ def test_unknown_toolchain_and_compiler_are_one_line_errors():
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.toolchain
 def test_corpus_matrix_json(tmp_path):
     out = tmp_path / "m.json"
     proc = _run("corpus", "matrix", "--toolchains", "sid", "--compilers", "gc",
@@ -236,6 +239,7 @@ def test_encode_bad_inputs_are_one_line_errors(tmp_path, c_binary):
     assert proc.returncode == 2 and "cannot run" in proc.stderr
 
 
+@pytest.mark.toolchain
 def test_dedup_libbpf_with_a_newer_toolchain(tmp_path, sid_toolchain):
     from conftest import corpus_binary
 
@@ -249,6 +253,7 @@ def test_dedup_libbpf_with_a_newer_toolchain(tmp_path, sid_toolchain):
     assert report["libbpf"] == "1.7.0" and report["types_out"] < report["types_in"]
 
 
+@pytest.mark.toolchain
 def test_dedup_explain_and_trace_commands(tmp_path):
     from conftest import corpus_binary
 

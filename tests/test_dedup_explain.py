@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import errno
 import io
 import json
@@ -14,6 +16,8 @@ from dwarfdiag.dedup.trace import JsonlTracer
 from dwarfdiag.dedup.variants import variant
 
 from conftest import corpus_binary
+
+pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 
 def test_explain_statefn_names_the_cycle_and_its_dies():

@@ -25,6 +25,8 @@ from dwarfdiag.dedup.variants import VARIANTS, variant
 
 from strategies import dedup_graphs
 
+pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
+
 K = BtfKind
 
 

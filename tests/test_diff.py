@@ -15,6 +15,8 @@ from dwarfdiag.diff.differ import diff
 from dwarfdiag.dwarf.loader import load_typegraph
 from dwarfdiag.dwarf.typegraph import TypeGraph
 
+pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
+
 SOURCE = """package main
 
 import "fmt"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 import errno
 
 from dwarfdiag.btf.build import BtfBuilder
 from dwarfdiag.btf.libbpf import system_oracle
 from dwarfdiag.btf.model import BtfKind
 from dwarfdiag.btf.raw import parse_btf
+
+pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 
 def test_reports_its_version():

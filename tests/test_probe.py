@@ -20,6 +20,8 @@ import pytest
 from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
 from dwarfdiag.probe.probe import probe
 
+pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
+
 SOURCE = """package main
 
 import "fmt"

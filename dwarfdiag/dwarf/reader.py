@@ -1,7 +1,7 @@
 """A DIE reader fast enough for 600k-DIE Go binaries, in plain Python.
 
 pyelftools builds an object per DIE and per attribute; iterating GOROOT's
-``cmd/compile`` that way takes ~20x pahole (FACTS.md). BTF needs only the
+``cmd/compile`` that way takes ~20x pahole (docs/facts.md, "Sizes and speeds"). BTF needs only the
 type DIEs, their members, parameters, enumerators and subranges, and the
 subprograms with their parameters: in a gc binary that is about a third of
 the DIEs, and of their attributes it needs a handful. So:
@@ -192,6 +192,7 @@ class Context:
         self.addr_base = 8  # DWARF 5 default: just past the .debug_addr header
         self.address_size = 8
         self._strp_cache: dict[int, str] = {}  # names repeat a lot across Go's CUs
+        self.deferred = False  # while the unit DIE is read for its bases: look nothing up
 
     def strp(self, off: int) -> str:
         s = self._strp_cache.get(off)
@@ -211,6 +212,8 @@ class Context:
 
     def addrx(self, index: int) -> int | None:
         """An address from .debug_addr (DW_FORM_addrx); None if the table lacks it."""
+        if self.deferred:
+            return None
         pos = self.addr_base + index * self.address_size
         fmt = self.endian + ("Q" if self.address_size == 8 else "I")
         try:
@@ -218,7 +221,9 @@ class Context:
         except struct.error:
             return None
 
-    def strx(self, index: int) -> str:
+    def strx(self, index: int) -> str | None:
+        if self.deferred:
+            return None
         pos = self.str_offsets_base + index * self.offset_size
         fmt = self.endian + ("I" if self.offset_size == 4 else "Q")
         try:
@@ -522,17 +527,16 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
 def _decode_unit_die(decode: Callable, d: bytes, p: int, cu: int, ctx: Context):
     """The unit DIE may use strx/addrx forms before it states its bases.
 
-    Decode once with the DWARF 5 default bases (just past the 8-byte header
-    of the first contribution), then again if the DIE names other bases.
+    Decode it once with string and address lookups deferred, to learn
+    DW_AT_str_offsets_base and DW_AT_addr_base (default: just past the first
+    contribution's header, 8 bytes, or 16 in 64-bit DWARF), then for real.
     """
-    ctx.str_offsets_base = ctx.addr_base = 8
+    header = 8 if ctx.offset_size == 4 else 16
+    ctx.deferred = True
     try:
-        end, attrs = decode(d, p, cu, ctx)
-    except BadInputError:
-        attrs = {}
-    str_base = attrs.get(At.str_offsets_base, 8)
-    addr_base = attrs.get(At.addr_base, 8)
-    if not attrs or str_base != 8 or addr_base != 8:
-        ctx.str_offsets_base, ctx.addr_base = str_base, addr_base
-        end, attrs = decode(d, p, cu, ctx)
-    return end, attrs
+        _, first = decode(d, p, cu, ctx)
+    finally:
+        ctx.deferred = False
+    ctx.str_offsets_base = first.get(At.str_offsets_base, header)
+    ctx.addr_base = first.get(At.addr_base, header)
+    return decode(d, p, cu, ctx)

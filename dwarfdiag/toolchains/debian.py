@@ -5,7 +5,7 @@ newer than Debian 12's. Installing them would upgrade the machine's libc, so
 instead we run ``apt-get download`` against a *private* sources list, state
 directory and archive cache, and unpack the ``.deb`` files with ``dpkg -x``
 into a directory of our own. Nothing under ``/etc/apt`` or ``/var/lib/dpkg``
-is read for sources or written (FACTS.md, "Toolchains you can get").
+is read for sources or written (docs/facts.md, "Toolchains and where they come from").
 
 Programs unpacked this way run through the unpacked dynamic loader with an
 explicit library path (see :func:`loader_argv`), which is how a sid pahole

@@ -32,7 +32,7 @@ from dwarfdiag.toolchains.tools import find_gccgo, find_go, go_root
 from dwarfdiag.errors import NotFoundError, ToolchainError
 
 # Three gc generations: DWARF 4 (1.22, 1.24) and DWARF 5 (1.27, the default
-# since 1.25), spanning the range FACTS.md reports failures for.
+# since 1.25), spanning the range docs/facts.md reports failures for.
 DEFAULT_GC_VERSIONS = ("1.22.10", "1.24.11", "1.27.3")
 
 

@@ -1,7 +1,7 @@
 """Run pahole's BTF encoder the way users do and record what it says.
 
 ``pahole --btf_encode_detached=OUT BINARY`` is the command from the seed talk
-and FACTS.md. On failure pahole prints ``btf__dedup failed!`` and writes no
+and docs/facts.md. On failure pahole prints ``btf__dedup failed!`` and writes no
 file; we keep its output lines and exit code verbatim.
 """
 
