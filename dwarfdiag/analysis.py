@@ -21,7 +21,7 @@ from dwarfdiag.btf.encoder import Encoded, encode
 from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
-from dwarfdiag.errors import UnsupportedError
+from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
 from dwarfdiag.toolchains.suites import pahole_command
 
 ENCODER_SOURCE = "dwarfdiag encoder (pahole 1.32 rules)"
@@ -75,8 +75,12 @@ class BinaryAnalysis:
                      cap.dedup_ret)
 
     def check_btf(self, raw: bytes, label: str) -> CheckReport:
-        """An already captured pre-dedup BTF against the DWARF."""
-        return check(self.graph, self.encoded, parse_btf(raw), label, "file", None)
+        """An already captured pre-dedup BTF (from the file ``label``) against the DWARF."""
+        try:
+            btf = parse_btf(raw)
+        except BtfFormatError as e:
+            raise e.in_file(label) from None
+        return check(self.graph, self.encoded, btf, label, "file", None)
 
     def dedup_input(self, pahole: PaholeChoice | None = None) -> DedupInput:
         """Our encoding (every type with its DIE), or pahole's BTF with provenance
@@ -116,4 +120,8 @@ def load_dedup_input(path: Path, base: Path | None = None, pahole: str | None = 
             raise UnsupportedError("--base applies to raw split BTF input, not to a binary")
         choice = PaholeChoice.of(pahole, toolchain) if (pahole or toolchain) else None
         return BinaryAnalysis(path, progress).dedup_input(choice)
+    if pahole or toolchain:
+        PaholeChoice.of(pahole, toolchain)  # an unknown toolchain is reported as such first
+        raise BadInputError(f"{path}: --pahole/--toolchain capture pahole's BTF of a binary "
+                            f"with DWARF; this input is BTF already")
     return from_btf_file(path, base)

@@ -89,7 +89,11 @@ class InProcessLibbpf:
                 f"with 'apt-get install libbpf1'") from e
         self.path = path
         self._libc = ctypes.CDLL(None)
-        self._declare()
+        try:
+            self._declare()
+        except AttributeError as e:  # a library, but not libbpf
+            raise ToolchainError(f"{path} is not libbpf (it has no {str(e).split(': ')[-1]}); "
+                                 f"give a libbpf.so.1") from None
         self.version = (libbpf_file_version(path)
                         or self._lib.libbpf_version_string().decode().lstrip("v"))
         self._log: list[str] = []
@@ -227,7 +231,7 @@ class HelperLibbpf:
         return cls(prefix, toolchain.libbpf_version)
 
     def dedup(self, raw: bytes, base: bytes | None = None) -> DedupResult:
-        import subprocess
+        from dwarfdiag.toolchains.run import run_tool
 
         refused = _refused_by_libbpf(raw, base)
         if refused is not None:
@@ -239,14 +243,11 @@ class HelperLibbpf:
             if base is not None:
                 (Path(tmp) / "base.btf").write_bytes(base)
                 argv.append(str(Path(tmp) / "base.btf"))
-            try:
-                proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout)
-            except subprocess.TimeoutExpired as e:
-                raise ToolchainError(f"libbpf {self.version} dedup helper did not finish within "
-                                     f"{self.timeout:.0f} s") from e
+            proc = run_tool(argv, self.timeout)
             status = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
-            fields = dict(kv.split("=", 1) for kv in status[0].split()) if status else {}
-            if proc.returncode != 0 or "ret" not in fields:
+            fields = dict(kv.split("=", 1) for kv in status[0].split() if "=" in kv) \
+                if status else {}
+            if proc.returncode != 0 or not fields.get("ret", "").lstrip("-").isdigit():
                 raise ToolchainError(f"libbpf {self.version} dedup helper failed "
                                      f"(exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
             err = int(fields["ret"])

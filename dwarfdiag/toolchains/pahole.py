@@ -8,14 +8,13 @@ file; we keep its output lines and exit code verbatim.
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from dwarfdiag.errors import ToolchainError
+from dwarfdiag.toolchains.run import run_tool
 
 
 @dataclass(frozen=True)
@@ -46,14 +45,8 @@ def encode_detached(pahole: str | Sequence[str], binary: Path,
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.btf"
         start = time.perf_counter()
-        try:
-            proc = subprocess.run([*argv, f"--btf_encode_detached={out}", str(binary)],
-                                  capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, **env} if env else None)
-        except OSError as e:
-            raise ToolchainError(f"cannot run {argv[-1]}: {e.strerror}") from e
-        except subprocess.TimeoutExpired as e:
-            raise ToolchainError(f"{argv[-1]} did not finish within {timeout:.0f} s on {binary}") from e
+        proc = run_tool([*argv, f"--btf_encode_detached={out}", str(binary)], timeout,
+                        env={**os.environ, **env} if env else None)
         wall = time.perf_counter() - start
         btf = out.read_bytes() if out.exists() and proc.returncode == 0 else None
     lines = (proc.stdout + proc.stderr).splitlines()

@@ -12,18 +12,18 @@ through their own unpacked loader, so the machine's libc never matters.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from dwarfdiag.cache import cache_dir
+from dwarfdiag.cache import atomic_write, cache_dir
 from dwarfdiag.toolchains import debian
 from dwarfdiag.errors import NotFoundError, ToolchainError
 from dwarfdiag.findings.matrix import ToolchainRecord
+from dwarfdiag.findings.schema import read_record, to_json
+from dwarfdiag.toolchains.run import run_tool
 
 @dataclass(frozen=True)
 class ToolchainSpec:
@@ -83,13 +83,9 @@ def installed(name: str) -> Toolchain | None:
     if name not in SPECS:
         raise NotFoundError(f"no toolchain named {name!r}; known: "
                             f"{', '.join([*SPECS, SYSTEM])}")
-    index = _index_path(name)
-    if not index.exists():
-        return None
-    data = json.loads(index.read_text())
-    tc = Toolchain(**{k: data[k] for k in Toolchain.__dataclass_fields__})
-    if not Path(tc.pahole).exists():
-        return None  # the cache was cleaned behind our back
+    tc = read_record(Toolchain, _index_path(name))
+    if tc is None or not Path(tc.pahole).exists():
+        return None  # never installed, cleaned behind our back, or a damaged index
     return tc
 
 
@@ -131,17 +127,13 @@ def install(name: str, force: bool = False) -> Toolchain:
     versions = {d.package: d.version for d in debs.values()}
     tc = Toolchain(name, pahole_v, libbpf_v, str(root), str(root / "usr/bin/pahole"), versions)
     _check_runs(tc)
-    _index_path(name).write_text(json.dumps(asdict(tc), indent=2) + "\n")
+    atomic_write(_index_path(name), to_json(tc).encode())
     return tc
 
 
 def _check_runs(tc: Toolchain) -> None:
     """Run ``pahole --version`` through the loader: a missing library shows up here."""
-    try:
-        proc = subprocess.run([*tc.pahole_argv(), "--version"], capture_output=True,
-                              text=True, timeout=60)
-    except OSError as e:
-        raise ToolchainError(f"cannot run the unpacked pahole of {tc.name}: {e}") from e
+    proc = run_tool([*tc.pahole_argv(), "--version"], 60)
     said = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0 or tc.pahole_version not in said:
         raise ToolchainError(f"the unpacked pahole of {tc.name} does not run ({said[-200:]}); "

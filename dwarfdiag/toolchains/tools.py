@@ -13,12 +13,12 @@ import importlib.util
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from dwarfdiag.errors import ToolchainError
 from dwarfdiag.findings.matrix import ToolRecord
+from dwarfdiag.toolchains.run import run_tool
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,8 @@ class Tool:
 
 def _run_version(argv: list[str], pattern: str) -> str | None:
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_tool(argv, 60)
+    except ToolchainError:
         return None
     m = re.search(pattern, out.stdout + out.stderr)
     return m.group(1) if m else None

@@ -4,7 +4,9 @@
 pahole's BTF just before dedup; ``dedup_helper.c`` runs ``btf__dedup`` of
 whatever libbpf it is started against. Neither links libbpf: both look it up
 at run time, so one build serves the system libbpf and the unpacked newer
-ones. Builds are cached under ``<cache>/native/`` keyed by the source hash.
+ones. Builds are cached under ``<cache>/native/`` keyed by the source hash,
+each with the SHA-256 of what was built, checked before every use: a damaged
+helper is built again rather than blamed on the user's input.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 from importlib import resources
 from pathlib import Path
 
 from dwarfdiag.cache import cache_dir
 from dwarfdiag.errors import ToolchainError
+from dwarfdiag.toolchains.run import run_tool
 
 CAPTURE = "capture_dedup"
 DEDUP_HELPER = "dedup_helper"
@@ -30,8 +32,12 @@ def build(name: str) -> Path:
     digest = hashlib.sha256(source).hexdigest()[:16]
     shared = _SHARED[name]
     out = cache_dir("native") / (f"{name}-{digest}.so" if shared else f"{name}-{digest}")
-    if out.exists():
-        return out
+    check = out.with_name(out.name + ".sha256")  # what we built, to verify before each use
+    try:
+        if out.exists() and check.read_text() == _sha256(out):
+            return out
+    except OSError:
+        pass  # a missing or unreadable record: build again
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if cc is None:
         raise ToolchainError(f"no C compiler to build dwarfdiag's {name} helper; install one "
@@ -43,8 +49,13 @@ def build(name: str) -> Path:
     if shared:
         argv[1:1] = ["-shared", "-fPIC"]
     argv.append("-ldl")
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = run_tool(argv, 300)
     if proc.returncode != 0:
         raise ToolchainError(f"building {name} with {cc} failed: {proc.stderr.strip()[:500]}")
+    check.write_text(_sha256(tmp))
     tmp.replace(out)
     return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -16,7 +16,12 @@
   }
   box.addEventListener("input", function () { apply(box.value); });
   var m = /[#&]q=([^&]*)/.exec(location.hash);
-  if (m) { box.value = decodeURIComponent(m[1]); apply(box.value); }
+  if (m) {
+    var q = m[1];
+    try { q = decodeURIComponent(q); } catch (e) { /* "#q=%" is not URI-encoded: use it as typed */ }
+    box.value = q;
+    apply(q);
+  }
   var steppers = document.querySelectorAll(".stepper");
   for (var s = 0; s < steppers.length; s++) {
     (function (el) {

@@ -1,0 +1,78 @@
+"""Run an outside tool (go, gccgo, pahole, apt-get, cc, a helper) with a bound on its time.
+
+Every subprocess dwarfdiag starts goes through :func:`run_tool`: a tool that
+never returns (a hung pahole, a go build waiting on a dead proxy) ends in one
+clear error naming the command and the limit, never in a hang. The tool runs
+in its own process group, so its children (the compiler a ``go build``
+starts) are stopped with it. ``DWARFDIAG_TOOL_TIMEOUT`` (seconds, or
+``dwarfdiag --tool-timeout``) overrides every per-tool default.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+from dwarfdiag.errors import ToolchainError
+
+ENV = "DWARFDIAG_TOOL_TIMEOUT"
+
+
+def timeout_for(default: float) -> float:
+    """The limit for a tool whose own default is ``default`` seconds."""
+    value = os.environ.get(ENV)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ToolchainError(f"{ENV}={value!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise ToolchainError(f"{ENV}={value!r} must be more than 0 seconds")
+    return seconds
+
+
+def describe(argv: Sequence[str]) -> str:
+    """The command as a user would type it, shortened: the tool and its arguments."""
+    shown = [Path(argv[0]).name if os.sep in str(argv[0]) else str(argv[0]),
+             *map(str, argv[1:])]
+    text = shlex.join(shown)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def run_tool(argv: Sequence[str | os.PathLike], default_timeout: float = 600,
+             input: str | bytes | None = None, text: bool = True,
+             **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run`` with output captured and a time limit (see module docstring)."""
+    argv = [str(a) for a in argv]
+    limit = timeout_for(default_timeout)
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                text=text, start_new_session=True, **kwargs)
+    except FileNotFoundError:
+        raise ToolchainError(f"cannot run {argv[0]}: no such program") from None
+    except OSError as e:
+        raise ToolchainError(f"cannot run {describe(argv)}: {e.strerror}") from None
+    try:
+        out, err = proc.communicate(input, timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ToolchainError(f"{describe(argv)} did not finish in {limit:g} s and was stopped "
+                             f"(raise the limit with --tool-timeout or {ENV})") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
