@@ -112,32 +112,52 @@ def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None)
     return out
 
 
-def bisect_standins(matrix: Matrix, diagnosis: list[BuildDiagnosis], out_dir: Path,
+def bisect_failures(matrix: Matrix, diagnosis: list[BuildDiagnosis], out_dir: Path,
+                    programs: set[str] | None = None,
                     progress: Callable[[str], None] | None = None) -> list[BisectEntry]:
-    """Bisect each gc stand-in build that fails before the newest toolchain, at the
-    newest such toolchain whose failure the replay reproduces (bookworm's failures
-    come from pahole's own BTF, which bisecting our encoding cannot shrink)."""
+    """Bisect every debug build (of ``programs``, default all) whose failure the replay
+    reproduces: once per distinct dedup algorithm among its failing toolchains (libbpf
+    1.1 and 1.5 share theirs), at the newest toolchain with that algorithm. A failure
+    only pahole's own BTF has (pahole 1.24's id drift) is not bisected: shrinking our
+    faithful encoding cannot shrink it, and ``check`` explains it instead."""
     from dwarfdiag.bisect.oracles import OracleSpec
     from dwarfdiag.bisect.run import run_bisect
-    from dwarfdiag.bisect.targets import Target
-    from dwarfdiag.corpus.catalogue import select_programs
+    from dwarfdiag.dedup.variants import algorithm, variant
+    from dwarfdiag.targets.resolve import Target
 
-    standins = {p.name for p in select_programs() if p.is_standin}
-    older = [t.name for t in matrix.toolchains[:-1]]
+    builds = {b.binary: b for b in matrix.builds}
     out = []
     for d in diagnosis:
-        if d.program not in standins or d.profile != "debug":
+        if d.profile not in ("debug", "as built") or (programs and d.program not in programs):
             continue
-        explained = [tc for tc in older if tc in d.cells and d.cells[tc].failure is not None]
-        if not explained:
+        by_algorithm: dict[tuple, str] = {}
+        for tc in (t.name for t in matrix.toolchains):
+            cell = d.cells.get(tc)
+            if cell is not None and cell.failure is not None:
+                by_algorithm[algorithm(variant(cell.variant))] = tc  # the newest wins
+        for tc in by_algorithm.values():
+            variant_name = d.cells[tc].variant
+            if progress:
+                progress(f"bisect {d.program} ({d.compiler}) at libbpf {variant_name}")
+            build = builds[d.binary]
+            target = Target(d.program, Path(build.source or d.binary), Path(d.binary),
+                            "corpus", build.family, build)
+            report = run_bisect(target, OracleSpec("replay", variant_name),
+                                out_dir=out_dir / "bisect" / f"{d.program}-{variant_name}")
+            out.append(BisectEntry(d.program, d.compiler, tc, report))
+    return out
+
+
+def parity_of_builds(matrix: Matrix, toolchain,
+                     progress: Callable[[str], None] | None = None) -> list:
+    """dwarfdiag's final BTF against ``toolchain``'s pahole, for every build."""
+    from dwarfdiag.parity import parity
+
+    out = []
+    for b in matrix.builds:
+        if b.status != "built" or b.binary is None:
             continue
-        tc = explained[-1]
-        variant_name = d.cells[tc].variant
         if progress:
-            progress(f"bisect {d.program} ({d.compiler}) at libbpf {variant_name}")
-        family = "gccgo" if d.compiler.startswith("gccgo") else "gc"
-        report = run_bisect(Target(d.program, Path(d.binary), "corpus", family),
-                            OracleSpec("replay", variant_name),
-                            out_dir=out_dir / "bisect" / d.program)
-        out.append(BisectEntry(d.program, d.compiler, tc, report))
+            progress(f"parity of {b.program} ({b.compiler}) with {toolchain.name}'s pahole")
+        out.append(parity(BinaryAnalysis(Path(b.binary)), b.program, b.compiler, toolchain))
     return out

@@ -327,3 +327,87 @@ class ElfFile:
 
 def build_ids(path: Path) -> dict[str, str]:
     return ElfFile(path).build_ids()
+
+
+# --- separate debug information ---------------------------------------------------------
+DEBUG_ROOT = os.environ.get("DWARFDIAG_DEBUG_ROOT", "/usr/lib/debug")
+
+
+def _debuglink(elf: ElfFile) -> tuple[str, int] | None:
+    """The file name and CRC32 in ``.gnu_debuglink``, if the binary has one."""
+    data = elf.contents(".gnu_debuglink")
+    if not data:
+        return None
+    end = data.find(b"\0")
+    if end <= 0:
+        return None
+    crc_at = (end + 4) & ~3
+    if crc_at + 4 > len(data):
+        return None
+    crc, = struct.unpack_from(elf.endian + "I", data, crc_at)
+    return data[:end].decode("utf-8", "replace"), crc
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def has_debug_info(elf: ElfFile) -> bool:
+    return any(s is not None and s.size and s.type != SHT_NOBITS
+               for s in (elf.section(".debug_info"), elf.section(".zdebug_info")))
+
+
+def find_debug_file(path: Path) -> Path | None:
+    """Where the DWARF of a stripped binary lives, as gdb looks for it:
+
+    * ``/usr/lib/debug/.build-id/xx/rest.debug`` for the GNU build-id;
+    * the ``.gnu_debuglink`` name beside the binary, in its ``.debug/``
+      subdirectory, or under ``/usr/lib/debug/`` + the binary's directory,
+      where the file's CRC32 matches the link's.
+
+    ``DWARFDIAG_DEBUG_ROOT`` replaces ``/usr/lib/debug``. None when nothing is found.
+    """
+    path = Path(path)
+    elf = ElfFile(path)
+    root = Path(DEBUG_ROOT)
+    build_id = elf.build_ids().get("gnu")
+    if build_id and len(build_id) > 2:
+        candidate = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
+        if candidate.is_file():
+            return candidate
+    link = _debuglink(elf)
+    if link is None:
+        return None
+    name, crc = link
+    here = path.resolve().parent
+    for candidate in (here / name, here / ".debug" / name,
+                      root / here.relative_to(here.anchor) / name):
+        if candidate.is_file() and candidate.resolve() != path.resolve() \
+                and _crc32(candidate) == crc:
+            return candidate
+    return None
+
+
+def dwarf_source(path: Path, debug_file: Path | None = None) -> Path:
+    """The file to read DWARF from: ``path`` itself, the ``debug_file`` given, or the
+    separate debug file a stripped ``path`` points to (see :func:`find_debug_file`)."""
+    path = Path(path)
+    if debug_file is not None:
+        if not has_debug_info(ElfFile(Path(debug_file))):
+            raise BadInputError(f"{debug_file}: --debug-file has no DWARF (.debug_info)")
+        return Path(debug_file)
+    elf = ElfFile(path)
+    if has_debug_info(elf):
+        return path
+    found = find_debug_file(path)
+    if found is not None and has_debug_info(ElfFile(found)):
+        return found
+    hint = (f"its .gnu_debuglink names {_debuglink(elf)[0]}, not found beside it, in .debug/ "
+            f"or under {DEBUG_ROOT}" if _debuglink(elf) else "it has no .gnu_debuglink")
+    raise BadInputError(f"{path}: no DWARF (.debug_info is missing) and no separate debug "
+                        f"file ({hint}); give it with --debug-file, or rebuild without -s/-w "
+                        f"(gc) or with -g (gccgo, gcc)")

@@ -1,12 +1,22 @@
-"""The one-command investigation over the built-in corpus.
+"""The one-command investigation: of the built-in corpus, or of real programs.
 
-Build the corpus (cached), install the pahole/libbpf toolchains that are
-missing (into the cache, never system-wide), run the matrix of every build
-through every toolchain, then diagnose it (:mod:`dwarfdiag.diagnose`:
-explain or check every failing cell, diff gc against gccgo per program,
-bisect the stand-ins that still fail before the newest toolchain), and write
-``findings.json`` plus the HTML report beside it. It ends with a three-line
-verdict.
+With no target it builds the corpus; with targets (a binary, a module at a
+version, a name from ``corpus/external.toml``) it builds or finds each of
+them (:mod:`dwarfdiag.targets`). Then, for every build:
+
+* real pahole of every toolchain (bookworm, trixie, sid by default; missing
+  ones are installed into the cache, never system-wide): the matrix;
+* every failing cell explained (:mod:`dwarfdiag.diagnose`): the replay's
+  failures with their cycles, DIEs, Go types and packages, or ``check`` where
+  pahole's own BTF is at fault;
+* a bisect of each failing build to all its independent minimal type sets,
+  with Go reproducers checked by real pahole (for the corpus: the stand-ins);
+* for real targets, dwarfdiag's final BTF against sid's pahole
+  (:mod:`dwarfdiag.parity`);
+* gc against gccgo where a program has both builds;
+
+and writes ``findings.json`` with the HTML report beside it, ending with a
+short verdict on the terminal.
 """
 
 from __future__ import annotations
@@ -18,13 +28,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress
 
 from dwarfdiag import __version__
-from dwarfdiag.corpus.build import build_many
-from dwarfdiag.corpus.catalogue import select_programs
 from dwarfdiag.corpus.matrix import Matrix, render_table, run_matrix
 from dwarfdiag.findings.investigation import Findings
+from dwarfdiag.findings.matrix import Build
 from dwarfdiag.toolchains import suites
 from dwarfdiag.toolchains.go import Compiler
 from dwarfdiag.toolchains.tools import detect_tools
@@ -37,71 +45,116 @@ class Investigation:
     out_dir: Path
 
     def verdict_lines(self) -> list[str]:
-        per_tc = []
-        counts = self.matrix.counts()
-        for tc in self.matrix.toolchains:
-            per_tc.append(f"{tc.name} (pahole {tc.pahole_version}/libbpf {tc.libbpf_version}) "
-                          f"{counts[tc.name]['fails']} fail, {counts[tc.name]['encodes']} encode")
-        failing: dict[str, list[str]] = {}
-        for c in self.matrix.cells:
-            if c.outcome == "fails":
-                failing.setdefault(f"{c.program}/{c.compiler}", []).append(c.toolchain)
-        newest = self.matrix.toolchains[-1].name if self.matrix.toolchains else ""
-        still = sorted(k for k, tcs in failing.items() if newest in tcs)
-        return [
-            "; ".join(per_tc),
-            f"still failing with {newest}: " + (", ".join(still) if still else "none")
-            if newest else "no toolchains",
-            f"report: {self.out_dir / 'index.html'} (data in findings.json beside it; "
-            f"{self.findings.seconds:.1f} s)",
-        ]
+        from dwarfdiag.report.verdict import verdict
+
+        v = verdict(self.findings)
+        return [*v.headline, *(f"  {fix}" for fix in v.fixes),
+                f"report: {self.out_dir / 'index.html'} (data in findings.json beside it; "
+                f"{self.findings.seconds:.1f} s)"]
+
+
+def corpus_builds(compilers: list[Compiler], profiles: tuple[str, ...], only, levels,
+                  say) -> list[Build]:
+    from dwarfdiag.corpus.build import build_many
+    from dwarfdiag.corpus.catalogue import select_programs
+
+    programs = select_programs(only, levels)
+    total, done = len(programs) * len(compilers) * len(profiles), [0]
+
+    def built(b: Build) -> None:
+        done[0] += 1
+        say(f"built {b.program} ({b.compiler}, {b.profile}) [{done[0]}/{total}]")
+
+    return build_many(programs, compilers, profiles, on_build=built)
+
+
+def target_builds(targets: list[str], compilers: list[Compiler], profiles: tuple[str, ...],
+                  debug_file: Path | None, say) -> list[Build]:
+    """One build per target, compiler and profile; a binary built elsewhere is one build
+    as it is. A module gccgo cannot build is a finding (a failed build), not an error."""
+    from dwarfdiag.errors import ToolchainError
+    from dwarfdiag.targets.resolve import is_prebuilt, resolve
+
+    out: list[Build] = []
+    for text in targets:
+        if is_prebuilt(text):
+            say(f"reading {text}")
+            out.append(resolve(text, debug_file=debug_file).build)
+            continue
+        for compiler in compilers:
+            for profile in profiles:
+                say(f"{text}: {compiler.label}, {profile}")
+                try:
+                    out.append(resolve(text, compiler=compiler, profile=profile,
+                                       progress=say).build)
+                except ToolchainError as e:
+                    if compiler.family != "gccgo":
+                        raise
+                    out.append(Build(text, 0, compiler.label, compiler.family,
+                                     compiler.version, profile, (), "failed", message=str(e)))
+    return out
 
 
 def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list[str],
                       only: list[str] | None = None, levels: set[int] | None = None,
-                      diagnose: bool = True, bisect: bool = True) -> Investigation:
-    """Run the investigation; ``only``/``levels`` restrict it to some programs."""
+                      diagnose: bool = True, bisect: bool = True,
+                      targets: list[str] | None = None, profiles: tuple[str, ...] = ("debug",),
+                      debug_file: Path | None = None) -> Investigation:
+    """Investigate ``targets`` (or the corpus, restricted by ``only``/``levels``)."""
     from dwarfdiag import diagnose as diag
+    from dwarfdiag.progress import progress
     from dwarfdiag.report.render import write_report
 
     start = time.perf_counter()
-    console = Console(stderr=True)
-    programs = select_programs(only, levels)
-    tcs = []
-    for name in toolchains:
-        if suites.installed(name) is None:
-            console.print(f"installing toolchain {name} into the cache ...")
-        tcs.append(suites.ensure(name))
-    findings = Findings("dwarfdiag investigation of the corpus", __version__,
+    title = ("dwarfdiag investigation of " + ", ".join(targets)) if targets \
+        else "dwarfdiag investigation of the corpus"
+    findings = Findings(title, __version__,
                         datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         " ".join(["dwarfdiag", *sys.argv[1:]]))
     findings.tools = [t.record() for t in detect_tools()]
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("building", total=len(programs) * len(compilers))
-        builds = build_many(programs, compilers, on_build=lambda b: progress.update(
-            task, advance=1, description=f"built {b.program} ({b.compiler})"))
-        task = progress.add_task("pahole", total=len(builds) * len(tcs))
-        matrix = run_matrix(builds, tcs, on_cell=lambda c: progress.update(
-            task, advance=1, description=f"{c.program} ({c.compiler}) x {c.toolchain}"))
+    with progress("investigating", transient=True) as bar:
+        tcs = []
+        for name in toolchains:
+            if suites.installed(name) is None:
+                bar.stage(f"installing toolchain {name} into the cache")
+            tcs.append(suites.ensure(name))
+        builds = (target_builds(targets, compilers, profiles, debug_file, bar.stage)
+                  if targets else corpus_builds(compilers, profiles, only, levels, bar.stage))
+        total, done = len(builds) * len(tcs), [0]
+
+        def ran(c) -> None:
+            done[0] += 1
+            bar.stage(f"pahole: {c.program} ({c.compiler}) x {c.toolchain} [{done[0]}/{total}]")
+
+        matrix = run_matrix(builds, tcs, on_cell=ran)
         findings.matrix = matrix.record()
         if diagnose:
-            task = progress.add_task("diagnosing", total=None)
-            say = lambda text: progress.update(task, description=text)  # noqa: E731
-            findings.diagnosis = diag.diagnose_builds(matrix, say)
-            findings.diffs = diag.diff_programs(matrix, say)
+            findings.diagnosis = diag.diagnose_builds(matrix, bar.stage)
+            findings.diffs = diag.diff_programs(matrix, bar.stage)
             if bisect:
-                findings.bisects = diag.bisect_standins(matrix, findings.diagnosis, out_dir, say)
-    findings.commands = _commands(compilers, toolchains, only, levels, out_dir)
+                from dwarfdiag.corpus.catalogue import select_programs
+
+                which = None if targets else {p.name for p in select_programs() if p.is_standin}
+                findings.bisects = diag.bisect_failures(matrix, findings.diagnosis, out_dir,
+                                                        which, bar.stage)
+            if targets and "sid" in toolchains:
+                findings.parity = diag.parity_of_builds(matrix, suites.ensure("sid"),
+                                                        bar.stage)
+    findings.commands = _commands(compilers, toolchains, only, levels, out_dir, targets,
+                                  profiles)
     findings.seconds = round(time.perf_counter() - start, 1)
     write_report(findings, out_dir)
+    console = Console(stderr=True)
     Console(stderr=True, width=max(console.width, 120)).print(render_table(matrix))
     return Investigation(matrix, findings, out_dir)
 
 
-def _commands(compilers, toolchains, only, levels, out_dir) -> list[str]:
+def _commands(compilers, toolchains, only, levels, out_dir, targets, profiles) -> list[str]:
     """The commands that reproduce every number in the report."""
-    args = [f"--compilers {','.join(c.label for c in compilers)}",
-            f"--toolchains {','.join(toolchains)}", f"--out {out_dir}"]
+    args = [*(targets or []), f"--compilers {','.join(c.label for c in compilers)}",
+            f"--toolchains {','.join(toolchains)}", f"--out-dir {out_dir}"]
+    if tuple(profiles) != ("debug",):
+        args.append(f"--profiles {','.join(profiles)}")
     if only:
         args.append(f"--programs {','.join(only)}")
     if levels:
@@ -109,4 +162,5 @@ def _commands(compilers, toolchains, only, levels, out_dir) -> list[str]:
     return ["bash scripts/setup.sh", "dwarfdiag investigate " + " ".join(args),
             "dwarfdiag dedup explain BINARY --libbpf 1.5   # any failing cell",
             "dwarfdiag check BINARY --toolchain bookworm   # cells the replay cannot explain",
-            "dwarfdiag diff GC_BINARY GCCGO_BINARY", "dwarfdiag bisect gotool"]
+            "dwarfdiag diff GC_BINARY GCCGO_BINARY",
+            "dwarfdiag bisect " + (targets[0] if targets else "gotool")]

@@ -15,7 +15,7 @@ from dwarfdiag.bisect.ddmin import ddmin
 from dwarfdiag.bisect.oracles import OracleSpec
 from dwarfdiag.bisect.run import run_bisect
 from dwarfdiag.bisect.subset import Universe
-from dwarfdiag.bisect.targets import Target, resolve
+from dwarfdiag.targets.resolve import resolve
 from dwarfdiag.btf.build import BtfBuilder
 from dwarfdiag.btf.libbpf import _refused_by_libbpf
 from dwarfdiag.btf.raw import write_btf
@@ -119,7 +119,7 @@ def _cycle_names(report) -> set[str]:
 
 
 def test_bisect_finds_each_independent_cycle_and_nothing_else(three_cycles, tmp_path):
-    target = Target("three", three_cycles, "file", "gc")
+    target = resolve(str(three_cycles))
     report = run_bisect(target, OracleSpec("replay", "1.5"), out_dir=tmp_path, reproduce=False)
     assert report.search.stopped == "done"
     assert all(s.verified for s in report.search.sets)
@@ -131,14 +131,14 @@ def test_bisect_finds_each_independent_cycle_and_nothing_else(three_cycles, tmp_
 
 
 def test_nothing_to_bisect_under_17(three_cycles, tmp_path):
-    target = Target("three", three_cycles, "file", "gc")
+    target = resolve(str(three_cycles))
     report = run_bisect(target, OracleSpec("replay", "1.7"), out_dir=tmp_path, reproduce=False)
     assert report.search.stopped == "nothing-to-bisect" and report.search.sets == []
 
 
 def test_real_libbpf_and_pahole_oracles_agree_with_the_replay(tmp_path, trixie_toolchain):
     binary = corpus_binary("statefn")
-    target = Target("statefn", binary, "file", "gc")
+    target = resolve(str(binary))
     names = []
     for spec, source in ((OracleSpec("replay", "1.5"), "encoder"),
                          (OracleSpec("libbpf", "1.5"), "encoder"),
@@ -150,7 +150,7 @@ def test_real_libbpf_and_pahole_oracles_agree_with_the_replay(tmp_path, trixie_t
 
 def test_reproducer_fails_with_trixie_and_encodes_with_sid(tmp_path, trixie_toolchain,
                                                            sid_toolchain):
-    target = Target("statefn", corpus_binary("statefn"), "file", "gc")
+    target = resolve(str(corpus_binary("statefn")))
     report = run_bisect(target, OracleSpec("replay", "1.5"), out_dir=tmp_path)
     [repro] = [r for r in report.reproducers if r is not None]
     assert repro.build == "built"
@@ -160,15 +160,23 @@ def test_reproducer_fails_with_trixie_and_encodes_with_sid(tmp_path, trixie_tool
 
 
 def test_budget_stops_with_the_best_set_so_far(three_cycles, tmp_path):
-    target = Target("three", three_cycles, "file", "gc")
+    target = resolve(str(three_cycles))
     report = run_bisect(target, OracleSpec("replay", "1.5"), max_calls=4, workers=1,
                         out_dir=tmp_path, reproduce=False)
     assert report.search.stopped == "max-calls"
     assert report.search.sets and not report.search.sets[-1].verified
 
 
-def test_named_target_without_binary_says_how_to_get_it():
-    with pytest.raises(NotFoundError, match=r"make kubeadm DBG=1.*--binary"):
+def test_named_target_from_the_users_config(tmp_path, monkeypatch, gc_seed_binary):
+    """A ``binary =`` in the user's targets.toml is used as it is, nothing built."""
+    config = tmp_path / "dwarfdiag" / "targets.toml"
+    config.parent.mkdir()
+    config.write_text(f'[kubeadm]\nbinary = "{gc_seed_binary}"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    target = resolve("kubeadm")
+    assert target.binary == gc_seed_binary and target.origin == "named"
+    config.write_text('[kubeadm]\nbinary = "/nope"\n')
+    with pytest.raises(NotFoundError, match="is not a file"):
         resolve("kubeadm")
     with pytest.raises(NotFoundError, match="unknown target"):
         resolve("no-such-thing")
@@ -182,9 +190,9 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_cli(tmp_path, gc_seed_binary):
     proc = _run("bisect", str(gc_seed_binary), "--libbpf", "1.7", "--out-dir", str(tmp_path))
     assert proc.returncode == 0 and "nothing to bisect" in proc.stdout, proc.stderr
-    proc = _run("bisect", "kubeadm")
+    proc = _run("bisect", "no-such-target")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
-    assert "make kubeadm DBG=1" in proc.stderr
+    assert "unknown target 'no-such-target'" in proc.stderr
     proc = _run("bisect", "statefn", "--no-repro", "--json", "--out-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)

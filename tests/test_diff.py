@@ -243,3 +243,19 @@ def test_cli(pair, tmp_path):
     assert proc.returncode == 0 and proc.stdout == "", proc.stderr
     doc = json.loads(out.read_text())
     assert doc["kind"] == "diff" and doc["matched"] > 0 and doc["a"]["compilers"] == ["gc"]
+
+
+def test_a_type_missing_on_one_side_is_named_not_counted_as_acyclic():
+    """text/template's stateFn is on a cycle in the gc build; the gccgo build links the
+    standard library from libgo.so, so it has no such type at all, and the diff says so."""
+    from conftest import corpus_binary
+
+    gc_bin, gccgo_bin = corpus_binary("text-template", "gc"), corpus_binary("text-template", "gccgo")
+    result = diff(load_typegraph(gc_bin), load_typegraph(gccgo_bin))
+    absent = {t.name: t for t in result.cycle_types_absent}
+    assert "text/template/parse.stateFn" in absent
+    assert absent["text/template/parse.stateFn"].side == "A"
+    assert "libgo.so" in absent["text/template/parse.stateFn"].why
+    assert "text/template/parse.stateFn" not in {d.name for d in result.diffs}
+    summary = result.summary("text-template")
+    assert [t.name for t in summary.absent] == list(absent)

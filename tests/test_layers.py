@@ -9,7 +9,7 @@ import dwarfdiag
 
 # Lowest first. A module may import its own floor and any floor below it.
 FLOORS = [
-    {"errors", "inputfile", "cache", "findings"},
+    {"errors", "inputfile", "cache", "findings", "textsafe", "progress"},
     {"toolchains"},
     {"elf"},
     {"dwarf"},
@@ -18,7 +18,9 @@ FLOORS = [
     {"analysis"},
     {"diff", "probe"},
     {"corpus"},
+    {"targets"},
     {"bisect"},
+    {"parity"},
     {"diagnose", "report"},
     {"investigate"},
     {"cli"},

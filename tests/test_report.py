@@ -253,3 +253,25 @@ def test_report_merges_saved_bisect_results(tmp_path, real_report):
 
     with pytest.raises(BadInputError, match="matrix document cannot go into a report"):
         merge_inputs([("m.json", MatrixRecord(0.0, [], [], []))])
+
+
+def test_report_of_a_saved_explanation_shows_the_failure(tmp_path):
+    """``dwarfdiag report`` takes ``dedup explain --json`` output, and a report whose input
+    records a failure never says "No failures"."""
+    from test_hostile import _program
+
+    from dwarfwriter import elf_with_dwarf
+
+    binary = tmp_path / "statefn"
+    binary.write_bytes(elf_with_dwarf(_program(), symbols=[("main.main", 0x1000, 2)]))
+    explained = tmp_path / "explain.json"
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "dedup", "explain", str(binary),
+                           "--libbpf", "1.5", "--json", "-o", str(explained)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr  # dedup fails: the verdict, not an error
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "report", str(explained),
+                           "--out-dir", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "No failures" not in html
+    assert "first failure: -ELOOP in ref_types" in html and "main.stateFn" in html

@@ -9,11 +9,11 @@ from dwarfdiag.bisect.oracles import OracleSpec
 from dwarfdiag.bisect.repro import write_and_verify
 from dwarfdiag.bisect.search import Bisector
 from dwarfdiag.bisect.subset import Universe
-from dwarfdiag.bisect.targets import Target
 from dwarfdiag.cache import atomic_write
 from dwarfdiag.findings.bisect import BisectReport
 from dwarfdiag.findings.common import Provenance, TypeRef
 from dwarfdiag.findings.schema import to_json
+from dwarfdiag.targets.resolve import Target
 
 SOURCES = ("encoder", "pahole")
 
@@ -32,7 +32,7 @@ def run_bisect(target: Target, spec: OracleSpec, source: str = "encoder",
     toolchain = capture_toolchain or spec.toolchain
     if source == "pahole" and not toolchain:
         raise BadInputError("--from pahole needs --toolchain to say which pahole to capture")
-    inp = load_dedup_input(target.binary, toolchain=toolchain if source == "pahole" else None)
+    inp = load_dedup_input(target.dwarf, toolchain=toolchain if source == "pahole" else None)
     universe = Universe(inp.btf, inp.provenance)
     search = Bisector(universe, spec, workers, max_calls, timeout, progress).run()
     report = BisectReport(target.name, str(target.binary), inp.source, search)

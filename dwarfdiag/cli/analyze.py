@@ -107,9 +107,13 @@ def _budget(name: str, value: float | None, minimum: float) -> None:
 @app.command("bisect")
 def bisect_cmd(
     target: Annotated[str, typer.Argument(
-        help="An ELF binary, a corpus program (statefn, gotool = GOROOT cmd/go, ...), or a "
-             "named external program from corpus/external.toml (kubeadm, kubectl, podman).")],
-    binary: Annotated[Optional[Path], typer.Option(help="The binary for a named external target.")] = None,
+        help="An ELF binary, MODULE/PATH/cmd/x@vX.Y.Z, a name from corpus/external.toml "
+             "(kubeadm, kubectl, helm, ...: built from the module proxy), or a corpus program "
+             "(statefn, gotool = GOROOT cmd/go, ...).")],
+    binary: Annotated[Optional[Path], typer.Option(
+        help="Use this binary for a named target instead of building it.")] = None,
+    debug_file: Annotated[Optional[Path], typer.Option(
+        "--debug-file", help="The separate debug file of a stripped binary.")] = None,
     oracle: Annotated[str, typer.Option(help="replay (default), libbpf or pahole.")] = "replay",
     libbpf: Annotated[str, typer.Option(
         "--libbpf", help="libbpf semantics for the replay or version of the real libbpf.")] = "1.5",
@@ -130,14 +134,15 @@ def bisect_cmd(
     """Shrink a failing binary's BTF to minimal failing type sets, with Go reproducers."""
     from dwarfdiag.bisect.oracles import OracleSpec
     from dwarfdiag.bisect.run import run_bisect
-    from dwarfdiag.bisect.targets import resolve
+    from dwarfdiag.targets.resolve import resolve
     from dwarfdiag.toolchains import suites
 
     _budget("max-calls", max_calls, 1)
     _budget("timeout", timeout, 0.001)
     spec = OracleSpec(oracle, libbpf, toolchain if oracle == "pahole" else None)
     verify_names = tuple(suites.parse_names(verify)) if verify.strip() else ()
-    resolved = resolve(target, binary)
+    with progress(f"finding {target}") as bar:
+        resolved = resolve(target, binary, debug_file, progress=bar.stage)
     out = out_dir or Path("reports") / resolved.name
     check_out_dir(out, [resolved.binary])
     if output:

@@ -14,7 +14,7 @@ send an escape sequence to the terminal. Files are written through
 :func:`write_output`: never over an input, never half-written, and a
 missing directory or a path of the wrong kind is one clear error.
 
-:func:`progress` shows what a long step is doing, on a terminal only.
+:func:`~dwarfdiag.progress.progress` shows what a long step is doing, on a terminal only.
 """
 
 from __future__ import annotations
@@ -33,20 +33,13 @@ import typer
 
 from dwarfdiag.errors import BadInputError
 from dwarfdiag.findings.schema import to_json
+from dwarfdiag.progress import Reporter, progress  # noqa: F401 - the commands' one import
+from dwarfdiag.textsafe import printable
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of text.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "-o", "--output", help="Write the output to this file instead of stdout.")]
 OutDirOpt = Annotated[Path, typer.Option("--out-dir", help="Directory to write into.")]
-
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters escaped (tabs kept): safe for a terminal."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1] if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
-
 
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")
 
@@ -175,43 +168,6 @@ def emit(result: Any, as_json: bool, output: Path | None = None,
     else:
         write_output(output, rendered, inputs)
         echo(f"wrote {output}", err=True)
-
-
-class Reporter:
-    """What a long step tells the user: a stage in words, and bytes or items done."""
-
-    def __init__(self, bar, task):
-        self._bar, self._task = bar, task
-
-    def stage(self, text: str) -> None:
-        if self._bar is not None:
-            from rich.markup import escape
-
-            self._bar.update(self._task, description=escape(printable(text)))
-
-    def advance(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total)
-
-
-@contextmanager
-def progress(text: str, transient: bool = True) -> Iterator[Reporter]:
-    """A spinner with elapsed time and, when told, a bar; on stderr, and only when
-    stderr is a terminal (pipes and CI logs stay clean)."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield Reporter(None, None)
-        return
-    from rich.markup import escape
-    from rich.progress import (BarColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn)
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TimeElapsedColumn(), console=console, transient=transient) as bar:
-        task = bar.add_task(escape(printable(text)), total=None)
-        yield Reporter(bar, task)
 
 
 def seconds_since(start: float) -> str:

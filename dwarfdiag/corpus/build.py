@@ -29,7 +29,7 @@ from typing import Callable
 from dwarfdiag import __version__
 from dwarfdiag.cache import atomic_write, cache_dir
 from dwarfdiag.corpus.catalogue import Program
-from dwarfdiag.findings.matrix import Build, DwarfStats
+from dwarfdiag.findings.matrix import Build
 from dwarfdiag.findings.schema import read_record, to_json
 from dwarfdiag.toolchains.run import run_tool
 from dwarfdiag.toolchains.go import Compiler
@@ -112,9 +112,9 @@ def build(program: Program, compiler: Compiler, profile: str = "debug") -> Build
     if failure:
         return Build(status="failed", message=failure[-2000:], **common)
     os.replace(partial, binary)
-    result = Build(status="built", binary=str(binary), build_ids=_build_ids(binary),
-                   dwarf=_dwarf_summary(binary), size=binary.stat().st_size,
-                   seconds=round(time.perf_counter() - start, 2), **common)
+    result = Build(status="built", binary=str(binary),
+                   seconds=round(time.perf_counter() - start, 2), **common,
+                   **describe_binary(binary))
     atomic_write(record, to_json(result).encode())
     return result
 
@@ -138,10 +138,12 @@ def _build_ids(binary: Path) -> dict[str, str]:
     return ids
 
 
-def _dwarf_summary(binary: Path) -> DwarfStats:
+def describe_binary(binary: Path) -> dict:
+    """A built binary's ids, DWARF statistics and size, for its Build record."""
     from dwarfdiag.dwarf.stats import dwarf_stats
 
-    return dwarf_stats(binary)
+    return {"build_ids": _build_ids(binary), "dwarf": dwarf_stats(binary),
+            "size": binary.stat().st_size}
 
 
 def build_many(programs: list[Program], compilers: list[Compiler],

@@ -63,6 +63,12 @@ def variant(name: str) -> Variant:
                             f"{', '.join(VARIANTS)}") from None
 
 
+def algorithm(v: Variant) -> tuple[bool, bool, bool]:
+    """What decides a variant's verdicts: variants with the same algorithm (1.1 and
+    1.5) fail on the same types, so one bisect serves both."""
+    return (v.identical_types_generalised, v.typedef_in_struct_phase, v.typedef_hash_in_prep)
+
+
 def variant_for(libbpf_version: str) -> str:
     """The replay variant for a real libbpf version (1.1.2 -> 1.1, 1.5.0 -> 1.5, ...)."""
     major_minor = ".".join(libbpf_version.split(".")[:2])

@@ -27,7 +27,8 @@ from dwarfdiag.dwarf.constants import At, Tag, tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.diff.shapes import BASIC_NAMES, chain, go_kind, representation, typedef_depth
-from dwarfdiag.findings.diff import DiffItem, DiffPattern, DiffResult, SideSummary, TypeDiff
+from dwarfdiag.findings.diff import (AbsentCycleType, DiffItem, DiffPattern, DiffResult,
+                                     SideSummary, TypeDiff)
 
 IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
 MAX_EXAMPLES = 3
@@ -298,6 +299,12 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
                         sorted(keys_b - keys_a), len(func_keys_a & func_keys_b),
                         sorted(func_keys_a - func_keys_b), sorted(func_keys_b - func_keys_a),
                         diffs)
+    # a type on one side's cycles that the other side does not have at all: say so,
+    # rather than count it as "not on a cycle" there
+    result.cycle_types_absent = [
+        AbsentCycleType(key, side, _why_absent(key, other))
+        for side, on, other_keys, other in (("A", on_a, set(tb), gb), ("B", on_b, set(ta), ga))
+        for key in sorted(on) if wanted(key) and key not in other_keys]
     result.patterns = group(diffs)
     for what in ("dies_by_tag", "attributes", "forms"):
         ua, ub = set(a.__dict__[what]), set(b.__dict__[what])
@@ -305,6 +312,16 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
         result.usage_only_a[label] = sorted(ua - ub)
         result.usage_only_b[label] = sorted(ub - ua)
     return result
+
+
+def _why_absent(key: str, other: TypeGraph) -> str:
+    """Why the other build has no type named ``key``."""
+    package = gonames.package_of(key) or ""
+    standard = package and "." not in package.split("/")[0]
+    if standard and any(cu.compiler == "gccgo" for cu in other.cus):
+        return (f"the other build has no type {key}: gccgo links the standard library "
+                f"({package}) from libgo.so, so its types are not in the binary")
+    return f"the other build's DWARF has no type {key}"
 
 
 def group(diffs: list[TypeDiff]) -> list[DiffPattern]:

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Iterator
 
 from dwarfdiag.dwarf import gonames
-from dwarfdiag.dwarf.constants import At, tag_name
+from dwarfdiag.dwarf.constants import At, Tag, tag_name
 
 
 # Plain ints for the two attributes every analysis reads millions of times:
@@ -102,6 +102,12 @@ class TypeGraph:
         out = {"die_offset": die.offset, "tag": tag_name(die.tag), "name": raw,
                "go_name": name if cu.compiler != "c" else None, "package": package,
                "cu": cu.name, "compiler": cu.compiler}
+        if raw is None and cu.compiler != "c":
+            owner = self.owner(die)
+            if owner is not None:  # an anonymous type belongs to the named one it serves
+                owner_name = gonames.normalise(owner.name, self.cus[owner.cu].compiler)
+                out["owner"] = owner_name
+                out["package"] = gonames.package_of(owner_name) or self.cus[owner.cu].package
         file_index = die.attrs.get(At.decl_file)
         if file_index is not None and 0 <= file_index < len(cu.files):
             out["file"] = cu.files[file_index]
@@ -110,6 +116,49 @@ class TypeGraph:
         if At.go_kind in die.attrs:
             out["go_kind"] = die.attrs[At.go_kind]
         return out
+
+    def owner(self, die: Die) -> Die | None:
+        """The named type an anonymous type DIE belongs to.
+
+        gc puts every type in the one unit ``runtime``, so the unit says nothing
+        about where an anonymous type comes from. Its owner does: the typedef
+        that names it (``type stateFn func(...)``: the subroutine type belongs
+        to ``stateFn``), else the first named type that refers to it. None when
+        nothing named refers to it.
+        """
+        owners = self.memo.get("owners")
+        if owners is None:
+            owners = self.memo["owners"] = self._owners()
+        found = owners.get(die.offset)
+        return self.dies.get(found) if found is not None else None
+
+    def _owners(self) -> dict[int, int]:
+        named_types = (Tag.typedef, Tag.structure_type, Tag.union_type, Tag.class_type,
+                       Tag.enumeration_type)
+        owners: dict[int, int] = {}
+        anonymous_refs: list[tuple[int, int]] = []  # (anonymous referrer, anonymous target)
+        for d in self:
+            target = self.dies.get(d.type) if d.type is not None else None
+            if target is None or target.name is not None:
+                continue
+            holder = d
+            if d.tag in (Tag.member, Tag.formal_parameter):
+                holder = self.dies.get(d.parent, d)
+            if holder.name and holder.tag in named_types:
+                # typedefs first: they are what names an anonymous Go type
+                if d.tag == Tag.typedef or target.offset not in owners:
+                    owners[target.offset] = holder.offset
+            elif holder.name is None:
+                anonymous_refs.append((holder.offset, target.offset))
+        for _ in range(8):  # *func(), []*T ...: an owner reaches through anonymous chains
+            changed = False
+            for referrer, target in anonymous_refs:
+                if referrer in owners and target not in owners:
+                    owners[target] = owners[referrer]
+                    changed = True
+            if not changed:
+                break
+        return owners
 
     # --- serialisation for the cache ---------------------------------------
     def to_data(self) -> dict:

@@ -20,6 +20,7 @@ class Provenance:
     line: int | None = None
     go_kind: int | None = None  # DW_AT_go_kind
     role: str | None = None  # what the encoder made of the DIE ("member type", ...)
+    owner: str | None = None  # for an anonymous type: the named type it belongs to
 
     @classmethod
     def of(cls, data: dict | None) -> "Provenance":

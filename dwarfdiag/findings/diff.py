@@ -62,6 +62,15 @@ class CycleDifference:
 
 
 @dataclass
+class AbsentCycleType:
+    """A type on one side's reference-only cycles that the other side lacks entirely."""
+
+    name: str
+    side: str  # "A" or "B": the side whose cycles it is on
+    why: str
+
+
+@dataclass
 class DiffSummary:
     """The part of a diff the investigation report shows, for one program."""
 
@@ -76,6 +85,7 @@ class DiffSummary:
     cycles_gc: list[list[str]]
     cycles_gccgo: list[list[str]]
     relevant: list[CycleDifference]
+    absent: list[AbsentCycleType] = field(default_factory=list)  # on a cycle, missing opposite
 
 
 @dataclass
@@ -95,6 +105,7 @@ class DiffResult(Document):
     # tags, attributes and forms that one side's DWARF uses and the other's never does
     usage_only_a: dict[str, list[str]] = field(default_factory=dict)
     usage_only_b: dict[str, list[str]] = field(default_factory=dict)
+    cycle_types_absent: list[AbsentCycleType] = field(default_factory=list)
 
     JSON_EXTRA: ClassVar[tuple[str, ...]] = ("differing_count",)
 
@@ -115,7 +126,8 @@ class DiffResult(Document):
             self.a.reference_cycles[:MAX_SUMMARY_CYCLES],
             self.b.reference_cycles[:MAX_SUMMARY_CYCLES],
             [CycleDifference(d.name, d.on_cycle, d.representation)
-             for d in self.diffs if d.on_cycle[0] != d.on_cycle[1]])
+             for d in self.diffs if d.on_cycle[0] != d.on_cycle[1]],
+            list(self.cycle_types_absent))
 
     def lines(self, limit: int = 25) -> list[str]:
         out = []
@@ -142,6 +154,8 @@ class DiffResult(Document):
             shown = "; ".join(" -> ".join(c) for c in cycles[:3])
             out.append(f"reference-only cycles in {label}: {len(cycles)}"
                        + (f": {shown}" if shown else ""))
+        for t in self.cycle_types_absent[:limit]:
+            out.append(f"  {t.name}: on a reference-only cycle in {t.side}; {t.why}")
         relevant = [d for d in self.diffs if d.on_cycle[0] != d.on_cycle[1]]
         for d in relevant[:limit]:
             side = "A" if d.on_cycle[0] else "B"

@@ -10,6 +10,7 @@ from dwarfdiag.findings.check import CheckSummary
 from dwarfdiag.findings.diff import DiffSummary
 from dwarfdiag.findings.explain import Explanation, Failure
 from dwarfdiag.findings.matrix import MatrixRecord, ToolRecord
+from dwarfdiag.findings.parity import ParityReport
 from dwarfdiag.findings.schema import Document
 
 
@@ -61,4 +62,5 @@ class Findings(Document):
     diffs: list[DiffSummary] = field(default_factory=list)
     bisects: list[BisectEntry] = field(default_factory=list)
     explanations: list[Explanation] = field(default_factory=list)
+    parity: list[ParityReport] = field(default_factory=list)  # our final BTF vs pahole's
     commands: list[str] = field(default_factory=list)  # what reproduces every number

@@ -64,7 +64,8 @@ class Build:
     dwarf: DwarfStats | None = None
     size: int | None = None
     seconds: float | None = None
-    module: str | None = None  # module@version for a real program built from the proxy
+    module: str | None = None  # PACKAGE@VERSION of a real program built from the module proxy
+    source: str | None = None  # the binary the user named, when its DWARF is in a separate file
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.elf import EM_X86_64, STT_FUNC, ElfFile
 from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
 from dwarfdiag.probe import abi
-from dwarfdiag.probe.locations import decode_expr, loclist_at
+from dwarfdiag.probe.locations import Location, decode_expr, loclist_at
 from dwarfdiag.probe.prologue import disassemble
 
 SUPPORTED = "x86-64 (amd64)"
@@ -210,18 +210,23 @@ def _param(g: TypeGraph, unit, func: Die, p: Die, loc: abi.ArgLocation, pc: int,
                  agrees, loc.registers, loc.stack_offset)
 
 
-def _dwarf_location(g: TypeGraph, unit, func: Die, p: Die, pc: int,
-                    loc: abi.ArgLocation) -> tuple[str, bool | None]:
+def entry_location(g: TypeGraph, func: Die, p: Die) -> Location:
+    """Where DWARF puts parameter ``p`` of ``func`` at the function's entry pc."""
     value = p.attrs.get(At.location)
     if value is None:
-        return "no DW_AT_location (optimised out)", None
+        return Location(note="no DW_AT_location (optimised out)")
     if isinstance(value, bytes):
-        expr = value
-    else:
-        expr = _loclist_expr(g, unit, value, pc)
-        if expr is None:
-            return "no location list entry covers the entry pc", None
-    where = decode_expr(expr)
+        return decode_expr(value)
+    pc = func.attrs.get(At.low_pc)
+    expr = _loclist_expr(g, g.unit(func), value, pc) if pc is not None else None
+    if expr is None:
+        return Location(note="no location list entry covers the entry pc")
+    return decode_expr(expr)
+
+
+def _dwarf_location(g: TypeGraph, unit, func: Die, p: Die, pc: int,
+                    loc: abi.ArgLocation) -> tuple[str, bool | None]:
+    where = entry_location(g, func, p)
     if not where.pieces:
         return where.note, None
     if any(piece.cfa_offset is not None and piece.cfa_offset < 0 for piece in where.pieces):

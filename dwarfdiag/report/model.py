@@ -98,6 +98,10 @@ class ReportView:
     tools: list[ToolRecord]
     dwarfdiag: str
     commands: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+    parity: list = field(default_factory=list)  # ParityReport
+    explanations: list = field(default_factory=list)  # Explanation documents
+    any_failure: bool = False
 
 
 LABEL_ROOM = 340  # pixels beside the ring for a node's label
@@ -167,15 +171,17 @@ def build_view(findings: Findings) -> ReportView:
             views.append(CellView(tc, c.outcome, dc.predicted if dc else None,
                                   dc.agrees if dc else True, link))
         rows.append(RowView(program, level, compiler, profile, views, " ".join(sorted(names))))
-    counts = matrix.counts if matrix else {}
-    verdict = [f"{t.name} (pahole {t.pahole_version}, libbpf {t.libbpf_version}): "
-               f"{counts.get(t.name, {}).get('fails', 0)} fail, "
-               f"{counts.get(t.name, {}).get('encodes', 0)} encode" for t in toolchains]
+    from dwarfdiag.report.verdict import verdict
+
+    v = verdict(findings)
+    any_failure = bool(v.failing) or any(not e.ok for e in findings.explanations)
     return ReportView(
-        title=findings.title, verdict=verdict, toolchains=toolchains,
+        title=findings.title, verdict=v.headline, toolchains=toolchains,
         root_causes=causes.most_common(), rows=rows, failures=failures, diffs=findings.diffs,
         bisects=[_bisect_view(b) for b in findings.bisects], tools=findings.tools,
-        dwarfdiag=findings.dwarfdiag, commands=findings.commands)
+        dwarfdiag=findings.dwarfdiag, commands=findings.commands,
+        fixes=v.fixes if findings.matrix else [], parity=findings.parity,
+        explanations=findings.explanations, any_failure=any_failure)
 
 
 def _bisect_view(b: BisectEntry) -> BisectView:

@@ -14,8 +14,9 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from dwarfdiag.errors import ToolchainError
 
@@ -46,10 +47,17 @@ def describe(argv: Sequence[str]) -> str:
 
 def run_tool(argv: Sequence[str | os.PathLike], default_timeout: float = 600,
              input: str | bytes | None = None, text: bool = True,
+             on_line: Callable[[str], None] | None = None,
              **kwargs) -> subprocess.CompletedProcess:
-    """``subprocess.run`` with output captured and a time limit (see module docstring)."""
+    """``subprocess.run`` with output captured and a time limit (see module docstring).
+
+    ``on_line`` hears each line the tool writes on stderr as it comes (``go get``'s
+    "downloading" lines make the progress display).
+    """
     argv = [str(a) for a in argv]
     limit = timeout_for(default_timeout)
+    if on_line is not None:
+        return _run_streaming(argv, limit, on_line, **kwargs)
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
@@ -68,6 +76,46 @@ def run_tool(argv: Sequence[str | os.PathLike], default_timeout: float = 600,
         _kill_group(proc)
         raise
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _run_streaming(argv: list[str], limit: float, on_line: Callable[[str], None],
+                   **kwargs) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                                **kwargs)
+    except FileNotFoundError:
+        raise ToolchainError(f"cannot run {argv[0]}: no such program") from None
+    except OSError as e:
+        raise ToolchainError(f"cannot run {describe(argv)}: {e.strerror}") from None
+    err_lines: list[str] = []
+    out_chunks: list[str] = []
+
+    def pump_err() -> None:
+        for line in proc.stderr:
+            err_lines.append(line)
+            on_line(line.rstrip("\n"))
+
+    def pump_out() -> None:
+        out_chunks.append(proc.stdout.read())
+
+    readers = [threading.Thread(target=pump_err, daemon=True),
+               threading.Thread(target=pump_out, daemon=True)]
+    for t in readers:
+        t.start()
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ToolchainError(f"{describe(argv)} did not finish in {limit:g} s and was stopped "
+                             f"(raise the limit with --tool-timeout or {ENV})") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    for t in readers:
+        t.join()
+    return subprocess.CompletedProcess(argv, proc.returncode, "".join(out_chunks),
+                                       "".join(err_lines))
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
