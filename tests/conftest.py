@@ -166,6 +166,27 @@ def trixie_toolchain(test_cache):
     return ensure("trixie")
 
 
+def build_source(root: Path, name: str, source: str, variants) -> dict[str, Path]:
+    """A one-file Go program (``main.go`` = ``source``) built by the code users run, once
+    per ``(label, compiler, profile)`` of ``variants``: label -> binary."""
+    from dwarfdiag.corpus.build import build
+    from dwarfdiag.corpus.catalogue import load_program
+
+    folder = root / f"x-{name}"
+    folder.mkdir()
+    (folder / "main.go").write_text(source)
+    (folder / "meta.toml").write_text(f'level = 0\nfeatures = ["probe"]\nmin_go = "1.17"\n'
+                                      f'description = "{name}"\n')
+    program = load_program(folder)
+    out = {}
+    for label, compiler, profile in variants:
+        built = build(program, compiler, profile)
+        if built.status != "built":
+            pytest.fail(f"building {name} with {compiler.label} failed: {built.message}")
+        out[label] = Path(built.binary)
+    return out
+
+
 def corpus_binary(program: str, compiler: str = "gc") -> Path:
     """Any corpus program, by compiler name as the CLI spells it."""
     from dwarfdiag.toolchains.go import parse_compilers

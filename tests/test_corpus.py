@@ -192,7 +192,10 @@ def test_investigate_writes_findings(toolchains, tmp_path):
                         ("gc", "sid"): "encodes", ("gccgo", "sid"): "encodes"}
     assert {t["name"] for t in findings["tools"]} >= {"go", "gccgo", "pahole", "libbpf"}
     lines = inv.verdict_lines()
-    assert len(lines) == 3 and "still failing with sid: none" in lines[1]
+    assert lines[0].startswith("bookworm (pahole 1.24") and "1 fail, 1 encode" in lines[0]
+    assert lines[1].startswith("sid (pahole 1.32") and "0 fail, 2 encode" in lines[1]
+    assert any("[bookworm]" in line for line in lines[2:-1])  # what fixes the failure
+    assert lines[-1].startswith("report: ")
 
 
 def test_newer_gccgo_runs_from_its_unpacked_suite(test_cache):

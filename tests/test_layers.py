@@ -16,6 +16,7 @@ FLOORS = [
     {"btf"},
     {"dedup"},
     {"analysis"},
+    {"usable"},
     {"diff", "probe"},
     {"corpus"},
     {"targets"},

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
-from dwarfdiag.probe.probe import probe
+from dwarfdiag.probe.probe import probe, probe_kit
+
+from conftest import build_source
 
 pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
@@ -68,25 +70,13 @@ EXPECTED = {
 
 @pytest.fixture(scope="session")
 def builds(tmp_path_factory) -> dict[str, Path]:
-    from dwarfdiag.corpus.build import build
-    from dwarfdiag.corpus.catalogue import load_program
     from dwarfdiag.toolchains.go import gc, gccgo, parse_compilers
 
-    root = tmp_path_factory.mktemp("probe") / "x-probeargs"
-    root.mkdir()
-    (root / "main.go").write_text(SOURCE)
-    (root / "meta.toml").write_text('level = 0\nfeatures = ["probe"]\nmin_go = "1.17"\n'
-                                    'description = "probe"\n')
-    program = load_program(root)
-    out = {}
-    for label, compiler, profile in (("gc-debug", gc(), "debug"), ("gc-opt", gc(), "opt"),
-                                     # Go 1.22 writes DWARF 4: location lists in .debug_loc
-                                     ("gc122-debug", parse_compilers("gc-1.22.10")[0], "debug"),
-                                     ("gccgo", gccgo(), "debug")):
-        built = build(program, compiler, profile)
-        assert built.status == "built", built.message
-        out[label] = Path(built.binary)
-    return out
+    return build_source(tmp_path_factory.mktemp("probe"), "probeargs", SOURCE, [
+        ("gc-debug", gc(), "debug"), ("gc-opt", gc(), "opt"),
+        # Go 1.22 writes DWARF 4: location lists in .debug_loc
+        ("gc122-debug", parse_compilers("gc-1.22.10")[0], "debug"),
+        ("gccgo", gccgo(), "debug")])
 
 
 def gdb_read(binary: Path, symbol: str, reads: list[str]) -> list[str]:
@@ -160,7 +150,11 @@ def test_prologue_btf_warnings_and_snippets(builds):
     assert any(line.startswith("[") and "FUNC 'main.point'" in line for line in report.btf)
     assert "package-qualified" in report.btf_note
     assert any("uretprobe" in w for w in report.warnings)
-    assert 'reg("ax")' in report.bpftrace() and "ctx->ax" in report.libbpf()
+    assert 'reg("ax")' in report.bpftrace()
+    kit = probe_kit(report)
+    assert "ctx->ax" in kit.files["probe.bpf.c"] and "main__Point" in kit.files["types.h"]
+    assert "$q->X" in kit.files["probe.bt"]  # q *Point: its fields are read through it
+    assert kit.return_sites == report.return_sites
     gccgo = probe(builds["gccgo"], "main.point")
     assert not any("uretprobe" in w for w in gccgo.warnings)
     assert any("split-stack" in i["mark"] for i in gccgo.prologue)

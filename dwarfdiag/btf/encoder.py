@@ -25,15 +25,10 @@ the BTF it hands to ``btf__dedup`` (captured) and after dedup by libbpf 1.7:
   parameters too, and so does pahole;
 * DW_TAG_unspecified_type (gc's ``unsafe.Pointer`` target) is void;
   DW_TAG_constant and variables are not encoded;
-* functions: pahole 1.32 files ELF STT_FUNC symbols under their name up to
-  the first ``.`` (so a clone ``foo.isra.0`` files under ``foo``) and
-  encodes a named subprogram only when exactly one symbol files under its
-  name and that symbol is the name itself, unsuffixed (gcc's ``.cold``
-  parts do not count). This drops every
-  package-qualified Go function (its DWARF name has a dot), optimised C
-  clones, names defined twice (cgo's ``_cgo_panic``) and gccgo's C ``main``
-  (``main.main`` files under ``main`` too). The rest become FUNC_PROTO +
-  FUNC (static linkage), one per name, sorted by name after all types.
+* functions: the subprograms pahole 1.32 encodes (:mod:`dwarfdiag.btf.functions`:
+  one ELF symbol filed under the name, parameters where the System V ABI
+  puts them) become FUNC_PROTO + FUNC (static linkage), one per name,
+  sorted by name after all types.
 """
 
 from __future__ import annotations
@@ -71,6 +66,7 @@ class Encoded:
     provenance: dict[int, dict]  # BTF id -> DIE provenance plus the role of the type
     warnings: dict[str, int] = field(default_factory=dict)  # unsupported tag -> DIE count
     source: str = ""
+    skipped: dict[str, str] = field(default_factory=dict)  # function pahole leaves out -> why
 
 
 def encode(graph: TypeGraph, funcs: bool = True) -> Encoded:
@@ -84,6 +80,7 @@ class _Encoder:
         self.ids: dict[int, int] = {}  # DIE offset -> BTF id
         self.prov: dict[int, dict] = {}
         self.warnings: Counter = Counter()
+        self.skipped: dict[str, str] = {}  # functions pahole 1.32 leaves out, and why
 
     def run(self, funcs: bool) -> Encoded:
         plan = self._assign_ids()
@@ -94,7 +91,8 @@ class _Encoder:
                 self.b.add_int("int", 4, IntEncoding.SIGNED)
         if funcs:
             self._emit_functions()
-        return Encoded(self.b.btf(), self.prov, dict(self.warnings), self.g.source)
+        return Encoded(self.b.btf(), self.prov, dict(self.warnings), self.g.source,
+                       dict(self.skipped))
 
     # -- pass 1: ids in pahole's order -----------------------------------
     def _assign_ids(self) -> list:
@@ -265,21 +263,9 @@ class _Encoder:
         return out
 
     def _emit_functions(self) -> None:
-        filed: dict[str, list[str]] = {}
-        for symbol in self.g.functions:
-            if symbol.endswith(".cold"):
-                continue  # gcc's out-of-line cold part of the same function, not a clone
-            filed.setdefault(symbol.split(".", 1)[0], []).append(symbol)
-        chosen: dict[str, Die] = {}
-        for die in self.g:
-            if die.tag != Tag.subprogram:
-                continue
-            name = die.name
-            if not name or die.attrs.get(At.declaration) or name in chosen:
-                continue
-            if filed.get(name) != [name]:
-                continue
-            chosen[name] = die
+        from dwarfdiag.btf.functions import select_functions
+
+        chosen, self.skipped = select_functions(self.g)
         for name in sorted(chosen):
             die = chosen[name]
             proto = self.b.add_func_proto(self.ref(die), self._params(die))
@@ -340,7 +326,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
     payload = load_derived("encoded", key) if use_cache else None
     if payload is not None:
         try:
-            raw, prov, warnings, types = marshal.loads(payload)
+            raw, prov, warnings, types = marshal.loads(payload)[:4]
             if isinstance(raw, bytes) and isinstance(prov, dict) and isinstance(types, int):
                 return EncodedFile(raw, prov, warnings, types, cached=True)
         except (ValueError, EOFError, TypeError):
@@ -368,14 +354,15 @@ def function_btf(graph: TypeGraph, die: Die) -> tuple[Btf, int]:
 
 def pahole_emits_func(graph: TypeGraph, die: Die) -> str | None:
     """Why pahole 1.32 emits no FUNC for this subprogram, or None if it does."""
+    from dwarfdiag.btf.functions import filed_symbols, unexpected_register
+
     name = die.name or ""
     if not name:
         return "it has no name"
-    filed = [s for s in graph.functions
-             if not s.endswith(".cold") and s.split(".", 1)[0] == name.split(".", 1)[0]]
     if "." in name:
         return ("pahole 1.30+ files ELF functions under the name up to the first '.', so a "
                 "package-qualified Go name never matches one symbol")
-    if filed != [name]:
-        return "the ELF symbol table has no single unsuffixed symbol of that name"
-    return None
+    if len(filed_symbols(graph).get(name, [])) != 1:
+        return "the ELF symbol table has no single symbol filed under that name"
+    why = unexpected_register(graph, die)
+    return f"pahole leaves it out: {why}" if why else None

@@ -56,6 +56,16 @@ class DedupResult:
         return "-" + errno.errorcode.get(-self.error, str(-self.error))
 
 
+KERNEL_LOG_BYTES = 16 << 20  # the kernel lists every type before the one it refuses
+
+
+class _BtfLoadOpts(ctypes.Structure):
+    """libbpf's ``struct bpf_btf_load_opts`` (since 1.0)."""
+
+    _fields_ = [("sz", ctypes.c_size_t), ("log_buf", ctypes.c_void_p),
+                ("log_level", ctypes.c_uint32), ("log_size", ctypes.c_uint32)]
+
+
 class LibbpfOracle(Protocol):
     """Anything that can run libbpf's btf__dedup on raw BTF."""
 
@@ -116,6 +126,8 @@ class InProcessLibbpf:
         lib.btf__free.argtypes = [c.c_void_p]
         lib.libbpf_set_print.restype = c.c_void_p
         lib.libbpf_set_print.argtypes = [c.c_void_p]
+        lib.bpf_btf_load.restype = c.c_int
+        lib.bpf_btf_load.argtypes = [c.c_void_p, c.c_size_t, c.c_void_p]
         self._libc.vsnprintf.restype = c.c_int
         self._libc.vsnprintf.argtypes = [c.c_char_p, c.c_size_t, c.c_char_p, c.c_void_p]
 
@@ -133,6 +145,30 @@ class InProcessLibbpf:
                 return self._dedup_locked(raw, base)
             finally:
                 self._lib.libbpf_set_print(previous)
+
+    def load_into_kernel(self, raw: bytes) -> DedupResult:
+        """BPF_BTF_LOAD through libbpf's ``bpf_btf_load``: does the running kernel accept
+        this BTF? ``error`` is 0 or the negative errno; on a refusal ``log`` ends with the
+        kernel's own explanation (its last lines). The loaded object is closed at once."""
+        refused = _refused_by_libbpf(raw, None)
+        if refused is not None:
+            return DedupResult(-errno.EINVAL, None, self.version, (refused,), "load")
+        buf = ctypes.create_string_buffer(raw, len(raw))
+        ctypes.set_errno(0)
+        fd = self._lib.bpf_btf_load(buf, len(raw), None)
+        if fd >= 0:
+            os.close(fd)
+            return DedupResult(0, None, self.version, (), "kernel")
+        err = -(ctypes.get_errno() or errno.EINVAL)
+        log = ctypes.create_string_buffer(KERNEL_LOG_BYTES)
+        opts = _BtfLoadOpts(ctypes.sizeof(_BtfLoadOpts), ctypes.cast(log, ctypes.c_void_p), 1,
+                            KERNEL_LOG_BYTES)
+        fd = self._lib.bpf_btf_load(buf, len(raw), ctypes.byref(opts))
+        if fd >= 0:  # accepted the second time: say so rather than guess
+            os.close(fd)
+            return DedupResult(0, None, self.version, (), "kernel")
+        tail = log.value.decode(errors="replace").strip().splitlines()[-4:]
+        return DedupResult(err, None, self.version, tuple(tail), "kernel")
 
     def _new(self, raw: bytes, base_ptr: int | None) -> tuple[int | None, int]:
         buf = ctypes.create_string_buffer(raw, len(raw))

@@ -10,7 +10,7 @@ import typer
 
 from dwarfdiag.cli.apps import app
 from dwarfdiag.cli.btf import PaholeOpt, ToolchainOpt
-from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_out_dir, check_output, emit,
+from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_out_dir, check_output, echo, emit,
                                   progress)
 from dwarfdiag.errors import BadInputError
 
@@ -76,10 +76,14 @@ def probe_cmd(
         help="BINARY SYMBOL; with --compare: GC_BINARY GCCGO_BINARY SYMBOL. SYMBOL is a Go "
              "function name (main.f, main.(*T).M) in gc's or gccgo's spelling.")],
     compare: Annotated[bool, typer.Option("--compare", help="Show a gc and a gccgo build side by side.")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out-dir", help="Also write a bpftrace script, a libbpf program, its loader and a "
+                          "C header of the argument types here.")] = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Where to attach a uprobe on a Go function, and where its arguments are at entry."""
+    """Where to attach a uprobe on a Go function, where its arguments are at entry, and
+    probe programs that read them (and the structs they point to) as printed."""
     from dwarfdiag.probe.probe import compare_lines, probe
 
     if compare:
@@ -95,7 +99,20 @@ def probe_cmd(
         raise BadInputError("probe takes BINARY SYMBOL (or --compare GC GCCGO SYMBOL)")
     if output:
         check_output(output, [Path(args[0])])
+    if out_dir:
+        check_out_dir(out_dir, [Path(args[0])])
     report = probe(Path(args[0]), args[1])
+    if out_dir:
+        from dwarfdiag.cli.output import write_output
+        from dwarfdiag.probe.probe import probe_kit
+
+        with progress(f"writing probe programs for {report.symbol}") as bar:
+            kit = probe_kit(report, bar.stage)
+        out_dir.mkdir(exist_ok=True)
+        for name, text in kit.files.items():
+            write_output(out_dir / name, text, [Path(args[0])])
+        echo(f"wrote {', '.join(kit.files)} in {out_dir}", err=True)
+        report.kit_dir = str(out_dir)
     emit(report, as_json, output, inputs=[Path(args[0])])
 
 

@@ -159,3 +159,126 @@ def btf_capture(
     emit({**cap.as_dict(), "output": str(output)}, as_json, text=lambda: [
         f"{output}: {len(cap.btf)} bytes captured from {choice.label} by {cap.method}; "
         f"its btf__dedup {verdict}"])
+
+
+@btf_app.command("final")
+def btf_final(
+    input: Annotated[Path, typer.Argument(
+        help="ELF binary with DWARF (or stripped, with its debug file), or a BTF file "
+             "(only with --for kernel).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Write the final raw BTF here.")],
+    profile: Annotated[str, typer.Option(
+        "--for", help="pahole: what pahole 1.32 + libbpf 1.7 write; kernel: C-legal names, "
+                      "pointer-sized func values, no loop the kernel refuses.")] = "pahole",
+    compat: Annotated[Optional[str], typer.Option(
+        help="With --for kernel: also rewrite the cycles libbpf before 1.7 rejects, so this "
+             "libbpf (1.1, 1.5, 1.6) dedups the result.")] = None,
+    libbpf: Annotated[str, typer.Option(
+        "--libbpf", help="The libbpf whose dedup to replay (default 1.7).")] = "1.7",
+    names: Annotated[Optional[Path], typer.Option(
+        help="Write the C name -> Go name map here (JSON; --for kernel).")] = None,
+    elf: Annotated[Optional[Path], typer.Option(
+        "--elf", help="Also write a copy of the binary with this BTF as its .BTF section, "
+                      "as 'pahole -J' does (the binary itself is never changed).")] = None,
+    debug_file: Annotated[Optional[Path], typer.Option(
+        "--debug-file", help="The separate debug file of a stripped binary.")] = None,
+    no_load: Annotated[bool, typer.Option(
+        "--no-load", help="With --for kernel: do not check that the running kernel accepts "
+                          "the BTF.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write deduplicated BTF that works: pahole 1.32 + libbpf 1.7's output on any machine,
+    or (--for kernel) BTF the kernel, C, bpftool and old libbpf accept."""
+    from dwarfdiag.btf.raw import write_btf
+    from dwarfdiag.cli.output import check_output
+    from dwarfdiag.elf import dwarf_source, is_elf
+    from dwarfdiag.findings.schema import to_json
+    from dwarfdiag.usable.make import make_btf
+
+    inputs = [input] + ([debug_file] if debug_file else [])
+    for path in filter(None, (output, names, elf)):
+        check_output(path, inputs)
+    dwarf = dwarf_source(input, debug_file) if is_elf(input) else None
+    with progress(f"final BTF of {input}") as bar:
+        made = make_btf(input, profile, compat, libbpf, bar.stage, dwarf)
+    raw = write_btf(made.btf)
+    write_output(output, raw, inputs)
+    if names and made.names:
+        doc = {"kind": "btf-names", "schema": 1, "btf": str(output),
+               "names": dict(sorted(made.names.items())), "changes": made.changes}
+        write_output(names, to_json(doc), inputs)
+    if elf:
+        from dwarfdiag.usable.final import elf_with_btf
+
+        elf_with_btf(input, raw, elf)
+    kernel = None
+    if profile == "kernel" and not no_load:
+        kernel = _kernel_verdict(raw)
+    summary = {"output": str(output), "types": len(made.btf.types), "profile": profile,
+               "compat": compat, "libbpf": libbpf, "changes": made.changes,
+               "functions_left_out": [{"function": f, "why": w} for f, w in made.dropped],
+               "kernel": kernel}
+
+    def text():
+        yield f"{output}: {len(made.btf.types)} types ({profile} profile, libbpf {libbpf} dedup)"
+        for change in made.changes:
+            yield f"  {change}"
+        if made.dropped:
+            yield f"  {len(made.dropped)} functions left out as pahole 1.32 does, e.g. " \
+                  f"{made.dropped[0][0]}: {made.dropped[0][1]}"
+        if kernel is not None:
+            yield f"  running kernel: {kernel}"
+
+    emit(summary, as_json, text=text)
+    if kernel is not None and kernel.startswith("refused"):
+        raise typer.Exit(1)
+
+
+def _kernel_verdict(raw: bytes) -> str:
+    """Does the running kernel accept this BTF (BPF_BTF_LOAD)? In words."""
+    import errno as errno_mod
+
+    from dwarfdiag.btf.libbpf import system_oracle
+    from dwarfdiag.errors import ToolchainError
+
+    try:
+        result = system_oracle().load_into_kernel(raw)
+    except ToolchainError as e:
+        return f"not checked ({e})"
+    if result.ok:
+        return "accepts it (BPF_BTF_LOAD)"
+    if result.error in (-errno_mod.EPERM, -errno_mod.EACCES):
+        return f"not checked: the kernel refuses bpf() to this user ({result.error_name})"
+    return f"refused it: {result.error_name}: {'; '.join(result.log[-2:])}"
+
+
+@btf_app.command("header")
+def btf_header(
+    input: Annotated[Path, typer.Argument(help="ELF binary with DWARF, or a BTF file.")],
+    output: OutputOpt = None,
+    types: Annotated[Optional[list[str]], typer.Option(
+        "--type", help="A Go type (main.Account) or its C name; repeat for several. "
+                       "Default: every named type.")] = None,
+    debug_file: Annotated[Optional[Path], typer.Option(
+        "--debug-file", help="The separate debug file of a stripped binary.")] = None,
+) -> None:
+    """A C header of Go types and what they hold, for clang -target bpf, gcc and bpftrace;
+    each struct's size and member offsets asserted against the DWARF."""
+    import sys
+
+    from dwarfdiag.cli.output import check_output
+    from dwarfdiag.elf import dwarf_source, is_elf
+    from dwarfdiag.usable.make import make_header
+
+    inputs = [input] + ([debug_file] if debug_file else [])
+    if output:
+        check_output(output, inputs)
+    dwarf = dwarf_source(input, debug_file) if is_elf(input) else None
+    with progress(f"header of {input}") as bar:
+        header = make_header(input, types, bar.stage, dwarf)
+    if output:
+        write_output(output, header.text, inputs)
+        echo(f"{output}: {header.types} types defined, {header.declared} declared, "
+             f"{header.asserts} layout assertions", err=True)
+    else:
+        sys.stdout.write(header.text)

@@ -14,7 +14,7 @@ from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.elf import EM_X86_64, STT_FUNC, ElfFile
 from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
 from dwarfdiag.probe import abi
-from dwarfdiag.probe.locations import Location, decode_expr, loclist_at
+from dwarfdiag.dwarf.locations import entry_location
 from dwarfdiag.probe.prologue import disassemble
 
 SUPPORTED = "x86-64 (amd64)"
@@ -51,37 +51,31 @@ class ProbeReport:
     warnings: list[str]
     inlined_sites: list[dict]
     abi_note: str = ""
+    return_sites: list[tuple[int, int]] = field(default_factory=list)  # (address, offset)
+    kit_dir: str | None = None  # where --out-dir wrote the probe programs
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def bpftrace(self) -> str:
+        """A one-line bpftrace command printing every register of every argument."""
+        from dwarfdiag.probe.snippets import PARTS
+
         fmts, args = [], []
-        for p in self.params[:4]:
-            if p.registers and p.registers[0] in BPF_REGS:
-                fmts.append(f"{p.name}=%ld")
-                args.append(f'reg("{BPF_REGS[p.registers[0]]}")')
+        for p in self.params:
+            if p.registers and all(r in BPF_REGS for r in p.registers):
+                parts = PARTS.get(p.go_kind) if len(PARTS.get(p.go_kind, ())) == \
+                    len(p.registers) else None
+                for i, r in enumerate(p.registers):
+                    label = f"{p.name}.{parts[i]}" if parts else \
+                        (f"{p.name}.r{i}" if len(p.registers) > 1 else p.name)
+                    fmts.append(f"{label}=%ld")
+                    args.append(f'reg("{BPF_REGS[r]}")')
             elif p.stack_offset is not None:
                 fmts.append(f"{p.name}=%ld")
                 args.append(f'*(int64 *)(reg("sp") + {p.stack_offset})')
         body = f'printf("{" ".join(fmts)}\\n", {", ".join(args)})' if args else 'printf("hit\\n")'
         return f"bpftrace -e 'uprobe:{self.binary}:\"{self.symbol}\" {{ {body}; }}'"
-
-    def libbpf(self) -> str:
-        lines = [f'SEC("uprobe/{self.binary}:{self.symbol}")',
-                 f"int BPF_UPROBE(probe_{_c_ident(self.symbol)})", "{"]
-        for p in self.params[:6]:
-            if p.registers and p.registers[0] in BPF_REGS:
-                lines.append(f"\tlong {_c_ident(p.name)} = ctx->{BPF_REGS[p.registers[0]]};"
-                             f"\t/* {p.type}: {p.abi} */")
-            elif p.stack_offset is not None:
-                lines.append(f"\tlong {_c_ident(p.name)} = 0;\t/* {p.type}: {p.abi} */")
-                lines.append(f"\tbpf_probe_read_user(&{_c_ident(p.name)}, sizeof(long), "
-                             f"(void *)(ctx->sp + {p.stack_offset}));")
-            else:
-                lines.append(f"\t/* {p.name} ({p.type}): {p.abi}; read it by hand */")
-        lines += ['\tbpf_printk("hit");', "\treturn 0;", "}"]
-        return "\n".join(lines)
 
     def lines(self) -> list[str]:
         out = [f"{self.symbol} in {self.binary} ({self.compiler}, {SUPPORTED})",
@@ -109,8 +103,15 @@ class ProbeReport:
             out.append(f"    inlined into {site['caller']} at {site['call']}"
                        + (f" ({site['address']:#x})" if site.get("address") else ""))
         out.append("  bpftrace: " + self.bpftrace())
-        out.append("  libbpf:")
-        out += ["    " + line for line in self.libbpf().splitlines()]
+        if self.return_sites:
+            out.append("  return sites (probe these, not a uretprobe): " + ", ".join(
+                f"{a:#x} (file offset {o:#x})" for a, o in self.return_sites))
+        if self.kit_dir:
+            out.append(f"  probe programs: {self.kit_dir} (how to run them: "
+                       f"{Path(self.kit_dir) / 'README'})")
+        else:
+            out.append("  a bpftrace script, a libbpf program, its loader and a header of the "
+                       "argument types: dwarfdiag probe ... --out-dir DIR")
         return out
 
 
@@ -146,6 +147,7 @@ def find_function(g: TypeGraph, image: ElfFile, symbol: str) -> Die:
 
 
 def probe(binary: Path, symbol: str) -> ProbeReport:
+    binary = Path(binary).resolve()  # uprobes and bpftrace want the absolute path
     image = ElfFile(binary)
     if image.machine != EM_X86_64:
         raise UnsupportedError(f"{binary} is for {image.arch}; dwarfdiag probe supports "
@@ -191,10 +193,47 @@ def probe(binary: Path, symbol: str) -> ProbeReport:
     if sites:
         warnings.append(f"{symbol} is also inlined at {len(sites)} site(s); a uprobe on the "
                         f"symbol misses those calls")
+    from dwarfdiag.probe.prologue import return_sites
+
+    returns = return_sites(image, address, die.attrs.get(At.high_pc)) \
+        if compiler == "gc" else []
     return ProbeReport(str(binary), fname, compiler, address, file_offset,
                        image.offset_by_section(sym) if sym else None,
                        _nm_address(binary, fname), params, prologue, btf_lines, btf_note,
-                       warnings, sites, note)
+                       warnings, sites, note, returns)
+
+
+def probe_kit(report: ProbeReport, progress=None):
+    """The bpftrace script, libbpf program, loader and header for ``report``
+    (:mod:`dwarfdiag.probe.snippets`)."""
+    from dwarfdiag.probe.snippets import generate
+    from dwarfdiag.usable.header import c_header, find_roots
+    from dwarfdiag.usable.make import make_btf
+
+    binary = Path(report.binary)
+    made = make_btf(binary, "kernel", "1.1", progress=progress)
+    g = made.graph
+    die = find_function(g, ElfFile(binary), report.symbol)
+    pointees: dict[str, str] = {}  # parameter -> the Go name of the struct it points to
+    params = [origin(g, c) if not c.type else c for c in g.children(die)
+              if c.tag == Tag.formal_parameter]
+    for p in params:
+        target = abi.underlying(g, g.die(p.type)) if p.type else None
+        if target is None or target.tag != Tag.pointer_type or not target.type:
+            continue
+        named = g.die(target.type)
+        pointee = abi.underlying(g, named)
+        if named is not None and named.name and pointee is not None and \
+                pointee.tag == Tag.structure_type:
+            pointees[p.name or "_"] = gonames.normalise(named.name, g.unit(named).compiler)
+    wanted = sorted(set(pointees.values()))
+    header = c_header(made.btf, made.names, made.provenance, g, wanted or None,
+                      binary.name + "-types", str(binary)) if wanted else None
+    # parameter -> the BTF id C code names its pointee by (a typedef, or the struct)
+    struct_of = {param: find_roots(made.btf, made.names, [go_name])[0]
+                 for param, go_name in pointees.items()}
+    text = header.text if header else "/* no argument points to a struct */\n"
+    return generate(report, binary, text, made.btf, made.provenance, struct_of)
 
 
 def _param(g: TypeGraph, unit, func: Die, p: Die, loc: abi.ArgLocation, pc: int,
@@ -208,20 +247,6 @@ def _param(g: TypeGraph, unit, func: Die, p: Die, loc: abi.ArgLocation, pc: int,
     return Param(p.name or "_", (t.name if t is not None else "void") or "(anon)",
                  go_kind(g, t) if t is not None else "void", loc.size, loc.describe(), dwarf,
                  agrees, loc.registers, loc.stack_offset)
-
-
-def entry_location(g: TypeGraph, func: Die, p: Die) -> Location:
-    """Where DWARF puts parameter ``p`` of ``func`` at the function's entry pc."""
-    value = p.attrs.get(At.location)
-    if value is None:
-        return Location(note="no DW_AT_location (optimised out)")
-    if isinstance(value, bytes):
-        return decode_expr(value)
-    pc = func.attrs.get(At.low_pc)
-    expr = _loclist_expr(g, g.unit(func), value, pc) if pc is not None else None
-    if expr is None:
-        return Location(note="no location list entry covers the entry pc")
-    return decode_expr(expr)
 
 
 def _dwarf_location(g: TypeGraph, unit, func: Die, p: Die, pc: int,
@@ -239,24 +264,6 @@ def _dwarf_location(g: TypeGraph, unit, func: Die, p: Die, pc: int,
     return where.describe(), loc.stack_offset == first + 8
 
 
-def _loclist_expr(g: TypeGraph, unit, offset: int, pc: int) -> bytes | None:
-    from dwarfdiag.dwarf.reader import Context
-    from dwarfdiag.dwarf.sections import read_sections
-
-    cache = g.memo.setdefault("loc_sections", {})
-    if "s" not in cache:
-        cache["s"] = read_sections(Path(g.source), (".debug_loclists", ".debug_loc", ".debug_addr",
-                                                    ".debug_str", ".debug_str_offsets"))
-    sections = cache["s"]
-    cu_die = g.die(unit.offset)
-    base = cu_die.attrs.get(At.low_pc) or 0 if cu_die is not None else 0
-    if unit.version >= 5:
-        ctx = Context(sections)
-        ctx.addr_base = cu_die.attrs.get(At.addr_base, 8) if cu_die is not None else 8
-        return loclist_at(sections.get(".debug_loclists"), offset, pc, base, 5, ctx.addrx)
-    return loclist_at(sections.get(".debug_loc"), offset, pc, base, 4)
-
-
 def _btf(g: TypeGraph, die: Die) -> tuple[list[str], str]:
     from dwarfdiag.btf.dump import dump_text
     from dwarfdiag.btf.encoder import function_btf, pahole_emits_func
@@ -266,7 +273,8 @@ def _btf(g: TypeGraph, die: Die) -> tuple[list[str], str]:
     proto = btf.type_by_id(func.type)
     ids = [fid, func.type] + [p.type for p in proto.params if p.type] + \
         ([proto.type] if proto.type else [])
-    lines = [line.rstrip("\n") for line in dump_text(btf, list(dict.fromkeys(ids)))]
+    lines = [line for text in dump_text(btf, list(dict.fromkeys(ids)))
+             for line in text.rstrip("\n").split("\n")]
     why = pahole_emits_func(g, die)
     note = (f"pahole 1.32 emits no FUNC for it: {why}; this FUNC_PROTO is what dwarfdiag's "
             f"encoder builds from the DIE" if why else "pahole 1.32 emits this FUNC")

@@ -46,3 +46,17 @@ def disassemble(code: bytes, address: int, count: int = 16) -> list[Insn]:
         if len(out) >= count:
             break
     return out
+
+
+def return_sites(image, address: int, high: int | None) -> list[tuple[int, int]]:
+    """Every ``ret`` of the function [address, high): (address, file offset)."""
+    if not high:
+        return []
+    end = high if high > address else address + high  # DW_AT_high_pc as a length
+    offset = image.offset_by_segments(address)
+    if offset is None:
+        return []
+    code = image.read(offset, end - address)
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    return [(i.address, offset + i.address - address) for i in md.disasm(code, address)
+            if i.mnemonic == "ret"]

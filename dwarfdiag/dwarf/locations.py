@@ -1,5 +1,8 @@
 """Where DWARF says a parameter is at a given pc: location lists and expressions.
 
+Used by probe (arguments at a uprobe) and by the final BTF (pahole leaves out
+functions whose parameters are not where the ABI puts them).
+
 Only what entry-time argument locations need: DWARF 5 ``.debug_loclists``
 (DW_LLE_* entries) and DWARF 4 ``.debug_loc``, evaluated at one pc, and the
 expression forms compilers use for arguments: ``DW_OP_regN``/``regx``
@@ -12,7 +15,11 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
+from dwarfdiag.dwarf.constants import At
 from dwarfdiag.dwarf.reader import sleb, uleb
+from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 
 # DWARF register numbers on x86-64 (System V psABI, table 3.36)
 X86_64_REGS = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
@@ -83,9 +90,10 @@ def _reg(n: int) -> str:
     return X86_64_REGS[n] if n < len(X86_64_REGS) else f"reg{n}"
 
 
-def loclist_at(data: bytes, offset: int, pc: int, base: int, version: int,
+def loclist_at(data: bytes, offset: int, pc: int | None, base: int, version: int,
                addrx=None) -> bytes | None:
-    """The expression of the list at ``offset`` that covers ``pc`` (None if none does)."""
+    """The expression of the list at ``offset`` that covers ``pc`` (None if none does);
+    with ``pc`` None, the list's first expression."""
     try:
         if version >= 5:
             return _loclists(data, offset, pc, base, addrx)
@@ -136,7 +144,7 @@ def _loclists(d: bytes, p: int, pc: int, base: int, addrx) -> bytes | None:
         n, p = uleb(d, p)
         expr = d[p:p + n]
         p += n
-        if lo is not None and lo <= pc < hi:
+        if pc is None or (lo is not None and lo <= pc < hi):
             return expr
 
 
@@ -153,5 +161,38 @@ def _loc(d: bytes, p: int, pc: int, base: int) -> bytes | None:
         p += 2
         expr = d[p:p + n]
         p += n
-        if base + lo <= pc < base + hi:
+        if pc is None or base + lo <= pc < base + hi:
             return expr
+
+
+def entry_location(g: TypeGraph, func: Die, p: Die, first: bool = False) -> Location:
+    """Where DWARF puts parameter ``p`` of ``func`` at the function's entry pc (``first``:
+    the first entry of its location list, wherever it applies, as pahole reads it)."""
+    value = p.attrs.get(At.location)
+    if value is None:
+        return Location(note="no DW_AT_location (optimised out)")
+    if isinstance(value, bytes):
+        return decode_expr(value)
+    pc = None if first else func.attrs.get(At.low_pc)
+    expr = _loclist_expr(g, g.unit(func), value, pc) if (pc is not None or first) else None
+    if expr is None:
+        return Location(note="no location list entry covers the entry pc")
+    return decode_expr(expr)
+
+
+def _loclist_expr(g: TypeGraph, unit, offset: int, pc: int | None) -> bytes | None:
+    from dwarfdiag.dwarf.reader import Context
+    from dwarfdiag.dwarf.sections import read_sections
+
+    cache = g.memo.setdefault("loc_sections", {})
+    if "s" not in cache:
+        cache["s"] = read_sections(Path(g.source), (".debug_loclists", ".debug_loc", ".debug_addr",
+                                                    ".debug_str", ".debug_str_offsets"))
+    sections = cache["s"]
+    cu_die = g.die(unit.offset)
+    base = cu_die.attrs.get(At.low_pc) or 0 if cu_die is not None else 0
+    if unit.version >= 5:
+        ctx = Context(sections)
+        ctx.addr_base = cu_die.attrs.get(At.addr_base, 8) if cu_die is not None else 8
+        return loclist_at(sections.get(".debug_loclists"), offset, pc, base, 5, ctx.addrx)
+    return loclist_at(sections.get(".debug_loc"), offset, pc, base, 4)

@@ -1,0 +1,79 @@
+"""From a binary (or a BTF file) to the usable outputs the CLI writes.
+
+One place that chains the steps, so that ``btf final`` and ``btf header``
+(and probe's snippets) make the same BTF the same way: the final BTF of a
+binary (:mod:`dwarfdiag.usable.final`), optionally its kernel profile
+(:mod:`dwarfdiag.usable.kernel`), and the C header of chosen types
+(:mod:`dwarfdiag.usable.header`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from dwarfdiag.analysis import BinaryAnalysis, has_dwarf
+from dwarfdiag.btf.model import Btf
+from dwarfdiag.dwarf.typegraph import TypeGraph
+
+PROFILES = ("pahole", "kernel")
+
+
+@dataclass
+class Made:
+    btf: Btf
+    provenance: dict[int, dict]
+    names: dict[str, str] = field(default_factory=dict)  # C name -> Go name
+    changes: list[str] = field(default_factory=list)
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # functions pahole leaves out
+    graph: TypeGraph | None = None
+    source: str = ""
+
+
+def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
+             libbpf: str = "1.7", progress: Callable[[str], None] | None = None,
+             dwarf_path: Path | None = None) -> Made:
+    """The final BTF of ``path`` (a binary; ``dwarf_path`` where its DWARF is), or the
+    BTF in ``path`` (a BTF file), in ``profile``."""
+    from dwarfdiag.errors import BadInputError
+
+    say = progress or (lambda text: None)
+    if profile not in PROFILES:
+        raise BadInputError(f"--for {profile}: choose {' or '.join(PROFILES)}")
+    if compat is not None and profile != "kernel":
+        raise BadInputError("--compat rewrites the kernel profile: give --for kernel too")
+    source = Path(dwarf_path or path)
+    if has_dwarf(source):
+        from dwarfdiag.usable.final import final_btf
+
+        analysis = BinaryAnalysis(source)
+        say(f"reading {source}")
+        analysis.graph
+        say(f"encoding and deduplicating as libbpf {libbpf}")
+        final = final_btf(analysis, libbpf)
+        made = Made(final.btf, final.provenance, dropped=final.dropped, graph=analysis.graph,
+                    source=str(path))
+    else:
+        from dwarfdiag.btf.files import load_btf
+
+        made = Made(load_btf(path), {}, source=str(path))
+    if profile == "kernel":
+        from dwarfdiag.usable.kernel import for_kernel
+
+        say("making the kernel profile")
+        usable = for_kernel(made.btf, made.provenance, compat)
+        made.btf, made.names, made.changes = usable.btf, usable.names, usable.changes
+        made.provenance = usable.provenance
+    return made
+
+
+def make_header(path: Path, types: list[str] | None,
+                progress: Callable[[str], None] | None = None,
+                dwarf_path: Path | None = None):
+    """The C header of ``types`` (all named types when None) of a binary or BTF file."""
+    from dwarfdiag.usable.header import c_header
+
+    made = make_btf(path, "kernel", "1.1", progress=progress, dwarf_path=dwarf_path)
+    return c_header(made.btf, made.names, made.provenance, made.graph, types, Path(path).name,
+                    str(path))

@@ -1,0 +1,229 @@
+"""The probe kit read live: uprobes attached to running Go programs print the values
+the programs print themselves.
+
+A small program builds Account structs (integers, a nested struct, a string, a
+slice, a map, a func value, a pointer) and passes a pointer to each to a
+``//go:noinline`` function, printing the fields first. ``dwarfdiag probe
+--out-dir`` writes the kit for that function; the test then runs, as printed in
+the kit's README:
+
+* the bpftrace script (``bpftrace probe.bt``, which ``#include``s types.h);
+* the libbpf program, built with ``clang -target bpf`` against a ``vmlinux.h``
+  from ``bpftool``, and its generated loader built with ``cc -lbpf``;
+
+each attached before the program starts, on gc at -N -l, gc optimised and
+gccgo. Every field the program printed must be what the probe read.
+A test skips only when the kernel refuses BPF or uprobes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import build_source
+
+pytestmark = pytest.mark.toolchain
+
+SOURCE = """package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+type Inner struct {
+	A int64
+	B int32
+}
+
+type Account struct {
+	ID      int64
+	Inner   Inner
+	Name    string
+	Tags    []string
+	Meta    map[string]int
+	OnDone  func() int
+	Next    *Account
+	Balance int32
+}
+
+//go:noinline
+func process(a *Account, n int) int {
+	return int(a.ID) + n + len(a.Tags)
+}
+
+func main() {
+	count, _ := strconv.Atoi(os.Args[1])
+	next := &Account{ID: -1}
+	for i := 0; i < count; i++ {
+		a := &Account{ID: int64(1000 + i), Inner: Inner{A: int64(7 * i), B: int32(-3 * i)},
+			Name: "acct-" + strconv.Itoa(i), Tags: make([]string, i%5, 8),
+			Meta: map[string]int{"k": i}, OnDone: func() int { return i }, Next: next,
+			Balance: int32(100 + i)}
+		fmt.Printf("a.ID=%d a.Inner.A=%d a.Inner.B=%d a.Name=%s a.Tags.len=%d a.Tags.cap=%d a.Balance=%d n=%d\\n",
+			a.ID, a.Inner.A, a.Inner.B, a.Name, len(a.Tags), cap(a.Tags), a.Balance, i)
+		process(a, i)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+"""
+CALLS = 6
+SYMBOL = "main.process"
+
+
+def _need(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        pytest.fail(f"{tool} is required for the live tests; {hint}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def live_builds(tmp_path_factory) -> dict[str, Path]:
+    from dwarfdiag.toolchains.go import gc, gccgo
+
+    if os.geteuid() != 0:
+        pytest.skip("uprobes need root (CAP_BPF and CAP_PERFMON)")
+    return build_source(tmp_path_factory.mktemp("live"), "live", SOURCE, [
+        ("gc-debug", gc(), "debug"), ("gc-opt", gc(), "opt"), ("gccgo", gccgo(), "debug")])
+
+
+@pytest.fixture(scope="module")
+def vmlinux_h(tmp_path_factory, bpftool) -> Path:
+    if not Path("/sys/kernel/btf/vmlinux").exists():
+        pytest.skip("the kernel has no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)")
+    out = tmp_path_factory.mktemp("vmlinux") / "vmlinux.h"
+    text = subprocess.run([bpftool, "btf", "dump", "file", "/sys/kernel/btf/vmlinux",
+                           "format", "c"], check=True, capture_output=True, text=True).stdout
+    out.write_text(text)
+    return out
+
+
+def _kit(binary: Path, out: Path) -> Path:
+    from typer.main import get_command
+
+    from dwarfdiag.cli import app
+
+    result = get_command(app).main(["probe", str(binary), SYMBOL, "--out-dir", str(out)],
+                                   standalone_mode=False)
+    assert result in (None, 0)
+    for name in ("types.h", "probe.bt", "probe.bpf.c", "loader.c", "README"):
+        assert (out / name).is_file(), name
+    return out
+
+
+def _wait_for(stream, marker: str, proc: subprocess.Popen, seconds: float) -> str:
+    """Read ``stream`` until a line containing ``marker``; the text read so far."""
+    seen, deadline = "", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.2)
+        if ready:
+            line = stream.readline()
+            if not line and proc.poll() is not None:
+                break
+            seen += line
+            if marker in line:
+                return seen
+        elif proc.poll() is not None:
+            break
+    rest = proc.communicate(timeout=10) if proc.poll() is not None else ("", "")
+    refused = seen + "".join(r or "" for r in rest)
+    if re.search(r"Operation not permitted|EPERM|permission denied", refused, re.I):
+        pytest.skip(f"the kernel refused the uprobe: {refused.strip().splitlines()[-1]}")
+    pytest.fail(f"the tracer never attached:\n{refused}")
+
+
+def _trace(tracer: list[str], marker: str, marker_on_stderr: bool, binary: Path,
+           cwd: Path) -> tuple[str, str]:
+    """Attach ``tracer``, run the program, stop the tracer: (its output, the program's)."""
+    proc = subprocess.Popen(tracer, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        early = _wait_for(proc.stderr if marker_on_stderr else proc.stdout, marker, proc, 60)
+        time.sleep(1.5)  # bpftrace prints "Attaching 1 probe..." before it attaches
+        program = subprocess.run([str(binary), str(CALLS)], capture_output=True, text=True,
+                                 timeout=60, check=True).stdout
+        time.sleep(1.0)  # let the last events drain
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return (out if marker_on_stderr else early + out), program
+
+
+def _records(text: str) -> dict[str, dict[str, str]]:
+    """The probe's lines grouped per call (each call starts with ``a=``), by a.ID."""
+    calls, current = {}, None
+    for line in text.splitlines():
+        key, eq, value = line.strip().partition("=")
+        if not eq:
+            continue
+        if key == "a":
+            current = {}
+        if current is not None:
+            current[key] = value
+            if key == "a.ID":
+                calls[value] = current
+    return calls
+
+
+def _program_lines(text: str) -> list[dict[str, str]]:
+    return [dict(part.split("=", 1) for part in line.split()) for line in text.splitlines()
+            if line.startswith("a.ID=")]
+
+
+def _assert_read_as_printed(probe_text: str, program_text: str, label: str) -> None:
+    calls = _records(probe_text)
+    printed = _program_lines(program_text)
+    assert len(printed) == CALLS
+    for values in printed:
+        read = calls.get(values["a.ID"])
+        assert read is not None, f"{label}: no probe record for a.ID={values['a.ID']}:\n" \
+                                 f"{probe_text}"
+        for key, value in values.items():
+            assert read.get(key) == value, (label, key, read, values)
+        assert int(read["a"]) != 0  # the pointer itself
+        assert int(read["a.Next"]) != 0 and int(read["a.Meta"]) != 0
+
+
+@pytest.mark.parametrize("build", ["gc-debug", "gc-opt", "gccgo"])
+def test_bpftrace_script_reads_the_printed_values(live_builds, build, tmp_path):
+    bpftrace = _need("bpftrace", "apt-get install bpftrace")
+    kit = _kit(live_builds[build], tmp_path / "kit")
+    out, program = _trace([bpftrace, "probe.bt"], "Attaching", False, live_builds[build], kit)
+    _assert_read_as_printed(out, program, f"bpftrace on {build}")
+
+
+@pytest.mark.parametrize("build", ["gc-debug", "gc-opt", "gccgo"])
+def test_libbpf_program_reads_the_printed_values(live_builds, build, tmp_path, vmlinux_h):
+    clang = _need("clang", "apt-get install clang")
+    cc = _need("cc", "apt-get install gcc")
+    if not Path("/usr/include/bpf/libbpf.h").exists():
+        pytest.fail("libbpf's headers are required; apt-get install libbpf-dev")
+    kit = _kit(live_builds[build], tmp_path / "kit")
+    shutil.copy(vmlinux_h, kit / "vmlinux.h")
+    # the build commands exactly as the kit's README prints them
+    readme = (kit / "README").read_text()
+    assert "clang -target bpf -O2 -g -I. -c probe.bpf.c -o probe.bpf.o" in readme
+    assert "cc -o loader loader.c -lbpf" in readme
+    subprocess.run([clang, "-target", "bpf", "-O2", "-g", "-I.", "-c", "probe.bpf.c", "-o",
+                    "probe.bpf.o"], cwd=kit, check=True)
+    subprocess.run([cc, "-o", "loader", "loader.c", "-lbpf"], cwd=kit, check=True)
+    run_line = next(line.strip() for line in readme.splitlines()
+                    if line.strip().startswith("./loader "))
+    argv = [a for a in run_line.split() if not a.startswith("[")]
+    out, program = _trace(argv, "attached", True, live_builds[build], kit)
+    _assert_read_as_printed(out, program, f"libbpf on {build}")
