@@ -12,7 +12,6 @@ plain data for ``findings.json`` and the report.
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +24,7 @@ from dwarfdiag.findings.investigation import BisectEntry, BuildDiagnosis, CellDi
 
 MAX_CHAIN = 12
 MAX_HIDDEN = 10
-TRACE_WINDOW = 40
+TRACE_EVENTS = 60  # the stepper's events: the walk to the failure
 MAX_CHECK_PATTERNS = 8
 
 
@@ -34,19 +33,9 @@ def _trimmed(f: Failure) -> Failure:
     return Failure(f.errno, f.phase, f.first_id, f.at_id, f.chain[:MAX_CHAIN], f.root_cause)
 
 
-def _trace_window(btf, variant_name: str, width: int = TRACE_WINDOW) -> list[dict]:
-    """The trace events just before the failure (for the report's stepper)."""
-    from dwarfdiag.dedup.driver import replay
-    from dwarfdiag.dedup.variants import variant
-
-    window: deque = deque(maxlen=width)
-    replay(btf, variant(variant_name), trace=window.append)
-    return list(window)
-
-
 def diagnose_builds(matrix: Matrix,
                     progress: Callable[[str], None] | None = None) -> list[BuildDiagnosis]:
-    from dwarfdiag.dedup.explain import explain
+    from dwarfdiag.dedup.explain import explain, focused_trace
     from dwarfdiag.dedup.variants import variant
 
     toolchains = {t.name: t for t in matrix.toolchains}
@@ -73,12 +62,35 @@ def diagnose_builds(matrix: Matrix,
                 cell.failure = _trimmed(e.first_failure)
                 cell.hidden = [_trimmed(h) for h in e.hidden_failures[:MAX_HIDDEN]]
                 cell.hidden_count = len(e.hidden_failures)
-                cell.trace = _trace_window(inp.btf, v)
+                cell.trace = focused_trace(inp.btf, variant(v), e.first_failure, TRACE_EVENTS)
             elif c.outcome == "fails":
                 cell.check = _check_summary(analysis, tc)
             entry.cells[c.toolchain] = cell
+        _link_sources(entry, b)
         out.append(entry)
     return out
+
+
+def _link_sources(entry: BuildDiagnosis, build) -> None:
+    """Give every type on a failure's chain a declaration that exists on this machine
+    (:mod:`dwarfdiag.targets.sources`); a DWARF file that no longer exists (gccgo's
+    temporary build directory) is dropped rather than shown."""
+    from dwarfdiag.targets.sources import for_build
+
+    sources = None
+    for cell in entry.cells.values():
+        for failure in filter(None, [cell.failure, *cell.hidden]):
+            for link in failure.chain:
+                prov = link.provenance
+                if prov.file and Path(prov.file).is_file():
+                    continue
+                prov.file = prov.line = None
+                sources = sources or for_build(build)
+                found = sources.declaration(prov.package, prov.go_name or prov.owner)
+                if found is None and prov.owner:
+                    found = sources.declaration(prov.package, prov.owner)
+                if found is not None:
+                    prov.file, prov.line = found
 
 
 def _check_summary(analysis: BinaryAnalysis, tc):

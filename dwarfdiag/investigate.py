@@ -21,7 +21,6 @@ short verdict on the terminal.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -95,6 +94,27 @@ def target_builds(targets: list[str], compilers: list[Compiler], profiles: tuple
     return out
 
 
+def _command_line(out_dir, compilers, toolchains, only, levels, bisect, targets, profiles,
+                  debug_file) -> str:
+    """The ``dwarfdiag investigate`` command that runs this investigation (the report's
+    footer), whether the CLI or a library caller started it."""
+    import shlex
+
+    argv = ["dwarfdiag", "investigate", *(targets or [])]
+    if only:
+        argv += ["--programs", ",".join(only)]
+    if levels:
+        argv += ["--levels", ",".join(str(n) for n in sorted(levels))]
+    argv += ["--compilers", ",".join(c.label for c in compilers),
+             "--toolchains", ",".join(toolchains), "--profiles", ",".join(profiles)]
+    if debug_file:
+        argv += ["--debug-file", str(debug_file)]
+    if not bisect:
+        argv.append("--no-bisect")
+    argv += ["--out-dir", str(out_dir)]
+    return shlex.join(argv)
+
+
 def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list[str],
                       only: list[str] | None = None, levels: set[int] | None = None,
                       diagnose: bool = True, bisect: bool = True,
@@ -110,7 +130,8 @@ def run_investigation(out_dir: Path, compilers: list[Compiler], toolchains: list
         else "dwarfdiag investigation of the corpus"
     findings = Findings(title, __version__,
                         datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                        " ".join(["dwarfdiag", *sys.argv[1:]]))
+                        _command_line(out_dir, compilers, toolchains, only, levels, bisect,
+                                      targets, profiles, debug_file))
     findings.tools = [t.record() for t in detect_tools()]
     with progress("investigating", transient=True) as bar:
         tcs = []

@@ -10,6 +10,7 @@ every difference between dwarfdiag's BTF and sid's pahole is explained.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -90,6 +91,15 @@ def test_report_of_a_target(small):
     assert "dwarfdiag investigation of " + SMALL in html
     assert "pahole 1.32 with libbpf 1.7.0 (sid) encodes" in html
     assert "No failures" not in html
+    # the cycle's types link to declarations that exist: GOROOT's text/template/parse
+    declared = re.findall(r"(go1\.\d+\.\d+/src/text/template/parse/\w+\.go):(\d+)", html)
+    assert declared
+    import go
+
+    goroot_src = Path(go.__file__).parent / "src"
+    for path, line in declared:
+        text = (goroot_src / path.split("/src/", 1)[1]).read_text().splitlines()
+        assert "stateFn" in text[int(line) - 1]
 
 
 def test_a_second_run_builds_nothing_and_needs_no_network(small, tmp_path):

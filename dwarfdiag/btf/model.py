@@ -373,6 +373,31 @@ class Btf:
     def name_of(self, t: BtfType) -> str:
         return self.str_at(t.name_off)
 
+    def link_role(self, src: int, dst: int) -> str:
+        """How type ``src`` refers to type ``dst``, in words for an edge label:
+        ``member next``, ``param 1 (l)``, ``return type``, ``points to``, ..."""
+        t = self.type_by_id(src) if src else None
+        if t is None:
+            return ""
+        k = t.kind
+        for m in t.members:
+            if m.type == dst:
+                return f"member {self.str_at(m.name_off) or '(anon)'}"
+        if k == BtfKind.FUNC_PROTO:
+            if t.type == dst:
+                return "return type"
+            for n, param in enumerate(t.params, 1):
+                if param.type == dst:
+                    name = self.str_at(param.name_off)
+                    return f"param {n}" + (f" ({name})" if name else "")
+        if k == BtfKind.ARRAY and t.array is not None:
+            return "element" if t.array.type == dst else "index type"
+        words = {BtfKind.PTR: "points to", BtfKind.TYPEDEF: "names",
+                 BtfKind.CONST: "const of", BtfKind.VOLATILE: "volatile of",
+                 BtfKind.RESTRICT: "restrict of", BtfKind.TYPE_TAG: "tags",
+                 BtfKind.FUNC: "prototype", BtfKind.VAR: "type", BtfKind.DECL_TAG: "tags"}
+        return words.get(k, "refers to")
+
     def iter_types(self) -> Iterator[tuple[int, BtfType]]:
         """(id, type) for this object's own types, in id order."""
         return enumerate(self.types, start=self.start_id)

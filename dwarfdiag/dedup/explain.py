@@ -63,7 +63,11 @@ def _made_by_encoder(inp: DedupInput, edges: list[tuple[int, int]]) -> bool:
 def _failure(btf: Btf, inp: DedupInput, err: int, phase: str, first_id, detail: dict,
              hangs: bool = False) -> Failure:
     ids = detail.get("cycle") or detail.get("stack") or [detail.get("at")]
-    chain = [_link(btf, i, inp.provenance) for i in ids if i is not None]
+    ids = [i for i in ids if i is not None]
+    chain = [_link(btf, i, inp.provenance) for i in ids]
+    for link, nxt in zip(chain, ids[1:]):
+        if 1 <= link.id < btf.type_cnt:
+            link.via = btf.link_role(link.id, nxt)
     return Failure(err, phase, first_id, detail.get("at"), chain,
                    _classify(btf, err, detail, inp, hangs))
 
@@ -132,3 +136,29 @@ def _resolve(canonical: list[int], type_id: int) -> int:
     while canonical[type_id] <= 0x7FFFFFFF and canonical[type_id] != type_id:
         type_id = canonical[type_id]
     return type_id
+
+
+def focused_trace(btf: Btf, v: Variant, failure: Failure, limit: int = 60) -> list[dict]:
+    """The replay's events on the path to ``failure``, for the report's stepper: the
+    depth-first walk from the top-level type libbpf was processing (every type entered
+    and settled on it), the events that name a type of the chain, and the error.
+    The last ``limit`` of them."""
+    from collections import deque
+
+    from dwarfdiag.dedup.trace import involves
+
+    focus = {link.id for link in failure.chain}
+    kept: deque = deque(maxlen=limit)
+    walking = False
+
+    def on_event(event: dict) -> None:
+        nonlocal walking
+        ev = event.get("ev")
+        if ev == "enter" and event.get("depth") == 1:
+            walking = event.get("id") == failure.first_id
+        if ev in ("error", "failed") or (walking and ev in ("enter", "type")) or \
+                (ev != "phase" and involves(event, focus)):
+            kept.append(event)
+
+    replay(btf, v, trace=on_event)
+    return list(kept)

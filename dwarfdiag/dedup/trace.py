@@ -8,6 +8,8 @@ that costs one attribute check. Events (all carry ``phase``):
   ``candidates`` tried in order, ``canonical`` chosen; in the struct phase
   also ``equiv``, one entry per candidate checked with its ``result`` and
   the hypothetical pairs (canonical id, candidate id) that decided it;
+* ``enter``: the reference phase starts resolving ``id`` (``kind``, ``name``)
+  at ``depth`` on its depth-first walk (1: a top-level type);
 * ``fwd``: a FWD resolved by name; ``remap``: a kept type's old ``id`` and
   ``new`` id after compaction; ``compact``: types in and out;
 * ``error``/``failed``: the errno and its detail (``cycle``, ``stack``);
@@ -33,18 +35,20 @@ class JsonlTracer:
         self.count = 0
 
     def __call__(self, event: dict) -> None:
-        if self.focus is not None and not self._involves_focus(event):
+        if self.focus is not None and event.get("ev") != "phase" and \
+                not involves(event, self.focus):
             return
         self.out.write(json.dumps(event, separators=(",", ":")) + "\n")
         self.count += 1
 
-    def _involves_focus(self, event: dict) -> bool:
-        if event.get("ev") == "phase":
-            return True
-        ids = [event.get("id"), event.get("canonical"), event.get("canon"), event.get("new")]
-        ids += event.get("candidates") or []
-        for check in event.get("equiv") or []:
-            ids += [x for pair in check["hypot"] for x in pair]
-        detail = event.get("detail") or {}
-        ids += detail.get("cycle") or []
-        return any(i in self.focus for i in ids if isinstance(i, int))
+
+def involves(event: dict, ids: set[int]) -> bool:
+    """Does ``event`` name one of ``ids`` (as the type, a candidate, a canonical, a
+    hypothetical pair or on a cycle)?"""
+    named = [event.get("id"), event.get("canonical"), event.get("canon"), event.get("new")]
+    named += event.get("candidates") or []
+    for check in event.get("equiv") or []:
+        named += [x for pair in check["hypot"] for x in pair]
+    detail = event.get("detail") or {}
+    named += detail.get("cycle") or []
+    return any(i in ids for i in named if isinstance(i, int))

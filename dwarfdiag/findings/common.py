@@ -50,6 +50,7 @@ class TypeRef:
     kind: str
     name: str
     provenance: Provenance = field(default_factory=Provenance)
+    via: str | None = None  # in a chain: how this type refers to the next ("member next")
 
     def describe(self) -> str:
         where = self.provenance.where()

@@ -66,6 +66,9 @@ class Build:
     seconds: float | None = None
     module: str | None = None  # PACKAGE@VERSION of a real program built from the module proxy
     source: str | None = None  # the binary the user named, when its DWARF is in a separate file
+    # import path -> "DIRECTORY<TAB>how to show it", where go list found each package
+    # of a module target (the report's source links)
+    packages: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,17 +1,16 @@
 """View models for the report, built from ``findings.json`` and nothing else.
 
-The report renders what the stages produced; this module only arranges it:
-rows and cells of the matrix, one detail section per failing build, the
-cycle laid out on a circle for the SVG drawing, the gc/gccgo and bisect
-summaries, the environment. Every string that came from a binary (type,
-package and file names) stays data, escaped by the template.
+The report renders what the stages produced; this module only arranges it,
+verdict first: the toolchains' counts and, per cause, what fails and what
+fixes it (:mod:`dwarfdiag.report.verdict`); then one group per cause, one
+representative failure in full and the others one click away; the matrix;
+parity, gc against gccgo, bisect and the environment. Every string that came
+from a binary (type, package and file names) stays data, escaped by the
+template.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from dwarfdiag.findings.check import CheckSummary
@@ -19,6 +18,9 @@ from dwarfdiag.findings.common import Provenance, TypeRef
 from dwarfdiag.findings.diff import DiffSummary
 from dwarfdiag.findings.investigation import BisectEntry, CellDiagnosis, Findings
 from dwarfdiag.findings.matrix import ToolchainRecord, ToolRecord
+from dwarfdiag.report.cycle import Drawing, draw_chain
+from dwarfdiag.report.sentences import Step, steps_of
+from dwarfdiag.report.verdict import OWN_BTF, Cause, anchor_of, cause_of, verdict
 
 
 @dataclass
@@ -37,17 +39,18 @@ class RowView:
     compiler: str
     profile: str
     cells: list[CellView]
-    names: str  # lower-cased words the search filter matches
+    names: str  # lower-cased words the search matches
 
 
 @dataclass
-class Node:
+class NodeView:
+    """One type of a failure's chain, for the table under the drawing."""
+
     id: int
-    label: str
-    x: float
-    y: float
+    kind: str
+    name: str
+    via: str  # how it refers to the next type
     provenance: Provenance
-    anchor: str = "start"  # text-anchor: labels on the left half end at their node
 
 
 @dataclass
@@ -58,145 +61,205 @@ class HiddenView:
 
 
 @dataclass
-class BisectView:
-    program: str
-    compiler: str
-    toolchain: str
-    lines: list[str]
-    report: object  # the BisectReport, for its reproducers
-
-
-@dataclass
 class FailureView:
     anchor: str
-    title: str
+    title: str  # program (compiler, profile) with toolchain
+    build: str  # program (compiler, profile)
     toolchain: str
     variant: str
     errno: str
     phase: str
     first_id: int | None
     root_cause: str
-    nodes: list[Node]
-    edges: list[str]  # SVG path data, one arc per reference
+    drawing: Drawing | None
+    nodes: list[NodeView]
     hidden: list[HiddenView]
     hidden_count: int
-    trace: list[dict]
+    steps: list[Step]
     check: CheckSummary | None
+    names: str  # every name in it, lower case, for the search
+
+
+@dataclass
+class CauseView:
+    anchor: str
+    title: str
+    fix: str
+    actions: list[str]  # every way out, most direct first
+    toolchains: list[str]
+    builds: list[str]  # program (compiler, profile), each once
+    representative: FailureView | None
+    others: list[FailureView]
+    count: int  # failing cells
     names: str
+
+
+@dataclass
+class ToolchainSummary:
+    name: str
+    pahole: str
+    libbpf: str
+    fails: int
+    encodes: int
+    other: int
+
+
+@dataclass
+class BisectView:
+    program: str
+    compiler: str
+    toolchain: str
+    lines: list[str]
+    report: object  # the BisectReport, for its reproducers
+    names: str
+
+
+@dataclass
+class TocEntry:
+    anchor: str
+    label: str
+    count: int | None
 
 
 @dataclass
 class ReportView:
     title: str
-    verdict: list[str]
     toolchains: list[ToolchainRecord]
-    root_causes: list[tuple[str, int]]
+    summaries: list[ToolchainSummary]
+    causes: list[CauseView]
     rows: list[RowView]
-    failures: list[FailureView]
     diffs: list[DiffSummary]
     bisects: list[BisectView]
     tools: list[ToolRecord]
     dwarfdiag: str
+    generated: str
+    command: str
+    seconds: float
+    toc: list[TocEntry]
     commands: list[str] = field(default_factory=list)
-    fixes: list[str] = field(default_factory=list)
     parity: list = field(default_factory=list)  # ParityReport
     explanations: list = field(default_factory=list)  # Explanation documents
     any_failure: bool = False
+    own_btf: str = OWN_BTF
+    failing_cells: int = 0
+    cells: int = 0
 
 
-LABEL_ROOM = 340  # pixels beside the ring for a node's label
+def failure_anchor(*parts: str) -> str:
+    import re
 
-
-def anchor(*parts: str) -> str:
     return "fail-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(parts))
 
 
-def _layout(chain: list[TypeRef]) -> tuple[list[Node], list[str]]:
-    ring = chain[:-1] if len(chain) > 1 and chain[0].id == chain[-1].id else chain
-    n = max(len(ring), 1)
-    radius = 40 + 22 * n
-    cx, cy = radius + LABEL_ROOM, radius + 60  # room for labels left and right
-    nodes = []
-    for i, link in enumerate(ring):
-        angle = 2 * math.pi * i / n - math.pi / 2
-        label = f"[{link.id}] {link.kind} {link.name or '(anon)'}"
-        left = math.cos(angle) < -0.1
-        nodes.append(Node(link.id, label, round(cx + radius * math.cos(angle), 1),
-                          round(cy + radius * math.sin(angle), 1), link.provenance,
-                          "end" if left else "start"))
-    edges = []
-    for i in range(len(nodes)):
-        a, b = nodes[i], nodes[(i + 1) % len(nodes)]
-        if len(nodes) == 1:  # a type referencing itself: a loop above the node
-            edges.append(f"M {a.x - 6} {a.y - 6} C {a.x - 40} {a.y - 70} {a.x + 40} {a.y - 70} "
-                         f"{a.x + 6} {a.y - 8}")
-            continue
-        # arcs bent to one side, so that A->B and B->A do not overlap
-        mx, my = (a.x + b.x) / 2, (a.y + b.y) / 2
-        dx, dy = b.x - a.x, b.y - a.y
-        length = math.hypot(dx, dy) or 1
-        cx, cy = mx - dy / length * 30, my + dx / length * 30
-        ex, ey = b.x - dx / length * 9, b.y - dy / length * 9
-        edges.append(f"M {a.x} {a.y} Q {cx:.1f} {cy:.1f} {ex:.1f} {ey:.1f}")
-    return nodes, edges
+def _failure_view(link: str, program: str, compiler: str, profile: str, tc: str,
+                  dc: CellDiagnosis) -> FailureView:
+    f = dc.failure
+    chain: list[TypeRef] = f.chain if f else []
+    names = {t.name.lower() for t in chain if t.name}
+    names |= {(t.provenance.package or "").lower() for t in chain}
+    if dc.check is not None:
+        for p in dc.check.patterns:
+            names |= {(e.name or "").lower() for e in p.examples}
+        for d in dc.check.drifts:
+            names |= {(u.name or "").lower() for u in getattr(d, "unencoded_dies", [])}
+    hidden = [HiddenView(h.errno_name, h.root_cause,
+                         [f"{t.kind} {t.name or '(anon)'}" for t in h.chain]) for h in dc.hidden]
+    for h in dc.hidden:
+        names |= {t.name.lower() for t in h.chain if t.name}
+    build = f"{program} ({compiler}, {profile})"
+    nodes = [NodeView(t.id, t.kind, t.name, t.via or "", t.provenance) for t in chain]
+    if len(nodes) > 1 and nodes[0].id == nodes[-1].id:
+        nodes = nodes[:-1]  # a cycle names its first type again at the end
+    return FailureView(
+        link, f"{build} with {tc}", build, tc, dc.variant, f.errno_name if f else "",
+        f.phase if f else "", f.first_id if f else None, f.root_cause if f else "",
+        draw_chain(chain) if chain else None, nodes, hidden, dc.hidden_count,
+        steps_of(dc.trace, {t.id for t in chain}), dc.check,
+        " ".join(sorted(n for n in names if n)) + f" {program.lower()} {compiler.lower()} "
+                                                   f"{tc.lower()}")
+
+
+def _summaries(findings: Findings) -> list[ToolchainSummary]:
+    matrix = findings.matrix
+    out = []
+    for t in matrix.toolchains if matrix else []:
+        counts = matrix.counts.get(t.name, {})
+        fails, encodes = counts.get("fails", 0), counts.get("encodes", 0)
+        total = sum(1 for c in matrix.cells if c.toolchain == t.name)
+        out.append(ToolchainSummary(t.name, t.pahole_version, t.libbpf_version, fails, encodes,
+                                    total - fails - encodes))
+    return out
 
 
 def build_view(findings: Findings) -> ReportView:
     matrix = findings.matrix
     diagnosis = {(d.program, d.compiler, d.profile): d for d in findings.diagnosis}
     toolchains = matrix.toolchains if matrix else []
-    tc_names = [t.name for t in toolchains]
-    rows, failures = [], []
-    causes: Counter = Counter()
+    v = verdict(findings)
+    by_cause: dict[str, Cause] = {c.title: c for c in v.causes}
+    failures_of: dict[str, list[FailureView]] = {c.title: [] for c in v.causes}
+    rows: list[RowView] = []
     by_build: dict[tuple, dict] = {}
     for c in matrix.cells if matrix else []:
         by_build.setdefault((c.program, c.level, c.compiler, c.profile), {})[c.toolchain] = c
     for (program, level, compiler, profile), cells in sorted(by_build.items(),
                                                              key=lambda kv: (kv[0][1], kv[0])):
         diag = diagnosis.get((program, compiler, profile))
-        views, names = [], {program.lower()}
-        for tc in tc_names:
-            c = cells.get(tc)
+        views, names = [], {program.lower(), compiler.lower(), profile}
+        for t in toolchains:
+            c = cells.get(t.name)
             if c is None:
                 continue
-            dc = diag.cells.get(tc) if diag else None
+            dc = diag.cells.get(t.name) if diag else None
             link = None
             if c.outcome == "fails" and dc is not None and (dc.failure or dc.check):
-                link = anchor(program, compiler, profile, tc)
-                failures.append(_failure_view(link, program, compiler, profile, tc, dc))
-                cause = dc.failure.root_cause if dc.failure else \
-                    "pahole's own BTF is inconsistent with the DWARF"
-                causes[re.sub(r"\s*\(.*\)$", "", cause)] += 1
-                names.update(n.lower() for n in failures[-1].names.split())
-            views.append(CellView(tc, c.outcome, dc.predicted if dc else None,
+                link = failure_anchor(program, compiler, profile, t.name)
+                view = _failure_view(link, program, compiler, profile, t.name, dc)
+                failures_of.setdefault(cause_of(dc), []).append(view)
+                names.update(view.names.split())
+            if c.outcome == "fails":
+                names.add(t.name.lower())
+            views.append(CellView(t.name, c.outcome, dc.predicted if dc else None,
                                   dc.agrees if dc else True, link))
         rows.append(RowView(program, level, compiler, profile, views, " ".join(sorted(names))))
-    from dwarfdiag.report.verdict import verdict
-
-    v = verdict(findings)
+    causes = []
+    for title, cause in by_cause.items():
+        found = failures_of.get(title, [])
+        # the representative: the failure with the most to show (a drawn chain first)
+        ranked = sorted(found, key=lambda f: (f.drawing is None, -len(f.steps), f.title))
+        builds = list(dict.fromkeys(f"{p} ({c}, {prof})" for p, c, prof, _ in cause.cells))
+        names = {title.lower(), *(b.lower() for b in builds), *cause.toolchains}
+        for f in found:
+            names.update(f.names.split())
+        causes.append(CauseView(anchor_of(title), title, cause.fix, cause.actions,
+                                cause.toolchains, builds,
+                                ranked[0] if ranked else None, ranked[1:], len(cause.cells),
+                                " ".join(sorted(names))))
+    bisects = [_bisect_view(b) for b in findings.bisects]
     any_failure = bool(v.failing) or any(not e.ok for e in findings.explanations)
+    toc = [TocEntry("verdict", "Verdict", None),
+           TocEntry("causes", "Causes", len(causes)),
+           TocEntry("matrix", "Matrix", len(rows))]
+    if findings.explanations:
+        toc.append(TocEntry("explanations", "Explanations", len(findings.explanations)))
+    if findings.parity:
+        toc.append(TocEntry("parity", "Parity with pahole", len(findings.parity)))
+    toc += [TocEntry("gc-vs-gccgo", "gc vs gccgo", len(findings.diffs)),
+            TocEntry("bisect", "Bisect", len(bisects)),
+            TocEntry("environment", "Environment", None)]
     return ReportView(
-        title=findings.title, verdict=v.headline, toolchains=toolchains,
-        root_causes=causes.most_common(), rows=rows, failures=failures, diffs=findings.diffs,
-        bisects=[_bisect_view(b) for b in findings.bisects], tools=findings.tools,
-        dwarfdiag=findings.dwarfdiag, commands=findings.commands,
-        fixes=v.fixes if findings.matrix else [], parity=findings.parity,
-        explanations=findings.explanations, any_failure=any_failure)
+        title=findings.title, toolchains=toolchains, summaries=_summaries(findings),
+        causes=causes, rows=rows, diffs=findings.diffs, bisects=bisects,
+        tools=findings.tools, dwarfdiag=findings.dwarfdiag, generated=findings.generated,
+        command=findings.command, seconds=findings.seconds, toc=toc,
+        commands=findings.commands, parity=findings.parity,
+        explanations=findings.explanations, any_failure=any_failure,
+        failing_cells=v.failing, cells=v.cells)
 
 
 def _bisect_view(b: BisectEntry) -> BisectView:
-    return BisectView(b.program, b.compiler, b.toolchain, b.report.lines(), b.report)
-
-
-def _failure_view(link: str, program: str, compiler: str, profile: str, tc: str,
-                  dc: CellDiagnosis) -> FailureView:
-    f = dc.failure
-    chain = f.chain if f else []
-    nodes, edges = _layout(chain) if chain else ([], [])
-    names = " ".join(t.name for t in chain if t.name)
-    hidden = [HiddenView(h.errno_name, h.root_cause,
-                         [f"{t.kind} {t.name or '(anon)'}" for t in h.chain]) for h in dc.hidden]
-    return FailureView(link, f"{program} ({compiler}, {profile}) with {tc}", tc, dc.variant,
-                       f.errno_name if f else "", f.phase if f else "",
-                       f.first_id if f else None, f.root_cause if f else "", nodes, edges,
-                       hidden, dc.hidden_count, dc.trace, dc.check, names)
+    names = {b.program.lower(), b.compiler.lower(), b.toolchain.lower()}
+    names |= {t.name.lower() for t in b.report.types.values() if t.name}
+    names |= {(t.provenance.package or "").lower() for t in b.report.types.values()}
+    return BisectView(b.program, b.compiler, b.toolchain, b.report.lines(), b.report,
+                      " ".join(sorted(n for n in names if n)))

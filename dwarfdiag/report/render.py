@@ -1,14 +1,12 @@
 """Render the report: one self-contained ``index.html`` (CSS, JS and data inlined).
 
 Templates and static files are package data loaded with jinja2's
-PackageLoader, autoescape on. The data blob is JSON with ``<``, ``>`` and
-``&`` escaped as ``\\u003c`` etc., so a name like ``</script>`` cannot end
-the script element.
+PackageLoader, autoescape on: every name from a binary is text in the markup,
+and the script reads nothing but the page itself.
 """
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 
@@ -25,22 +23,14 @@ from dwarfdiag.findings.schema import to_json
 from dwarfdiag.report.model import build_view
 
 
-def _safe_json(value) -> Markup:
-    text = json.dumps(value, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
-
-
 def render_html(findings: Findings) -> str:
     env = Environment(loader=PackageLoader("dwarfdiag.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=False)
     view = build_view(findings)
     static = resources.files("dwarfdiag.report").joinpath("static")
-    data = {"traces": {f.anchor: f.trace for f in view.failures}}
     template = env.get_template("report.html.j2")
     return template.render(view=view, css=Markup(static.joinpath("report.css").read_text()),
-                           js=Markup(static.joinpath("report.js").read_text()),
-                           data_json=_safe_json(data))
+                           js=Markup(static.joinpath("report.js").read_text()))
 
 
 def write_report(findings: Findings, out_dir: Path) -> Path:

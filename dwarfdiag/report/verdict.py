@@ -21,7 +21,8 @@ class Cause:
     title: str  # the root cause in words
     anchor: str  # where its detail starts in the report
     cells: list[tuple[str, str, str, str]] = field(default_factory=list)  # program, compiler, profile, toolchain
-    fix: str = ""
+    fix: str = ""  # the one-line fix: the toolchain that encodes, or dwarfdiag's BTF
+    actions: list[str] = field(default_factory=list)  # every way out, most direct first
 
     @property
     def programs(self) -> list[str]:
@@ -39,6 +40,12 @@ class Verdict:
     fixes: list[str]  # one line per cause: the cause, where, and what to do
     failing: int  # failing cells
     cells: int
+
+
+# the way out that needs no other toolchain, whatever the cause
+OWN_BTF = ("dwarfdiag btf final BINARY -o BINARY.btf writes, on this machine, the BTF pahole "
+           "1.32 with libbpf 1.7 write (--for kernel --compat 1.1: BTF the kernel and libbpf "
+           "before 1.7 accept)")
 
 
 def cause_of(cell: CellDiagnosis) -> str:
@@ -89,11 +96,34 @@ def verdict(findings: Findings) -> Verdict:
             t = good[0]
             cause.fix = (f"pahole {t.pahole_version} with libbpf {t.libbpf_version} "
                          f"({t.name}) encodes {'it' if len(builds) == 1 else 'all of them'}")
+            cause.actions.append(f"upgrade: {cause.fix}")
         else:
             cause.fix = ("no toolchain here encodes them: use dwarfdiag's own BTF, or change "
                          "the types the bisect sets name")
+            cause.actions.append(f"no toolchain here encodes them: {OWN_BTF}")
+        types = _bisected_types(findings, builds)
+        if types:
+            shown = ", ".join(types[:5]) + (f" and {len(types) - 5} more" if len(types) > 5
+                                            else "")
+            cause.actions.append(f"or change the program: the bisect's minimal failing sets "
+                                 f"are built on {shown}")
     ordered = sorted(causes.values(), key=lambda c: -len(c.cells))
     fixes = [f"{len(c.cells)} x {c.title} [{', '.join(c.toolchains)}]: {c.fix}" for c in ordered]
     if not failing:
         fixes = ["every build encodes under every toolchain"]
     return Verdict(headline, ordered, fixes, failing, len(matrix.cells))
+
+
+def _bisected_types(findings: Findings, builds: set[tuple[str, str, str]]) -> list[str]:
+    """The named types of the bisect's minimal sets for these builds, each once."""
+    programs = {(p, c) for p, c, _ in builds}
+    out: dict[str, None] = {}
+    for entry in findings.bisects:
+        if (entry.program, entry.compiler) not in programs:
+            continue
+        for found in entry.report.search.sets:
+            for type_id in found.cycle or found.seeds:
+                ref = entry.report.types.get(type_id)
+                if ref is not None and ref.name and ref.kind in ("TYPEDEF", "STRUCT", "UNION"):
+                    out[ref.name] = None
+    return list(out)

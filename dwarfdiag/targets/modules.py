@@ -72,9 +72,12 @@ def profile_flags(compiler: Compiler, profile: str) -> tuple[str, ...]:
     return corpus_flags(compiler, profile)
 
 
+RECORD_VERSION = 2  # 2: the record lists each package's directory (Build.packages)
+
+
 def _key(target: ModuleTarget, compiler: Compiler, flags: tuple[str, ...]) -> str:
     basis = [target.package, target.version, sorted(target.tags), target.replace_staging,
-             compiler.label, flags]
+             compiler.label, flags, RECORD_VERSION]
     return hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:16]
 
 
@@ -168,13 +171,32 @@ def build(target: ModuleTarget, compiler: Compiler, profile: str = "debug",
         if proc.returncode != 0:
             partial.unlink(missing_ok=True)
             raise ToolchainError(f"{target.spec}: go build failed: {_go_error(proc.stderr)}")
+        packages = _package_dirs(go, tags, target.package, work, env)
     os.replace(partial, binary)
     from dwarfdiag.corpus.build import describe_binary
 
     result = Build(status="built", binary=str(binary), seconds=round(time.perf_counter() - start, 1),
-                   **common, **describe_binary(binary))
+                   packages=packages, **common, **describe_binary(binary))
     atomic_write(record, to_json(result).encode())
     return result
+
+
+def _package_dirs(go: str, tags: list[str], package: str, work: Path,
+                  env: dict) -> dict[str, str]:
+    """Import path -> "directory TAB module@version/sub" for every package the build
+    used, from ``go list -deps`` (the report links types to their declarations). A
+    failure here costs only those links."""
+    from dwarfdiag.targets.sources import shown_module_dir
+
+    proc = run_tool([go, "list", *tags, "-deps", "-f", "{{.ImportPath}}\t{{.Dir}}", package],
+                    BUILD_TIMEOUT, cwd=work, env=env)
+    modcache = run_tool([go, "env", "GOMODCACHE"], 60, cwd=work, env=env).stdout.strip()
+    out = {}
+    for line in proc.stdout.splitlines() if proc.returncode == 0 else []:
+        path, _, directory = line.partition("\t")
+        if path and directory and "." in path.split("/")[0]:  # not the standard library
+            out[path] = f"{directory}\t{shown_module_dir(directory, modcache)}"
+    return out
 
 
 def with_actual_compiler(build: Build) -> Build:

@@ -37,6 +37,9 @@ def dedup_ref_type(d: DedupState, type_id: int) -> int:
     t = d.recs[type_id]
     d.map[type_id] = IN_PROGRESS
     d.ref_stack.append(type_id)
+    if d.trace is not None:
+        d.emit(ev="enter", id=type_id, kind=t.kind.name, name=d.name(type_id),
+               depth=len(d.ref_stack))
     k = t.kind
     if k in COMMON or (k == K.TYPEDEF and not d.variant.typedef_in_struct_phase):
         t.ref = dedup_ref_type(d, t.ref)
