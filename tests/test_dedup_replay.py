@@ -14,6 +14,7 @@ import errno
 import os
 
 import pytest
+from hypothesis import strategies as st
 from hypothesis import HealthCheck, assume, given, settings
 
 from dwarfdiag.btf.build import BtfBuilder
@@ -269,6 +270,52 @@ _HELPER_EXAMPLES = int(os.environ.get("DWARFDIAG_HELPER_EXAMPLES", "60"))
 def test_random_graphs_match_libbpf_15_and_17(oracles, btf):
     _differential(btf, oracles["1.5"], "1.5")
     _differential(btf, oracles["1.7"], "1.7")
+
+
+@st.composite
+def shape_typedefs(draw) -> Btf:
+    """gc's generic shape dictionaries in small: many typedefs sharing one name
+    (``.param0``), each naming a pointer, a const, a typedef chain or a struct drawn from
+    a few names, some identical, some pointing back at a typedef, a few FWDs: the case
+    the struct phase's shortcut (``surely_not_equiv``) answers, against real libbpf."""
+    from dwarfdiag.btf.build import BtfBuilder
+
+    b = BtfBuilder()
+    i = b.add_int("int", 4, 1)
+    names = draw(st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, max_size=3,
+                          unique=True))
+    # one name may have two different structs (a member's name differs): equal names,
+    # unequal graphs one level further down
+    structs = [b.add_struct(n, 4, [(member, i, 0)]) for n in names
+               for member in draw(st.sampled_from([["x"], ["x", "y"], ["x", "x"]]))]
+    fwds = [b.add_fwd(n, False) for n in draw(st.lists(st.sampled_from(names), max_size=2))]
+    typedefs: list[int] = []
+    for _ in range(draw(st.integers(2, 14))):
+        shape = draw(st.sampled_from(["ptr", "const", "struct", "chain", "loop", "fwd"]))
+        target = draw(st.sampled_from(structs))
+        name = draw(st.sampled_from([".param0", ".param0", ".param1"]))
+        if shape == "ptr":
+            ref = b.add_ptr(target)
+        elif shape == "const":
+            ref = b.add_const(b.add_ptr(target))
+        elif shape == "chain":
+            ref = b.add_ptr(b.add_typedef(draw(st.sampled_from(names)), target))
+        elif shape == "loop" and typedefs:
+            ref = b.add_ptr(draw(st.sampled_from(typedefs)))
+        elif shape == "fwd" and fwds:
+            ref = b.add_ptr(draw(st.sampled_from(fwds)))
+        else:
+            ref = target
+        typedefs.append(b.add_typedef(name, ref))
+    return parse_btf(b.raw())
+
+
+@settings(max_examples=_HELPER_EXAMPLES,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(shape_typedefs())
+def test_same_named_typedefs_match_libbpf_17(oracles, btf):
+    _differential(btf, oracles["1.7"], "1.7")
+    _differential(btf, oracles["1.5"], "1.5")
 
 
 # --- real binaries --------------------------------------------------------------

@@ -124,6 +124,53 @@ def identical_types(d: DedupState, id1: int, id2: int, depth: int) -> bool:
         return False
 
 
+def surely_not_equiv(d: DedupState, cand_id: int, canon_id: int) -> bool:
+    """True only where :func:`is_equiv`, started on an empty hypothetical map, returns 0
+    having walked nothing but reference kinds: a name or a kind differs at the end of a
+    chain of typedefs, pointers and qualifiers. Anything else (perhaps equivalent, a
+    FWD, a pair met twice, a struct, array or prototype to compare) is False, left to
+    the real walk.
+
+    Not libbpf: a shortcut to the same answer. The struct phase meets this case
+    millions of times on gc binaries with generics: thousands of typedefs share one
+    name (gc's ``.param0``, ``.param1`` shape dictionaries), so every new one is
+    compared with every distinct earlier one. The checks are is_equiv's own, in its
+    order, without the side effects that a 0 result throws away.
+    """
+    recs, m = d.recs, d.map
+    seen: list[int] = []  # canonical ids walked: a second visit is the hypothetical map's
+    fwd = K.FWD
+    while True:
+        # resolve_type_id on both sides, inlined: this loop runs millions of times
+        a = cand_id
+        while m[a] <= MAX_NR_TYPES and m[a] != a:
+            a = m[a]
+        b = canon_id
+        while m[b] <= MAX_NR_TYPES and m[b] != b:
+            b = m[b]
+        if a == b:
+            return False
+        canon = recs[canon_id]
+        if canon.kind == fwd:
+            return False  # resolve_fwd_id and FWD matching: the real walk's business
+        if canon_id in seen:
+            return False
+        seen.append(canon_id)
+        cand = recs[cand_id]
+        if cand.name_off != canon.name_off:
+            return True
+        ck = cand.kind
+        if ck == fwd:
+            return False
+        if ck != canon.kind:
+            return True
+        if ck not in REF_KINDS:
+            return False
+        if cand.info != canon.info:
+            return True
+        cand_id, canon_id = cand.ref, canon.ref
+
+
 def is_equiv(d: DedupState, cand_id: int, canon_id: int) -> int:
     """``btf_dedup_is_equiv``: >0 equivalent, 0 not, <0 errno."""
     if d.resolve(cand_id) == d.resolve(canon_id):

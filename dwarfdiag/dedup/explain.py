@@ -121,15 +121,28 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True,
         largest.append(EquivalenceClass(canon, size, t.kind.name, btf.name_of(t),
                                         Provenance.of(inp.provenance.get(canon))))
     predictions = []
+    # variants whose algorithms agree on this input share one replay (1.1 and 1.5
+    # always; master and 1.7 unless there is base BTF)
+    same = {_behaviour(variant, btf): result} if not result.hidden_failures else {}
     for v in VARIANTS.values() if predict else ():
-        if not (v == variant and not result.hidden_failures):
+        r = same.get(_behaviour(v, btf))
+        if r is None:
             say(f"predicting pahole with libbpf {v.name}")
-        r = result if v == variant and not result.hidden_failures else replay(btf, v)
+            r = same[_behaviour(v, btf)] = replay(btf, v)
         predictions.append(Prediction(v.name, v.follows, v.verified_against, r.ok,
                                       errno_name(r.error), r.type_id, _why(r, btf, inp)))
     return Explanation(inp.source, variant.name, len(btf.types),
                        len(result.kept) if result.ok else None, first, hidden or [],
                        dict(merges), largest, predictions, result.seconds, inp.binary)
+
+
+def _behaviour(v: Variant, btf: Btf) -> tuple[bool, bool, bool]:
+    """What decides a variant's output on ``btf``: master's one change (how base
+    typedefs are hashed) matters only for split BTF."""
+    from dwarfdiag.dedup.variants import algorithm
+
+    identical, typedefs, base_hash = algorithm(v)
+    return identical, typedefs, base_hash and btf.base is not None
 
 
 def _resolve(canonical: list[int], type_id: int) -> int:

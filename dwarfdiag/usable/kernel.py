@@ -146,7 +146,7 @@ def _tag_typedefed_structs(edit: EditableBtf, changes: list[str]) -> None:
             tagged += 1
     if tagged:
         changes.append(f"{tagged} anonymous structs and unions named after their typedef "
-                       f"(gccgo's 'typedef struct {{...}} T'), so C can declare them ahead")
+                       f"('typedef struct {{...}} T', as gccgo writes every Go struct), so C can declare them ahead")
 
 
 def _rename(edit: EditableBtf, provenance: dict[int, dict]) -> dict[str, str]:

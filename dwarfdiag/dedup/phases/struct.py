@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dwarfdiag.btf.model import BtfKind
 from dwarfdiag.dedup import hashing as H
-from dwarfdiag.dedup.equiv import is_equiv, merge_hypot_map
+from dwarfdiag.dedup.equiv import is_equiv, merge_hypot_map, surely_not_equiv
 from dwarfdiag.dedup.state import MAX_NR_TYPES, DedupError, DedupState
 
 K = BtfKind
@@ -30,9 +30,12 @@ def dedup_struct_type(d: DedupState, type_id: int) -> None:
     shallow_equal = H.equal_typedef if typedef else H.shallow_equal_struct
     new_id = type_id
     checks = [] if d.trace is not None else None
+    shortcut = typedef and checks is None  # a trace records every check in full
     for cand_id in d.table.candidates(h):
         # a hash collision with another kind must not reach is_equiv
         if not shallow_equal(t, d.recs[cand_id]):
+            continue
+        if shortcut and surely_not_equiv(d, type_id, cand_id):
             continue
         d.clear_hypot()
         eq = is_equiv(d, type_id, cand_id)

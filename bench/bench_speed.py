@@ -1,0 +1,120 @@
+"""dwarfdiag's commands against pahole on one binary, in one run: medians, ratios, peak RSS.
+
+    .venv/bin/python bench/bench_speed.py TARGET [--runs 3]
+
+TARGET is a binary or a name from corpus/external.toml (kubeadm, podman-remote,
+...; built or taken from the cache as ``dwarfdiag investigate`` does). Every run
+starts each command as a fresh process, the commands alternating in one loop so
+all see the same machine load:
+
+* pahole 1.32 + libbpf 1.7 (sid) ``--btf_encode_detached``: the reference;
+* pahole 1.30 + libbpf 1.5 (trixie), which fails on gc binaries;
+* ``dwarfdiag btf encode --no-cache`` (cold: DWARF read, pre-dedup BTF);
+* ``dwarfdiag btf encode`` with its cache filled (warm);
+* ``dwarfdiag btf final`` cold (an empty cache): what pahole 1.32 writes;
+* ``dwarfdiag dedup explain --libbpf 1.5`` cold: why trixie fails, every
+  independent failure, and the prediction for every libbpf version.
+
+"cold" runs get an empty DWARFDIAG_CACHE of their own, so they read the DWARF
+and encode from nothing. Machines are noisy: quote medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+
+
+def run(argv: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB, from /usr/bin/time: wait4's ru_maxrss can report
+    the forking parent's size) of one child process."""
+    import subprocess
+    import time
+
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *argv],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        lines = [line for line in report.read().split() if line.isdigit()]
+    return wall, int(lines[-1]) if lines else 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("target")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+
+    from dwarfdiag.targets.resolve import resolve
+    from dwarfdiag.toolchains.suites import ensure
+
+    binary = Path(resolve(args.target).binary)
+    sid, trixie = ensure("sid"), ensure("trixie")
+    dd = [sys.executable, "-m", "dwarfdiag"]
+    work = Path(tempfile.mkdtemp(prefix="dwarfdiag-bench-"))
+    warm_cache = work / "warm-cache"
+    env_warm = {**os.environ, "DWARFDIAG_CACHE": str(warm_cache)}
+    # fill the warm cache once
+    run_env(dd + ["btf", "encode", str(binary), "-o", str(work / "warm.btf")], env_warm)
+
+    commands = {
+        "pahole 1.32 --btf_encode_detached (sid)":
+            (sid.pahole_argv() + [f"--btf_encode_detached={work / 'sid.btf'}", str(binary)], None),
+        "pahole 1.30 --btf_encode_detached (trixie)":
+            (trixie.pahole_argv() + [f"--btf_encode_detached={work / 'trixie.btf'}",
+                                     str(binary)], None),
+        "dwarfdiag btf encode --no-cache (cold)":
+            (dd + ["btf", "encode", str(binary), "-o", str(work / "cold.btf"), "--no-cache"],
+             "cold"),
+        "dwarfdiag btf encode (warm)":
+            (dd + ["btf", "encode", str(binary), "-o", str(work / "warm.btf")], env_warm),
+        "dwarfdiag btf final (cold)":
+            (dd + ["btf", "final", str(binary), "-o", str(work / "final.btf")], "cold"),
+        "dwarfdiag dedup explain --libbpf 1.5 (cold)":
+            (dd + ["dedup", "explain", str(binary), "--libbpf", "1.5", "--json", "-o",
+                   str(work / "explain.json")], "cold"),
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    peaks: dict[str, int] = {name: 0 for name in commands}
+    for n in range(args.runs):
+        for name, (argv, env) in commands.items():
+            if env == "cold":
+                cold = Path(tempfile.mkdtemp(prefix="cold-", dir=work))
+                env = {**os.environ, "DWARFDIAG_CACHE": str(cold)}
+            wall, rss = run_env(argv, env)
+            times[name].append(wall)
+            peaks[name] = max(peaks[name], rss)
+            print(f"run {n + 1}: {name}: {wall:.2f} s", file=sys.stderr)
+    reference = statistics.median(times["pahole 1.32 --btf_encode_detached (sid)"])
+    ref_rss = peaks["pahole 1.32 --btf_encode_detached (sid)"]
+    print(f"{binary} ({binary.stat().st_size / 2**20:.0f} MiB), median of {args.runs}, "
+          f"commands alternated")
+    print("| command | wall (median) | ratio to pahole 1.32 | peak RSS | RSS ratio |")
+    print("|---|---|---|---|---|")
+    for name in commands:
+        median = statistics.median(times[name])
+        print(f"| `{name}` | {median:.2f} s | {median / reference:.2f}x | "
+              f"{peaks[name] / 1024:.0f} MiB | {peaks[name] / ref_rss:.2f}x |")
+
+
+def run_env(argv: list[str], env: dict | None) -> tuple[float, int]:
+    if env is None:
+        return run(argv)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        return run(argv)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+if __name__ == "__main__":
+    main()
