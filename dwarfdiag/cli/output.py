@@ -31,6 +31,7 @@ from typing import Annotated, Any, Callable, Iterable, Iterator, Optional
 
 import typer
 
+from dwarfdiag.cache import atomic_write
 from dwarfdiag.errors import BadInputError
 from dwarfdiag.findings.schema import to_json
 from dwarfdiag.progress import Reporter, progress  # noqa: F401 - the commands' one import
@@ -115,17 +116,10 @@ def write_output(path: Path, data: bytes | str, inputs: Iterable[Path] = ()) -> 
         finally:
             os.close(fd)
         return path
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        atomic_write(path, raw)
     except OSError as e:
         raise BadInputError(f"{path}: cannot write: {e.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

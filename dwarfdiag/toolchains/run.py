@@ -58,16 +58,28 @@ def run_tool(argv: Sequence[str | os.PathLike], default_timeout: float = 600,
     limit = timeout_for(default_timeout)
     if on_line is not None:
         return _run_streaming(argv, limit, on_line, **kwargs)
+    proc = _start(argv, input is not None, text, kwargs)
+    out, err = _within_limit(proc, argv, limit, lambda: proc.communicate(input, timeout=limit))
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _start(argv: list[str], stdin: bool, text: bool, kwargs: dict) -> subprocess.Popen:
+    """The tool started in a process group of its own (so a timeout stops its children)."""
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                 text=text, start_new_session=True, **kwargs)
     except FileNotFoundError:
         raise ToolchainError(f"cannot run {argv[0]}: no such program") from None
     except OSError as e:
         raise ToolchainError(f"cannot run {describe(argv)}: {e.strerror}") from None
+
+
+def _within_limit(proc: subprocess.Popen, argv: list[str], limit: float, wait: Callable):
+    """``wait()`` for the tool; past ``limit`` (or on any interruption) its whole
+    process group is stopped."""
     try:
-        out, err = proc.communicate(input, timeout=limit)
+        return wait()
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         raise ToolchainError(f"{describe(argv)} did not finish in {limit:g} s and was stopped "
@@ -75,19 +87,11 @@ def run_tool(argv: Sequence[str | os.PathLike], default_timeout: float = 600,
     except BaseException:
         _kill_group(proc)
         raise
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def _run_streaming(argv: list[str], limit: float, on_line: Callable[[str], None],
                    **kwargs) -> subprocess.CompletedProcess:
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True, start_new_session=True,
-                                **kwargs)
-    except FileNotFoundError:
-        raise ToolchainError(f"cannot run {argv[0]}: no such program") from None
-    except OSError as e:
-        raise ToolchainError(f"cannot run {describe(argv)}: {e.strerror}") from None
+    proc = _start(argv, False, True, kwargs)
     err_lines: list[str] = []
     out_chunks: list[str] = []
 
@@ -103,15 +107,7 @@ def _run_streaming(argv: list[str], limit: float, on_line: Callable[[str], None]
                threading.Thread(target=pump_out, daemon=True)]
     for t in readers:
         t.start()
-    try:
-        proc.wait(timeout=limit)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise ToolchainError(f"{describe(argv)} did not finish in {limit:g} s and was stopped "
-                             f"(raise the limit with --tool-timeout or {ENV})") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
+    _within_limit(proc, argv, limit, lambda: proc.wait(timeout=limit))
     for t in readers:
         t.join()
     return subprocess.CompletedProcess(argv, proc.returncode, "".join(out_chunks),
