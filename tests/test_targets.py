@@ -86,6 +86,27 @@ def test_final_btf_is_pahole_132s(small):
     assert parity["differences"] == []
 
 
+def test_usable_btf_of_a_real_program(small, tmp_path, bpftool):
+    """The kernel profile of a real program's final BTF loads into the running kernel,
+    bookworm's bpftool dumps it as C, and its header compiles for BPF."""
+    [build] = _findings(small)["matrix"]["builds"]
+    out = tmp_path / "k.btf"
+    proc = dwarfdiag("btf", "final", build["binary"], "-o", str(out), "--for", "kernel",
+                     "--compat", "1.1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    verdict = json.loads(proc.stdout)["kernel"]
+    if verdict.startswith("not checked"):
+        pytest.skip(f"the kernel was not asked: {verdict}")
+    assert verdict.startswith("accepts"), verdict
+    subprocess.run([bpftool, "btf", "dump", "file", str(out), "format", "c"], check=True,
+                   capture_output=True, timeout=300)
+    header = tmp_path / "types.h"
+    proc = dwarfdiag("btf", "header", build["binary"], "-o", str(header))
+    assert proc.returncode == 0, proc.stderr
+    subprocess.run([shutil.which("clang"), "-target", "bpf", "-O2", "-c", "-x", "c",
+                    str(header), "-o", str(tmp_path / "h.o")], check=True, timeout=600)
+
+
 def test_report_of_a_target(small):
     html = (small / "index.html").read_text()
     assert "dwarfdiag investigation of " + SMALL in html

@@ -218,6 +218,23 @@ def test_every_header_compiles_and_asserts_the_dwarf_layout(program, compiler, t
 
 
 @pytest.mark.toolchain
+def test_a_header_from_paholes_btf(tmp_path, sid_toolchain):
+    """From a BTF file alone (pahole 1.32's): Go names are recognised, so Go's int is
+    go_int (8 bytes), and the header compiles; it says its assertions come from the BTF."""
+    from dwarfdiag.toolchains.pahole import encode_detached
+    from dwarfdiag.usable.make import make_header
+
+    run = encode_detached(sid_toolchain.pahole_argv(), corpus_binary("seed-example", "gc"))
+    btf = tmp_path / "seed.btf"
+    btf.write_bytes(run.btf)
+    header = make_header(btf, ["main.Example"])
+    assert "typedef signed long long go_int;" in header.text
+    assert "no DWARF was given" in header.text and header.asserts
+    (tmp_path / "t.c").write_text(header.text + "\nint main(void) { return 0; }\n")
+    _compile(tmp_path, [shutil.which("gcc"), "-Wall", "-Werror", "-c", "t.c"])
+
+
+@pytest.mark.toolchain
 def test_a_wrong_layout_fails_to_compile(tmp_path):
     """The assertions are real: shift a member's offset in the BTF and the header built
     from it no longer compiles against the DWARF."""

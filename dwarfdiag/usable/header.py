@@ -387,7 +387,10 @@ def c_header(btf: Btf, go_names: dict[str, str], provenance: dict[int, dict],
     guard = re.sub(r"[^A-Za-z0-9]", "_", guard).upper()
     text = "\n".join([
         f"/* Go types as C, written by dwarfdiag {__version__} from {_comment_safe(source)}.",
-        " * Every struct's size and member offsets are asserted against the binary's DWARF.",
+        (" * Every struct's size and member offsets are asserted against the binary's DWARF."
+         if graph is not None else
+         " * Every struct's size and member offsets are asserted as the BTF lays them out\n"
+         " * (no DWARF was given: give the binary to check them against its DWARF)."),
         " * Names follow dwarfdiag's mapping (main.Account -> main__Account); Go's base",
         " * types are go_<name>. Include it after vmlinux.h, or on its own. */",
         f"#ifndef DWARFDIAG_{guard}_H", f"#define DWARFDIAG_{guard}_H", "",

@@ -57,7 +57,8 @@ def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
     else:
         from dwarfdiag.btf.files import load_btf
 
-        made = Made(load_btf(path), {}, source=str(path))
+        btf = load_btf(path)
+        made = Made(btf, _go_provenance(btf), source=str(path))
     if profile == "kernel":
         from dwarfdiag.usable.kernel import for_kernel
 
@@ -77,3 +78,17 @@ def make_header(path: Path, types: list[str] | None,
     made = make_btf(path, "kernel", "1.1", progress=progress, dwarf_path=dwarf_path)
     return c_header(made.btf, made.names, made.provenance, made.graph, types, Path(path).name,
                     str(path))
+
+
+# a package-qualified Go type name: runtime.g, internal/abi.Type, k8s.io/api/core/v1.Pod
+_GO_QUALIFIED = __import__("re").compile(r"^[\w.-]+(/[\w.-]+)*\.[\w]+")
+
+
+def _go_provenance(btf: Btf) -> dict[int, dict]:
+    """Provenance for BTF read from a file, which has none: if its names are Go's
+    (package-qualified, as no C type is), every type is taken to be Go's, so Go's
+    predeclared types get their go_ names in the kernel profile as they do from DWARF."""
+    names = [btf.name_of(t) for _, t in btf.iter_types() if t.name_off]
+    if not any(_GO_QUALIFIED.match(n) and "." in n for n in names[:5000]):
+        return {}
+    return {type_id: {"compiler": "gc"} for type_id, _ in btf.iter_types()}
