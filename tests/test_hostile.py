@@ -128,6 +128,9 @@ COMMANDS = [
     (["btf", "info", "{btf}"], ()),
     (["btf", "compare", "{btf}", "{btf}"], (1,)),
     (["btf", "encode", "{bin}", "-o", "{out}/x.btf"], ()),
+    (["btf", "final", "{bin}", "-o", "{out}/f.btf", "--for", "kernel", "--compat", "1.1",
+      "--no-load", "--names", "{out}/n.json"], ()),
+    (["btf", "header", "{bin}", "-o", "{out}/types.h"], ()),
     (["dedup", "libbpf", "{btf}"], (1,)),
     (["dedup", "explain", "{btf}", "--libbpf", "1.5"], (1,)),
     (["dedup", "explain", "{bin}", "--libbpf", "1.5", "--json"], (1,)),
@@ -135,7 +138,7 @@ COMMANDS = [
     (["bisect", "{bin}", "--no-repro", "--max-calls", "40", "--workers", "1",
       "--out-dir", "{out}/bisect"], ()),
     (["diff", "{bin}", "{bin}"], ()),
-    (["probe", "{bin}", "main.main"], ()),
+    (["probe", "{bin}", "main.main", "--out-dir", "{out}/kit"], ()),
     (["report", "{json}", "--out-dir", "{out}/report"], ()),
 ]
 CLASSES = ["missing", "a-directory", "a-fifo", "empty", "random", "truncated.elf",
