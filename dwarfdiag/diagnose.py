@@ -36,7 +36,7 @@ def _trimmed(f: Failure) -> Failure:
 def diagnose_builds(matrix: Matrix,
                     progress: Callable[[str], None] | None = None) -> list[BuildDiagnosis]:
     from dwarfdiag.dedup.explain import explain, focused_trace
-    from dwarfdiag.dedup.variants import variant
+    from dwarfdiag.dedup.variants import algorithm, variant
 
     toolchains = {t.name: t for t in matrix.toolchains}
     out = []
@@ -49,6 +49,7 @@ def diagnose_builds(matrix: Matrix,
         inp = analysis.dedup_input()
         entry = BuildDiagnosis(b.program, b.compiler, b.profile, b.binary, len(inp.btf.types))
         explained: dict[str, object] = {}
+        traces: dict[tuple, list] = {}  # libbpf 1.1 and 1.5 walk the same way: one trace
         for c in (c for c in matrix.cells if c.binary == b.binary):
             tc = toolchains[c.toolchain]
             v = variant_for(tc.libbpf_version)
@@ -62,7 +63,11 @@ def diagnose_builds(matrix: Matrix,
                 cell.failure = _trimmed(e.first_failure)
                 cell.hidden = [_trimmed(h) for h in e.hidden_failures[:MAX_HIDDEN]]
                 cell.hidden_count = len(e.hidden_failures)
-                cell.trace = focused_trace(inp.btf, variant(v), e.first_failure, TRACE_EVENTS)
+                how = algorithm(variant(v))
+                if how not in traces:
+                    traces[how] = focused_trace(inp.btf, variant(v), e.first_failure,
+                                                TRACE_EVENTS)
+                cell.trace = traces[how]
             elif c.outcome == "fails":
                 cell.check = _check_summary(analysis, tc)
             entry.cells[c.toolchain] = cell

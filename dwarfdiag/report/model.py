@@ -161,7 +161,7 @@ def _failure_view(link: str, program: str, compiler: str, profile: str, tc: str,
         for p in dc.check.patterns:
             names |= {(e.name or "").lower() for e in p.examples}
         for d in dc.check.drifts:
-            names |= {(u.name or "").lower() for u in getattr(d, "unencoded_dies", [])}
+            names |= {(u.name or "").lower() for u in d.unencoded_dies}
     hidden = [HiddenView(h.errno_name, h.root_cause,
                          [f"{t.kind} {t.name or '(anon)'}" for t in h.chain]) for h in dc.hidden]
     for h in dc.hidden:
