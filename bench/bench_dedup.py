@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 def inputs(paths: list[Path]) -> list[tuple[str, bytes]]:
-    from dwarfdiag.btf.encoder import encode_file
+    from dwarfdiag.btf.encoded_file import encode_file
     from dwarfdiag.elf import is_elf
 
     out = []
@@ -34,7 +34,7 @@ def inputs(paths: list[Path]) -> list[tuple[str, bytes]]:
 
 def default_inputs() -> list[tuple[str, bytes]]:
     from dwarfdiag.btf.capture import capture, pahole_command
-    from dwarfdiag.btf.encoder import encode_file
+    from dwarfdiag.btf.encoded_file import encode_file
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import select_programs
     from dwarfdiag.toolchains.go import gc

@@ -306,6 +306,29 @@ class ElfFile:
             out.append(Symbol(name, value, size, info & 0xF, info >> 4, shndx, table))
         return out
 
+    def function_names(self, table: str = ".symtab") -> list[str]:
+        """Names of the STT_FUNC entries of ``table``, duplicates kept, in table order.
+
+        What :meth:`symbols` gives filtered to functions, without building a
+        Symbol per entry: a Go binary's ``.symtab`` holds 100k+ entries.
+        """
+        strings = {".symtab": ".strtab", ".dynsym": ".dynstr"}[table]
+        symtab, strtab = self.contents(table), self.contents(strings)
+        if not symtab or strtab is None:
+            return []
+        if self.elf_class == 64:  # st_name, st_info only; the rest is padding to the entry
+            fmt, entry = self.endian + "IB19x", 24
+        else:
+            fmt, entry = self.endian + "I8xB3x", 16
+        usable = len(symtab) - len(symtab) % entry
+        find, out = strtab.find, []
+        for name_off, info in struct.iter_unpack(fmt, memoryview(symtab)[:usable]):
+            if info & 0xF == STT_FUNC and name_off:
+                end = find(b"\0", name_off)
+                if end > name_off:
+                    out.append(strtab[name_off:end].decode("utf-8", "replace"))
+        return out
+
     # --- addresses --------------------------------------------------------------
     def offset_by_segments(self, addr: int) -> int | None:
         """The file offset of a virtual address, as the kernel maps the file."""

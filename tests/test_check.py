@@ -70,7 +70,7 @@ def test_helper_libbpf_agrees_with_in_process_libbpf_11(gc_seed_binary):
 
 
 def encode_detached_btf(binary) -> bytes:
-    from dwarfdiag.btf.encoder import encode_file
+    from dwarfdiag.btf.encoded_file import encode_file
 
     return encode_file(binary).raw
 

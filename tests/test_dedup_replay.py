@@ -275,9 +275,11 @@ def test_random_graphs_match_libbpf_15_and_17(oracles, btf):
 @st.composite
 def shape_typedefs(draw) -> Btf:
     """gc's generic shape dictionaries in small: many typedefs sharing one name
-    (``.param0``), each naming a pointer, a const, a typedef chain or a struct drawn from
-    a few names, some identical, some pointing back at a typedef, a few FWDs: the case
-    the struct phase's shortcut (``surely_not_equiv``) answers, against real libbpf."""
+    (``.param0``), each naming a pointer, a pointer to a pointer, a const, a volatile, a
+    typedef (at once or behind a pointer) or a struct drawn from a few names, some
+    identical, some pointing back at a typedef or at themselves, a few FWDs (at once or
+    behind a pointer): the cases the struct phase's shortcuts (``surely_not_equiv``,
+    ``typedef_target_names``) answer, against real libbpf."""
     from dwarfdiag.btf.build import BtfBuilder
 
     b = BtfBuilder()
@@ -291,7 +293,8 @@ def shape_typedefs(draw) -> Btf:
     fwds = [b.add_fwd(n, False) for n in draw(st.lists(st.sampled_from(names), max_size=2))]
     typedefs: list[int] = []
     for _ in range(draw(st.integers(2, 14))):
-        shape = draw(st.sampled_from(["ptr", "const", "struct", "chain", "loop", "fwd"]))
+        shape = draw(st.sampled_from(["ptr", "const", "struct", "chain", "loop", "fwd",
+                                      "ptrptr", "volatile", "named", "fwd_direct", "self"]))
         target = draw(st.sampled_from(structs))
         name = draw(st.sampled_from([".param0", ".param0", ".param1"]))
         if shape == "ptr":
@@ -304,6 +307,16 @@ def shape_typedefs(draw) -> Btf:
             ref = b.add_ptr(draw(st.sampled_from(typedefs)))
         elif shape == "fwd" and fwds:
             ref = b.add_ptr(draw(st.sampled_from(fwds)))
+        elif shape == "ptrptr":  # chains of unnamed pointers of different lengths
+            ref = b.add_ptr(b.add_ptr(target))
+        elif shape == "volatile":
+            ref = b.add_volatile(b.add_ptr(target))
+        elif shape == "named":  # a named typedef at once, no pointer in between
+            ref = b.add_typedef(draw(st.sampled_from(names)), target)
+        elif shape == "fwd_direct" and fwds:
+            ref = draw(st.sampled_from(fwds))
+        elif shape == "self":  # a typedef naming itself (its own id, next to be added)
+            ref = b.start_id + len(b.types)
         else:
             ref = target
         typedefs.append(b.add_typedef(name, ref))
@@ -324,7 +337,7 @@ def test_same_named_typedefs_match_libbpf_17(oracles, btf):
     ("recursive-ptr-array", "gc"), ("text-template", "gc")])
 def test_real_binaries_match_libbpf(program, compiler, oracles):
     from conftest import corpus_binary
-    from dwarfdiag.btf.encoder import encode_file
+    from dwarfdiag.btf.encoded_file import encode_file
 
     raw = encode_file(corpus_binary(program, compiler)).raw
     for version, oracle in oracles.items():
@@ -332,7 +345,7 @@ def test_real_binaries_match_libbpf(program, compiler, oracles):
 
 
 def test_cmd_go_matches_libbpf(gotool_binary, oracles):
-    from dwarfdiag.btf.encoder import encode_file
+    from dwarfdiag.btf.encoded_file import encode_file
 
     raw = encode_file(gotool_binary).raw
     for version, oracle in oracles.items():

@@ -241,9 +241,9 @@ def test_form_indirect_is_decoded():
     sections = ElfSections("mem", True, 64, 62, {".debug_info": info, ".debug_abbrev": abbrev})
     unit = next(unit_headers(info, "<"))
     raw = read_unit(sections, unit, Context(sections), {}, [0])
-    base = raw[1]
-    assert base.tag == Tag.base_type
-    assert base.attrs == {At.name: "int", At.byte_size: 4, At.encoding: 5}
+    _, tag, parent, attrs = raw[1]
+    assert tag == Tag.base_type and parent == raw[0][0]
+    assert attrs == {At.name: "int", At.byte_size: 4, At.encoding: 5}
 
 
 def test_usage_statistics_match_pyelftools(gc_seed_binary, gccgo_seed_binary):
@@ -265,3 +265,79 @@ def test_reader_matches_pyelftools_on_gc_dwarf4():
     binary = corpus_binary("hello", "gc-1.22.10")
     assert read_typegraph(binary).stats["dwarf_versions"] == [4]
     _compare_with_pyelftools(binary)
+
+
+# --- the read on two cores (dwarfdiag.dwarf.loader.read_units_on_two_cores) ---------------
+def _forks(monkeypatch) -> list[int]:
+    """Read every binary on two cores, however small, and count the forks."""
+    import os
+
+    from dwarfdiag.dwarf import loader
+
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(loader, "_second_core", lambda: True)
+    monkeypatch.setattr(loader.os, "fork", fork)
+    return forks
+
+
+def test_two_cores_read_what_one_reads(gc_seed_binary, gccgo_seed_binary, monkeypatch):
+    one = {b: read_typegraph(b).to_data() for b in (gc_seed_binary, gccgo_seed_binary)}
+    forks = _forks(monkeypatch)
+    for binary in (gc_seed_binary, gccgo_seed_binary):
+        assert read_typegraph(binary).to_data() == one[binary]
+    assert len(forks) == 2
+    _compare_with_pyelftools(gc_seed_binary)  # DIE order and parents survive the merge
+
+
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_a_bad_unit_fails_the_read_alike_in_either_half(gc_seed_binary, monkeypatch, which):
+    """The child's BadInputError reaches the user as it would from one process."""
+    from dwarfdiag.dwarf import loader
+    from dwarfdiag.dwarf.reader import unit_headers
+
+    sections = read_sections(gc_seed_binary)
+    units = list(unit_headers(sections.get(".debug_info"), sections.endian))
+    bad = (units[0] if which == "first" else units[-1]).offset
+    real = loader.read_unit
+
+    def read_unit(sections, unit, *args):
+        if unit.offset == bad:
+            raise BadInputError(f".debug_info: unit at {bad:#x} is corrupt (test)")
+        return real(sections, unit, *args)
+
+    monkeypatch.setattr(loader, "read_unit", read_unit)
+    with pytest.raises(BadInputError) as alone:
+        read_typegraph(gc_seed_binary)
+    forks = _forks(monkeypatch)
+    with pytest.raises(BadInputError) as paired:
+        read_typegraph(gc_seed_binary)
+    assert forks and str(paired.value) == str(alone.value)
+    assert str(paired.value).startswith(f"{gc_seed_binary}: .debug_info: unit at {bad:#x}")
+
+
+def test_a_child_that_dies_has_its_half_read_here(gc_seed_binary, monkeypatch):
+    import os
+
+    from dwarfdiag.dwarf import loader
+
+    expected = read_typegraph(gc_seed_binary).to_data()
+    parent, real = os.getpid(), loader.read_units
+
+    def read_units(*args, **kwargs):
+        if os.getpid() != parent:
+            os._exit(9)  # as if killed for memory
+        return real(*args, **kwargs)
+
+    forks = _forks(monkeypatch)
+    monkeypatch.setattr(loader, "read_units", read_units)
+    assert read_typegraph(gc_seed_binary).to_data() == expected
+    assert len(forks) == 1

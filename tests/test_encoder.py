@@ -25,7 +25,8 @@ import pytest
 from dwarfdiag.btf.capture import capture
 from dwarfdiag.btf.compare import compare
 from dwarfdiag.btf.dump import dump_text
-from dwarfdiag.btf.encoder import encode, encode_file
+from dwarfdiag.btf.encoded_file import encode_file
+from dwarfdiag.btf.encoder import encode
 from dwarfdiag.btf.libbpf import HelperLibbpf
 from dwarfdiag.btf.model import BtfKind
 from dwarfdiag.toolchains.pahole import encode_detached

@@ -33,17 +33,15 @@ the BTF it hands to ``btf__dedup`` (captured) and after dedup by libbpf 1.7:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 from dwarfdiag.btf.build import BtfBuilder
 from dwarfdiag.btf.model import Btf, FuncLinkage, IntEncoding
 from dwarfdiag.dwarf.constants import (ATE_boolean, ATE_signed, ATE_signed_char, At, Tag,
                                        tag_name)
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
+from dwarfdiag.heap import bulk_build
 
 ENCODED_TAGS = frozenset({
     Tag.base_type, Tag.pointer_type, Tag.reference_type, Tag.rvalue_reference_type,
@@ -70,7 +68,8 @@ class Encoded:
 
 
 def encode(graph: TypeGraph, funcs: bool = True) -> Encoded:
-    return _Encoder(graph).run(funcs)
+    with bulk_build():
+        return _Encoder(graph).run(funcs)
 
 
 class _Encoder:
@@ -289,56 +288,6 @@ def _location_offset(expr: bytes) -> int:
 
 def _as_signed(value) -> int:
     return value if isinstance(value, int) else 0
-
-
-@dataclass
-class EncodedFile:
-    """What ``btf encode`` writes: raw BTF, provenance, warnings (cacheable bytes)."""
-
-    raw: bytes
-    provenance: dict[int, dict]
-    warnings: dict[str, int]
-    types: int
-    cached: bool = False
-
-    def provenance_json(self, source: str) -> str:
-        """Every BTF id's DIE provenance, as ``btf encode --provenance`` writes it."""
-        doc = {"source": source, "types": self.types,
-               "provenance": {str(k): v for k, v in sorted(self.provenance.items())}}
-        return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
-
-
-def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
-                progress: Callable[[int, int], None] | None = None) -> EncodedFile:
-    """Encode a binary, reusing the cached result for the same content and options.
-
-    The cache key (:func:`dwarfdiag.cache.derived_key`) covers the binary's
-    bytes and dwarfdiag's code, so a warm run reads one verified entry and
-    touches neither DWARF nor the encoder, and a changed rule is never
-    answered from an entry the old rule filled.
-    """
-    import marshal
-
-    from dwarfdiag.cache import derived_key, load_derived, store_derived
-    from dwarfdiag.dwarf.loader import load_typegraph
-
-    key = derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs")
-    payload = load_derived("encoded", key) if use_cache else None
-    if payload is not None:
-        try:
-            raw, prov, warnings, types = marshal.loads(payload)[:4]
-            if isinstance(raw, bytes) and isinstance(prov, dict) and isinstance(types, int):
-                return EncodedFile(raw, prov, warnings, types, cached=True)
-        except (ValueError, EOFError, TypeError):
-            pass
-    from dwarfdiag.btf.raw import write_btf
-
-    enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress), funcs=funcs)
-    out = EncodedFile(write_btf(enc.btf), enc.provenance, enc.warnings, len(enc.btf.types))
-    if use_cache:
-        store_derived("encoded", key,
-                      marshal.dumps((out.raw, out.provenance, out.warnings, out.types)))
-    return out
 
 
 def function_btf(graph: TypeGraph, die: Die) -> tuple[Btf, int]:

@@ -87,7 +87,7 @@ def btf_encode(
     as_json: JsonOpt = False,
 ) -> None:
     """Encode DWARF as pre-dedup BTF, as pahole 1.32 builds it before btf__dedup."""
-    from dwarfdiag.btf.encoder import encode_file
+    from dwarfdiag.btf.encoded_file import encode_file
     from dwarfdiag.cli.output import check_output
 
     check_output(output, [binary])

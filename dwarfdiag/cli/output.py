@@ -33,7 +33,6 @@ import typer
 
 from dwarfdiag.cache import atomic_write
 from dwarfdiag.errors import BadInputError
-from dwarfdiag.findings.schema import to_json
 from dwarfdiag.progress import Reporter, progress  # noqa: F401 - the commands' one import
 from dwarfdiag.textsafe import printable
 
@@ -152,6 +151,8 @@ def emit(result: Any, as_json: bool, output: Path | None = None,
     ``text`` gives the lines; by default ``result.lines()``.
     """
     if as_json:
+        from dwarfdiag.findings.schema import to_json  # here: findings cost 40 ms to import
+
         rendered = to_json(result)
     else:
         lines = text() if text is not None else result.lines()

@@ -37,6 +37,7 @@ from dwarfdiag.dedup.phases.struct import dedup_struct_types
 from dwarfdiag.dedup.records import Rec
 from dwarfdiag.dedup.state import UNPROCESSED, DedupError, DedupState, Tracer
 from dwarfdiag.dedup.variants import Variant
+from dwarfdiag.heap import bulk_build
 
 K = BtfKind
 PHASES = ("prep", "strings", "prim_types", "struct_types", "resolve_fwds", "ref_types",
@@ -97,6 +98,11 @@ def _all_strings(btf: Btf) -> bytes:
 def replay(btf: Btf, variant: Variant, trace: Tracer | None = None,
            explore: bool = False) -> ReplayResult:
     """Run ``btf__dedup`` as ``variant`` would, on a copy of ``btf``."""
+    with bulk_build():
+        return _replay(btf, variant, trace, explore)
+
+
+def _replay(btf: Btf, variant: Variant, trace: Tracer | None, explore: bool) -> ReplayResult:
     start = time.perf_counter()
     d = new_state(btf, variant, trace)
     result = ReplayResult(variant, 0, None, None)

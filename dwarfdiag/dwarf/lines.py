@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import struct
 
+from dwarfdiag.dwarf.constants import Form
 from dwarfdiag.dwarf.reader import Context, UnitHeader, read_form, uleb
 from dwarfdiag.errors import BadInputError
 
 DW_LNCT_path = 1
 DW_LNCT_directory_index = 2
+FORM_STRING, FORM_LINE_STRP, FORM_UDATA = int(Form.string), int(Form.line_strp), int(Form.udata)
+unpack_from = struct.unpack_from
 
 
 def file_table(debug_line: bytes, offset: int, ctx: Context) -> list[str]:
@@ -97,7 +100,18 @@ def _v5_entries(d: bytes, p: int, ctx: Context, unit: UnitHeader) -> tuple[list[
     for _ in range(n):
         entry: dict[int, object] = {}
         for content, form in formats:
-            value, p = read_form(d, p, form, 0, ctx, unit)
+            # the forms Go and GCC use, inline (a unit has hundreds of entries);
+            # read_form for any other
+            if form == FORM_STRING:
+                end = d.index(0, p)
+                value, p = d[p:end].decode("utf-8", "replace"), end + 1
+            elif form == FORM_LINE_STRP and unit.offset_size == 4:
+                value = ctx.line_strp(unpack_from(ctx.endian + "I", d, p)[0])
+                p += 4
+            elif form == FORM_UDATA and d[p] < 0x80:
+                value, p = d[p], p + 1
+            else:
+                value, p = read_form(d, p, form, 0, ctx, unit)
             entry[content] = value
         entries.append(entry)
     return entries, p

@@ -9,6 +9,7 @@ and does not parse DWARF at all.
 from __future__ import annotations
 
 import marshal
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -17,11 +18,13 @@ from dwarfdiag.cache import derived_key, load_derived, store_derived
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
-from dwarfdiag.dwarf.reader import AT_STMT_LIST, Context, read_unit, unit_headers
-from dwarfdiag.dwarf.sections import read_sections
-from dwarfdiag.elf import STT_FUNC, ElfFile
+from dwarfdiag.dwarf.reader import (AT_STMT_LIST, Context, UnitHeader, read_unit,
+                                    unit_headers)
+from dwarfdiag.dwarf.sections import ElfSections, read_sections
+from dwarfdiag.elf import ElfFile
 from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
 from dwarfdiag.errors import BadInputError
+from dwarfdiag.heap import bulk_build
 
 CACHE_FORMAT = 8  # bump when TypeGraph.to_data changes shape
 
@@ -35,7 +38,11 @@ def content_key(path: Path) -> str:
 
 def load_typegraph(path: Path, use_cache: bool = True,
                    progress: Progress | None = None) -> TypeGraph:
-    path = Path(path)
+    with bulk_build(freeze=True):  # the graph lives as long as the process
+        return _load_typegraph(Path(path), use_cache, progress)
+
+
+def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None) -> TypeGraph:
     key = content_key(path)
     if use_cache:
         payload = load_derived("typegraph", key)
@@ -55,7 +62,8 @@ def load_typegraph(path: Path, use_cache: bool = True,
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:
     """Read the DWARF of ``path``; errors name the file, the section and the offset."""
     try:
-        return _read_typegraph(Path(path), key, progress)
+        with bulk_build():
+            return _read_typegraph(Path(path), key, progress)
     except BadInputError as e:
         if str(e).startswith(f"{path}:"):
             raise
@@ -72,42 +80,152 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None) -> TypeGrap
         raise BadInputError(f"{path}: no DWARF (.debug_info is missing): the binary is stripped "
                             f"or was linked with -ldflags=-w; rebuild without -s/-w (gc) or with "
                             f"-g (gccgo, gcc), or point at the unstripped binary")
-    ctx = Context(sections)
-    compiled: dict = {}
-    count = [0]
+    units = list(unit_headers(info, sections.endian))
+    parts = read_units_on_two_cores(sections, units, progress)
     dies: dict[int, Die] = {}
     cus: list[CompileUnit] = []
-    debug_line = sections.get(".debug_line")
     tally: dict = {}
     versions: set[int] = set()
-    units = 0
-    for unit in unit_headers(info, sections.endian):
-        units += 1
-        versions.add(unit.version)
-        raw = read_unit(sections, unit, ctx, compiled, count, tally)
-        if not raw:
-            continue
-        top = raw[0]
-        if top.tag not in (Tag.compile_unit, Tag.partial_unit):
-            continue  # type units and skeletons carry nothing pahole encodes
-        files: list[str] = []
-        if AT_STMT_LIST in top.attrs and debug_line:
-            files = file_table(debug_line, top.attrs[AT_STMT_LIST], ctx)
-        index = len(cus)
-        cus.append(CompileUnit(top.offset, top.attrs.get(At.name) or "", 
-                               top.attrs.get(At.producer) or "", top.attrs.get(At.language, 0),
-                               unit.version, files))
-        for d in raw:
-            dies[d.offset] = Die(d.offset, d.tag, d.parent, index, d.attrs)
-        if progress:
-            progress(unit.end, len(info))
+    count = 0
+    for part in parts:
+        first = len(cus)
+        cus.extend(CompileUnit(*c) for c in part["cus"])
+        for index, unit_dies in enumerate(part["dies"], first):
+            for offset, tag, parent, attrs in unit_dies:
+                dies[offset] = Die(offset, tag, parent, index, attrs)
+        for k, n in part["tally"].items():
+            tally[k] = tally.get(k, 0) + n
+        versions.update(part["versions"])
+        count += part["count"]
     link_children(dies)
     _assign_packages(cus, dies)
     stats = _usage(sections.get(".debug_abbrev"), tally)
     stats["dwarf_versions"] = sorted(versions)
-    stats["unit_count"] = units
-    return TypeGraph(str(path), key, cus, dies, _function_symbols(elf), count[0],
+    stats["unit_count"] = len(units)
+    return TypeGraph(str(path), key, cus, dies, _function_symbols(elf), count,
                      sections.compressed, stats)
+
+
+def read_units(sections: ElfSections, units: list[UnitHeader],
+               progress: Progress | None = None, scale: float = 1.0) -> dict:
+    """The kept DIEs and compile units of ``units``, as plain (marshal-able) data.
+
+    ``{"cus": [(offset, name, producer, language, version, files)], "dies":
+    [[(offset, tag, parent, attrs)] for each of cus], "tally", "versions",
+    "count"}``; ``progress`` hears ``.debug_info`` bytes, times ``scale``.
+    """
+    info = sections.get(".debug_info")
+    debug_line = sections.get(".debug_line")
+    ctx = Context(sections)
+    compiled: dict = {}
+    count = [0]
+    tally: dict = {}
+    versions: set[int] = set()
+    cus: list[tuple] = []
+    dies: list[list[tuple]] = []
+    done = 0
+    for unit in units:
+        versions.add(unit.version)
+        raw = read_unit(sections, unit, ctx, compiled, count, tally)
+        done += unit.end - unit.offset
+        if not raw:
+            continue
+        top_offset, top_tag, _, top = raw[0]
+        if top_tag not in (Tag.compile_unit, Tag.partial_unit):
+            continue  # type units and skeletons carry nothing pahole encodes
+        files: list[str] = []
+        if AT_STMT_LIST in top and debug_line:
+            files = file_table(debug_line, top[AT_STMT_LIST], ctx)
+        cus.append((top_offset, top.get(At.name) or "", top.get(At.producer) or "",
+                    top.get(At.language, 0), unit.version, files))
+        dies.append(raw)
+        if progress:
+            progress(min(int(done * scale), len(info)), len(info))
+    return {"cus": cus, "dies": dies, "tally": tally, "versions": sorted(versions),
+            "count": count[0]}
+
+
+# Below this much .debug_info, a second process costs more than it saves.
+PARALLEL_MIN_BYTES = 4 << 20
+
+
+def _second_core() -> bool:
+    if os.environ.get("DWARFDIAG_JOBS", "") == "1" or not hasattr(os, "fork"):
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except (AttributeError, OSError):
+        return (os.cpu_count() or 1) >= 2
+
+
+def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
+                            progress: Progress | None = None) -> list[dict]:
+    """:func:`read_units` over all units, the later half read by a forked child.
+
+    DWARF has no index, but its units are independent: a child process reads
+    the second half of ``.debug_info`` (by bytes) while this one reads the
+    first, and sends its plain data back through a pipe as one ``marshal``
+    blob. The parts come back in unit order, so DIE order is kept. A bad unit
+    in the child fails the read exactly as it would here (BadInputError with
+    its message); a child that dies any other way has its half read here
+    instead. ``DWARFDIAG_JOBS=1`` reads everything in this process.
+    """
+    total = sum(u.end - u.offset for u in units)
+    if total < PARALLEL_MIN_BYTES or len(units) < 2 or not _second_core():
+        return [read_units(sections, units, progress)]
+    running, split = 0, len(units) - 1
+    for i, unit in enumerate(units):
+        running += unit.end - unit.offset
+        if running >= total // 2:
+            split = max(1, min(i + 1, len(units) - 1))
+            break
+    mine, theirs = units[:split], units[split:]
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send, and leave without running any cleanup
+        os.close(reader)
+        try:
+            try:
+                payload = ("ok", read_units(sections, theirs))
+            except BadInputError as e:
+                payload = ("bad", str(e))
+            except RecursionError:
+                payload = ("bad", "DWARF nested too deeply to be real")
+            with os.fdopen(writer, "wb") as pipe:
+                pipe.write(marshal.dumps(payload))
+        finally:
+            os._exit(0)
+    os.close(writer)
+    try:
+        first = read_units(sections, mine, progress,
+                           scale=total / max(1, sum(u.end - u.offset for u in mine)))
+        with os.fdopen(reader, "rb") as pipe:
+            blob = pipe.read()
+        reader = -1
+    finally:
+        if reader >= 0:  # this half failed: stop the child before raising
+            os.close(reader)
+            _stop(pid)
+    os.waitpid(pid, 0)
+    try:
+        status, second = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        status, second = "lost", None
+    if status == "bad":
+        raise BadInputError(second)
+    if status != "ok":  # the child died (killed, out of memory): read its half here
+        second = read_units(sections, theirs)
+    return [first, second]
+
+
+def _stop(pid: int) -> None:
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
 
 
 def _usage(abbrev_data: bytes, tally: dict) -> dict:
@@ -142,19 +260,24 @@ def _enum_name(prefix: str, enum, value: int) -> str:
 
 
 def _assign_packages(cus: list[CompileUnit], dies: dict[int, Die]) -> None:
-    votes: list[Counter] = [Counter() for _ in cus]
-    for d in dies.values():
-        if d.tag == Tag.subprogram and d.name:
-            pkg = gonames.package_of(gonames.normalise(d.name, cus[d.cu].compiler))
-            if pkg:
-                votes[d.cu][pkg] += 1
-    for cu, vote in zip(cus, votes):
+    """gc names each unit after its package; a gccgo unit gets the package most of
+    its functions carry (only gccgo units need the vote over every subprogram)."""
+    gccgo = {i for i, cu in enumerate(cus) if cu.compiler == "gccgo"}
+    votes: dict[int, Counter] = {i: Counter() for i in gccgo}
+    if gccgo:
+        subprogram = int(Tag.subprogram)
+        for d in dies.values():
+            if d.tag == subprogram and d.cu in gccgo and d.name:
+                pkg = gonames.package_of(gonames.normalise(d.name, "gccgo"))
+                if pkg:
+                    votes[d.cu][pkg] += 1
+    for i, cu in enumerate(cus):
         if cu.compiler == "gc":
             cu.package = cu.name
-        elif cu.compiler == "gccgo" and vote:
-            cu.package = vote.most_common(1)[0][0]
+        elif i in votes and votes[i]:
+            cu.package = votes[i].most_common(1)[0][0]
 
 
 def _function_symbols(elf: ElfFile) -> tuple[str, ...]:
     """Names of all STT_FUNC symbols, duplicates included (pahole counts them)."""
-    return tuple(sorted(s.name for s in elf.symbols() if s.kind == STT_FUNC and s.name))
+    return tuple(sorted(elf.function_names()))

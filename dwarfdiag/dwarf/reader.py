@@ -13,7 +13,7 @@ the DIEs, and of their attributes it needs a handful. So:
 * the walk reads every DIE header (DWARF has no index to jump with) but
   calls the decoder only for DIEs that BTF needs, the skipper otherwise.
 
-The output is plain data (:class:`RawDie` tuples) that
+The output is plain data (tuples shaped like :class:`RawDie`) that
 :mod:`dwarfdiag.dwarf.typegraph` turns into the TypeGraph. Malformed input
 raises BadInputError naming the section and the offset.
 """
@@ -21,6 +21,7 @@ raises BadInputError naming the section and the offset.
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from typing import Callable, Iterator, NamedTuple
 
 from dwarfdiag.dwarf.constants import At, Form, Tag
@@ -104,6 +105,9 @@ _STRUCT_CODE = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
 class RawDie(NamedTuple):
+    """The shape of the plain tuples :func:`read_unit` returns (a NamedTuple per
+    DIE would cost a Python-level constructor call each)."""
+
     offset: int
     tag: int
     parent: int  # offset of the parent DIE (the CU DIE for top-level DIEs)
@@ -192,6 +196,7 @@ class Context:
         self.addr_base = 8  # DWARF 5 default: just past the .debug_addr header
         self.address_size = 8
         self._strp_cache: dict[int, str] = {}  # names repeat a lot across Go's CUs
+        self._line_strp_cache: dict[int, str] = {}
         self.deferred = False  # while the unit DIE is read for its bases: look nothing up
 
     def strp(self, off: int) -> str:
@@ -205,10 +210,15 @@ class Context:
         return s
 
     def line_strp(self, off: int) -> str:
-        end = self.line_str.find(b"\0", off)
-        if end < 0:
-            raise BadInputError(f".debug_line_str: string offset {off:#x} is out of range")
-        return self.line_str[off:end].decode("utf-8", "replace")
+        s = self._line_strp_cache.get(off)
+        if s is None:  # every unit's line header names the same directories
+            data = self.line_str or b""
+            end = data.find(b"\0", off)
+            if end < 0:
+                raise BadInputError(f".debug_line_str: string offset {off:#x} is out of range "
+                                    f"({len(data)} bytes)")
+            s = self._line_strp_cache[off] = data[off:end].decode("utf-8", "replace")
+        return s
 
     def addrx(self, index: int) -> int | None:
         """An address from .debug_addr (DW_FORM_addrx); None if the table lacks it."""
@@ -352,6 +362,16 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
     return scope["f"]
 
 
+def _compiled(memo: dict, abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Callable:
+    """:func:`_compile`, once per distinct abbreviation: C units each bring their own
+    abbreviation table, mostly with the same entries."""
+    key = ("code", abbrev, unit.address_size, unit.offset_size, keep)
+    f = memo.get(key)
+    if f is None:
+        f = memo[key] = _compile(abbrev, unit, endian, keep)
+    return f
+
+
 def read_form(d: bytes, p: int, form: int, cu: int, ctx: "Context", unit: UnitHeader):
     """One attribute value of any form, interpreted: ``(value, next position)``.
 
@@ -438,6 +458,7 @@ def unit_headers(info: bytes, endian: str) -> Iterator[UnitHeader]:
 
 # How the walk treats a DIE, decided once per abbreviation from its tag.
 ALWAYS, UNDER_KEPT_PARENT, NEVER = 0, 1, 2
+_COMPILE_UNIT = int(Tag.compile_unit)
 
 
 def keep_rule(tag: int) -> int:
@@ -448,37 +469,56 @@ def keep_rule(tag: int) -> int:
     return NEVER
 
 
+def _keeps_children(tag: int) -> bool:
+    """Whether a kept DIE's member/parameter children are kept too (a unit's and an
+    inlined call's are not; nested type DIEs are kept anywhere)."""
+    return tag not in CHILD_TAGS and tag not in (Tag.compile_unit, Tag.inlined_subroutine)
+
+
+def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> dict:
+    """code -> (tag, has_children, keep rule, keeps children, decoder, skipper)."""
+    key = (unit.abbrev_offset, unit.version, unit.address_size, unit.offset_size)
+    table = compiled.get(key)
+    if table is None:
+        abbrevs = parse_abbrevs(sections.get(".debug_abbrev"), unit.abbrev_offset)
+        table = {}
+        for code, ab in abbrevs.items():
+            table[code] = (int(ab.tag), ab.has_children, keep_rule(ab.tag),
+                           _keeps_children(ab.tag),
+                           _compiled(compiled, ab, unit, sections.endian, True),
+                           _compiled(compiled, ab, unit, sections.endian, False))
+        compiled[key] = table
+    return table
+
+
 def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
               compiled: dict, die_count: list[int],
-              tally: dict | None = None) -> list[RawDie]:
-    """All DIEs of ``unit`` that BTF needs, in DIE order.
+              tally: dict | None = None) -> list[tuple]:
+    """All DIEs of ``unit`` that BTF needs, in DIE order, as ``(offset, tag,
+    parent offset, attrs)`` tuples (see :data:`RawDie`; the parent of a top-level
+    DIE is the unit DIE).
 
     ``compiled`` caches generated decoders per (abbrev offset, unit shape);
     ``die_count[0]`` is incremented by every DIE read, kept or skipped;
     ``tally``, if given, counts DIEs per abbreviation: ``{(abbrev offset,
     code): n}``, from which tag, attribute and form usage follow.
     """
-    info = sections.get(".debug_info")
-    abbrev_data = sections.get(".debug_abbrev")
-    key = (unit.abbrev_offset, unit.version, unit.address_size, unit.offset_size)
-    table = compiled.get(key)
-    if table is None:
-        abbrevs = parse_abbrevs(abbrev_data, unit.abbrev_offset)
-        table = {}
-        for code, ab in abbrevs.items():
-            table[code] = (ab.tag, ab.has_children, keep_rule(ab.tag),
-                           _compile(ab, unit, sections.endian, True),
-                           _compile(ab, unit, sections.endian, False))
-        compiled[key] = table
+    table = _abbrev_table(sections, unit, compiled)
     ctx.offset_size = unit.offset_size
     ctx.address_size = unit.address_size
-    out: list[RawDie] = []
-    d, cu, end = info, unit.offset, unit.end
-    p = unit.die_offset
-    # Stack of (offset, tag) of open parents; tag None marks a parent we skip,
-    # whose children are skipped too except for nested type DIEs.
-    stack: list[tuple[int, int | None]] = []
-    count = 0
+    out: list[tuple] = []
+    append = out.append
+    codes: list[int] = []  # every DIE's abbreviation code, for the tally
+    seen = codes.append
+    d, cu, end = sections.get(".debug_info"), unit.offset, unit.end
+    p = off = unit.die_offset
+    # Open parents, innermost last, above a sentinel for the unit's top level:
+    # (offset children hang from, whether their members/parameters are kept).
+    # A skipped DIE's children hang from the nearest kept ancestor and are
+    # skipped too, except for nested type DIEs.
+    stack: list[tuple[int, bool]] = [(0, False)]
+    push, pop = stack.append, stack.pop
+    parent_off, parent_keeps = 0, False
     try:
         while p < end:
             off = p
@@ -488,39 +528,39 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
             else:
                 code, p = uleb(d, p)
             if code == 0:
-                if stack:
-                    stack.pop()
+                if len(stack) > 1:
+                    pop()
+                    parent_off, parent_keeps = stack[-1]
                 continue
-            count += 1
-            if tally is not None:
-                tkey = (unit.abbrev_offset, code)
-                tally[tkey] = tally.get(tkey, 0) + 1
-            entry = table.get(code)
-            if entry is None:
+            seen(code)
+            try:
+                tag, children, rule, keeps, decode, skip = table[code]
+            except KeyError:
                 raise BadInputError(f".debug_info: DIE at {off:#x} uses abbreviation code "
                                     f"{code}, which the unit's table at {unit.abbrev_offset:#x} "
-                                    f"does not define; the section is corrupt")
-            tag, children, rule, decode, skip = entry
-            parent_off, parent_tag = stack[-1] if stack else (0, None)
-            if rule == ALWAYS or (rule == UNDER_KEPT_PARENT and parent_tag is not None):
-                if tag == Tag.compile_unit:
+                                    f"does not define; the section is corrupt") from None
+            if rule == ALWAYS or (rule == UNDER_KEPT_PARENT and parent_keeps):
+                if tag == _COMPILE_UNIT:
                     p, attrs = _decode_unit_die(decode, d, p, cu, ctx)
                 else:
                     p, attrs = decode(d, p, cu, ctx)
-                out.append(RawDie(off, tag, parent_off, attrs))
+                append((off, tag, parent_off, attrs))
                 if children:
-                    keep_children = (tag != Tag.compile_unit and tag not in CHILD_TAGS
-                                     and tag != Tag.inlined_subroutine)
-                    stack.append((off, tag if keep_children else None))
+                    push((off, keeps))
+                    parent_off, parent_keeps = off, keeps
             else:
                 p = skip(d, p, cu, ctx)
                 if children:
-                    # children of a skipped DIE hang from the nearest kept ancestor
-                    stack.append((parent_off, None))
+                    push((parent_off, False))
+                    parent_keeps = False
     except (IndexError, ValueError, struct.error) as e:
         raise BadInputError(f".debug_info: DIE data at or after {off:#x} (unit at "
                             f"{unit.offset:#x}) is truncated or corrupt ({e})") from None
-    die_count[0] += count
+    die_count[0] += len(codes)
+    if tally is not None:
+        for code, n in Counter(codes).items():
+            key = (unit.abbrev_offset, code)
+            tally[key] = tally.get(key, 0) + n
     return out
 
 
