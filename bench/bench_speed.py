@@ -13,7 +13,11 @@ all see the same machine load:
 * ``dwarfdiag btf encode`` with its cache filled (warm);
 * ``dwarfdiag btf final`` cold (an empty cache): what pahole 1.32 writes;
 * ``dwarfdiag dedup explain --libbpf 1.5`` cold: why trixie fails, every
-  independent failure, and the prediction for every libbpf version.
+  independent failure, and the prediction for every libbpf version;
+* ``dwarfdiag check --toolchain sid`` cold: runs sid's pahole itself, then checks
+  its BTF against the DWARF type by type;
+* ``dwarfdiag diff BINARY BINARY`` cold: both sides the same binary (its DWARF read
+  once, then from the cache), every Go type matched and classified.
 
 "cold" runs get an empty DWARFDIAG_CACHE of their own, so they read the DWARF
 and encode from nothing. Machines are noisy: quote medians and ratios.
@@ -51,11 +55,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
 
+    from dwarfdiag.cache import cache_root
     from dwarfdiag.targets.resolve import resolve
     from dwarfdiag.toolchains.suites import ensure
 
     binary = Path(resolve(args.target).binary)
     sid, trixie = ensure("sid"), ensure("trixie")
+    toolchains = cache_root() / "toolchains"
     dd = [sys.executable, "-m", "dwarfdiag"]
     work = Path(tempfile.mkdtemp(prefix="dwarfdiag-bench-"))
     warm_cache = work / "warm-cache"
@@ -79,6 +85,12 @@ def main() -> None:
         "dwarfdiag dedup explain --libbpf 1.5 (cold)":
             (dd + ["dedup", "explain", str(binary), "--libbpf", "1.5", "--json", "-o",
                    str(work / "explain.json")], "cold"),
+        "dwarfdiag check --toolchain sid (cold)":
+            (dd + ["check", str(binary), "--toolchain", "sid", "--json", "-o",
+                   str(work / "check.json")], "cold"),
+        "dwarfdiag diff BINARY BINARY (cold)":
+            (dd + ["diff", str(binary), str(binary), "--json", "-o", str(work / "diff.json")],
+             "cold"),
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     peaks: dict[str, int] = {name: 0 for name in commands}
@@ -86,6 +98,8 @@ def main() -> None:
         for name, (argv, env) in commands.items():
             if env == "cold":
                 cold = Path(tempfile.mkdtemp(prefix="cold-", dir=work))
+                # derived data cold; the unpacked pahole toolchains shared, not fetched again
+                (cold / "toolchains").symlink_to(toolchains)
                 env = {**os.environ, "DWARFDIAG_CACHE": str(cold)}
             wall, rss = run_env(argv, env)
             times[name].append(wall)

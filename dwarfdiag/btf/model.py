@@ -128,6 +128,12 @@ def record_size(t: "BtfType") -> int:
     return BTF_TYPE_SIZE + fixed + per_item * t.vlen
 
 
+# BtfKind by its 5-bit value, None where linux/btf.h defines no kind: calling the
+# enum costs a microsecond, and analyses ask for kinds millions of times.
+_KIND_BY_VALUE = tuple(BtfKind(v) if v in BtfKind._value2member_map_ else None
+                       for v in range(32))
+
+
 def info_vlen(info: int) -> int:
     return info & 0xFFFF
 
@@ -219,7 +225,10 @@ class BtfType:
 
     @property
     def kind(self) -> BtfKind:
-        return BtfKind((self.info >> 24) & 0x1F)
+        kind = _KIND_BY_VALUE[(self.info >> 24) & 0x1F]
+        if kind is None:
+            return BtfKind((self.info >> 24) & 0x1F)  # raises the ValueError it always did
+        return kind
 
     @property
     def vlen(self) -> int:
