@@ -284,8 +284,8 @@ def _forks(monkeypatch) -> list[int]:
         return pid
 
     monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(loader, "_second_core", lambda: True)
-    monkeypatch.setattr(loader.os, "fork", fork)
+    monkeypatch.setattr(loader, "second_core", lambda: True)
+    monkeypatch.setattr(os, "fork", fork)
     return forks
 
 

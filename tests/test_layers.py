@@ -9,7 +9,7 @@ import dwarfdiag
 
 # Lowest first. A module may import its own floor and any floor below it.
 FLOORS = [
-    {"errors", "inputfile", "cache", "findings", "textsafe", "progress", "heap"},
+    {"errors", "inputfile", "cache", "findings", "textsafe", "progress", "heap", "fork"},
     {"toolchains"},
     {"elf"},
     {"dwarf"},

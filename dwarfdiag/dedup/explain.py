@@ -21,6 +21,7 @@ from dwarfdiag.dedup.inputs import DedupInput
 from dwarfdiag.dedup.state import DedupError
 from dwarfdiag.dedup.variants import VARIANTS, Variant
 from dwarfdiag.findings.common import Provenance, TypeRef
+from dwarfdiag.fork import LOST, Forked, second_core
 from dwarfdiag.findings.explain import (EquivalenceClass, Explanation, Failure, Prediction,
                                         errno_name)
 
@@ -98,8 +99,36 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True,
     ``progress`` hears which replay is running."""
     say = progress or (lambda text: None)
     btf = inp.btf
-    say(f"replaying libbpf {variant.name} ({len(btf.types)} types)")
-    result = replay(btf, variant, explore=True)
+    # Every other algorithm's replay runs on the second core meanwhile (1.1 and 1.5
+    # always share one, master and 1.7 unless there is base BTF). The explore
+    # replay's first failure is the one a plain replay stops at, so it answers for
+    # its own algorithm.
+    own = _behaviour(variant, btf)
+    others: dict[tuple, Variant] = {}
+    for v in VARIANTS.values() if predict else ():
+        others.setdefault(_behaviour(v, btf), v)
+    others.pop(own, None)
+
+    def predict_others() -> list:
+        return [(list(b), _outcome(replay(btf, v), btf, inp)) for b, v in others.items()]
+
+    child = Forked(predict_others) if others and second_core() else None
+    try:
+        say(f"replaying libbpf {variant.name} ({len(btf.types)} types)")
+        result = replay(btf, variant, explore=True)
+        outcomes = {own: _outcome(result, btf, inp)}
+        if child is not None:
+            say("predicting pahole with the other libbpf versions")
+            found = child.result()
+            if found is not LOST:
+                outcomes.update((tuple(b), o) for b, o in found)  # type: ignore[union-attr]
+    finally:
+        if child is not None:
+            child.stop()
+    for b, v in others.items():
+        if b not in outcomes:
+            say(f"predicting pahole with libbpf {v.name}")
+            outcomes[b] = _outcome(replay(btf, v), btf, inp)
     first = hidden = None
     if not result.ok:
         first = _failure(btf, inp, result.error, result.phase or "", result.type_id,
@@ -120,20 +149,17 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True,
         t = btf.type_by_id(canon)
         largest.append(EquivalenceClass(canon, size, t.kind.name, btf.name_of(t),
                                         Provenance.of(inp.provenance.get(canon))))
-    predictions = []
-    # variants whose algorithms agree on this input share one replay (1.1 and 1.5
-    # always; master and 1.7 unless there is base BTF)
-    same = {_behaviour(variant, btf): result} if not result.hidden_failures else {}
-    for v in VARIANTS.values() if predict else ():
-        r = same.get(_behaviour(v, btf))
-        if r is None:
-            say(f"predicting pahole with libbpf {v.name}")
-            r = same[_behaviour(v, btf)] = replay(btf, v)
-        predictions.append(Prediction(v.name, v.follows, v.verified_against, r.ok,
-                                      errno_name(r.error), r.type_id, _why(r, btf, inp)))
+    predictions = [Prediction(v.name, v.follows, v.verified_against,
+                              *outcomes[_behaviour(v, btf)])
+                   for v in VARIANTS.values() if predict]
     return Explanation(inp.source, variant.name, len(btf.types),
                        len(result.kept) if result.ok else None, first, hidden or [],
                        dict(merges), largest, predictions, result.seconds, inp.binary)
+
+
+def _outcome(r: ReplayResult, btf: Btf, inp: DedupInput) -> tuple:
+    """What a prediction says of one replay (plain data: it may come from a child)."""
+    return (r.ok, errno_name(r.error), r.type_id, _why(r, btf, inp))
 
 
 def _behaviour(v: Variant, btf: Btf) -> tuple[bool, bool, bool]:

@@ -9,7 +9,6 @@ and does not parse DWARF at all.
 from __future__ import annotations
 
 import marshal
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -24,6 +23,7 @@ from dwarfdiag.dwarf.sections import ElfSections, read_sections
 from dwarfdiag.elf import ElfFile
 from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
 from dwarfdiag.errors import BadInputError
+from dwarfdiag.fork import LOST, Forked, second_core
 from dwarfdiag.heap import bulk_build
 
 CACHE_FORMAT = 8  # bump when TypeGraph.to_data changes shape
@@ -149,29 +149,19 @@ def read_units(sections: ElfSections, units: list[UnitHeader],
 PARALLEL_MIN_BYTES = 4 << 20
 
 
-def _second_core() -> bool:
-    if os.environ.get("DWARFDIAG_JOBS", "") == "1" or not hasattr(os, "fork"):
-        return False
-    try:
-        return len(os.sched_getaffinity(0)) >= 2
-    except (AttributeError, OSError):
-        return (os.cpu_count() or 1) >= 2
-
-
 def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
                             progress: Progress | None = None) -> list[dict]:
-    """:func:`read_units` over all units, the later half read by a forked child.
+    """:func:`read_units` over all units, the later half read by a forked child
+    (:mod:`dwarfdiag.fork`).
 
-    DWARF has no index, but its units are independent: a child process reads
-    the second half of ``.debug_info`` (by bytes) while this one reads the
-    first, and sends its plain data back through a pipe as one ``marshal``
-    blob. The parts come back in unit order, so DIE order is kept. A bad unit
-    in the child fails the read exactly as it would here (BadInputError with
-    its message); a child that dies any other way has its half read here
-    instead. ``DWARFDIAG_JOBS=1`` reads everything in this process.
+    DWARF has no index, but its units are independent: the child reads the
+    second half of ``.debug_info`` (by bytes) while this process reads the first.
+    The parts come back in unit order, so DIE order is kept. A bad unit in the
+    child fails the read exactly as it would here; a child lost any other way has
+    its half read here instead.
     """
     total = sum(u.end - u.offset for u in units)
-    if total < PARALLEL_MIN_BYTES or len(units) < 2 or not _second_core():
+    if total < PARALLEL_MIN_BYTES or len(units) < 2 or not second_core():
         return [read_units(sections, units, progress)]
     running, split = 0, len(units) - 1
     for i, unit in enumerate(units):
@@ -180,52 +170,13 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
             split = max(1, min(i + 1, len(units) - 1))
             break
     mine, theirs = units[:split], units[split:]
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: read, send, and leave without running any cleanup
-        os.close(reader)
-        try:
-            try:
-                payload = ("ok", read_units(sections, theirs))
-            except BadInputError as e:
-                payload = ("bad", str(e))
-            except RecursionError:
-                payload = ("bad", "DWARF nested too deeply to be real")
-            with os.fdopen(writer, "wb") as pipe:
-                pipe.write(marshal.dumps(payload))
-        finally:
-            os._exit(0)
-    os.close(writer)
-    try:
+    with Forked(lambda: read_units(sections, theirs)) as child:
         first = read_units(sections, mine, progress,
                            scale=total / max(1, sum(u.end - u.offset for u in mine)))
-        with os.fdopen(reader, "rb") as pipe:
-            blob = pipe.read()
-        reader = -1
-    finally:
-        if reader >= 0:  # this half failed: stop the child before raising
-            os.close(reader)
-            _stop(pid)
-    os.waitpid(pid, 0)
-    try:
-        status, second = marshal.loads(blob)
-    except (EOFError, ValueError, TypeError):
-        status, second = "lost", None
-    if status == "bad":
-        raise BadInputError(second)
-    if status != "ok":  # the child died (killed, out of memory): read its half here
+        second = child.result()
+    if second is LOST:
         second = read_units(sections, theirs)
-    return [first, second]
-
-
-def _stop(pid: int) -> None:
-    import signal
-
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
+    return [first, second]  # type: ignore[list-item]
 
 
 def _usage(abbrev_data: bytes, tally: dict) -> dict:

@@ -1,0 +1,96 @@
+"""Work for the second core: one value computed in a forked child, sent back whole.
+
+The machines dwarfdiag runs on have a second core that pure Python leaves
+idle. Reading DWARF splits by compile unit and predicting every libbpf's
+verdict splits by variant, and both produce plain data, so a child made by
+``fork`` (sharing the parent's memory until either writes) computes one part
+while the parent computes the other, and sends its value back through a pipe
+as one ``marshal`` blob (plain data only: numbers, strings, bytes, lists,
+tuples, dicts).
+
+A BadInputError in the child reaches the caller as the same error, so a bad
+input fails alike on one core or two. Anything else that stops the child
+(a bug, a signal, running out of memory) yields :data:`LOST`, and the caller
+computes the part itself, meeting the same error, if any, where it would have.
+``DWARFDIAG_JOBS=1`` keeps everything in one process.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import signal
+from typing import Callable
+
+from dwarfdiag.errors import BadInputError
+
+LOST = object()  # what Forked.result() gives when the child did not deliver
+
+
+def second_core() -> bool:
+    """Whether a forked child would run beside this process."""
+    if os.environ.get("DWARFDIAG_JOBS", "") == "1" or not hasattr(os, "fork"):
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except (AttributeError, OSError):
+        return (os.cpu_count() or 1) >= 2
+
+
+class Forked:
+    """``work()`` running in a forked child from construction on.
+
+    Use as a context manager: leaving it without taking the result (an error in
+    the parent's own part) stops the child.
+    """
+
+    def __init__(self, work: Callable[[], object]):
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, send, and leave without running any cleanup
+            try:
+                os.close(reader)
+                try:
+                    payload = ("ok", work())
+                except BadInputError as e:
+                    payload = ("bad", str(e))
+                with os.fdopen(writer, "wb") as pipe:
+                    pipe.write(marshal.dumps(payload))
+            finally:
+                os._exit(0)
+        os.close(writer)
+        self._pid: int | None = pid
+        self._reader = reader
+
+    def result(self) -> object:
+        """The child's value (waiting for it), or LOST; its BadInputError, raised."""
+        if self._pid is None:
+            return LOST
+        with os.fdopen(self._reader, "rb") as pipe:
+            blob = pipe.read()
+        os.waitpid(self._pid, 0)
+        self._pid = None
+        try:
+            status, value = marshal.loads(blob)
+        except (EOFError, ValueError, TypeError):
+            return LOST
+        if status == "bad":
+            raise BadInputError(value)
+        return value if status == "ok" else LOST
+
+    def stop(self) -> None:
+        if self._pid is None:
+            return
+        os.close(self._reader)
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+        except OSError:
+            pass
+        self._pid = None
+
+    def __enter__(self) -> "Forked":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
