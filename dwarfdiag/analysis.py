@@ -68,9 +68,38 @@ class BinaryAnalysis:
             self._captures[pahole.label] = capture(self.path, list(pahole.argv), pahole.label)
         return self._captures[pahole.label]
 
+    def capture_while_encoding(self, pahole: PaholeChoice) -> Capture:
+        """:meth:`capture`, with pahole running on the other core while this process
+        reads the DWARF and encodes it (a thread waits for pahole; the reading keeps
+        this one busy). An error reading the DWARF wins over pahole's, as in
+        :meth:`capture`."""
+        import threading
+
+        if pahole.label in self._captures or "encoded" in self.__dict__:
+            self.encoded
+            return self.capture(pahole)
+        box: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                box["capture"] = capture(self.path, list(pahole.argv), pahole.label)
+            except BaseException as e:  # noqa: BLE001 - handed to the caller below
+                box["error"] = e
+
+        pahole_thread = threading.Thread(target=run, name="pahole", daemon=True)
+        pahole_thread.start()
+        try:
+            self.encoded
+        finally:
+            pahole_thread.join()
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        self._captures[pahole.label] = box["capture"]  # type: ignore[assignment]
+        return self._captures[pahole.label]
+
     def check(self, pahole: PaholeChoice) -> CheckReport:
         """pahole's BTF against the DWARF, type by type and reference by reference."""
-        cap = self.capture(pahole)
+        cap = self.capture_while_encoding(pahole)
         return check(self.graph, self.encoded, parse_btf(cap.btf), pahole.label, cap.method,
                      cap.dedup_ret)
 
