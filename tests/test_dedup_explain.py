@@ -108,3 +108,51 @@ def test_raw_and_split_inputs(tmp_path):
     assert inp.btf.start_id == 2 and inp.source == "raw file"
     assert replay(inp.btf, variant("1.7")).ok
     assert parse_btf((tmp_path / "split.btf").read_bytes(), inp.base).types
+
+
+@pytest.mark.parametrize("program,version", [("statefn", "1.5"), ("seed-example", "1.7")])
+def test_predictions_from_the_second_core_are_the_ones_made_here(monkeypatch, program,
+                                                                 version):
+    """explain replays the other algorithms in a forked child: same verdicts, the
+    same failing ids and reasons as replaying every variant in this process."""
+    import os
+    from dataclasses import asdict
+
+    from dwarfdiag.dedup import explain as explain_mod
+
+    inp = load_input(corpus_binary(program))
+    monkeypatch.setattr(explain_mod, "second_core", lambda: False)
+    alone = asdict(explain(inp, variant(version)))
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(explain_mod, "second_core", lambda: True)
+    monkeypatch.setattr(os, "fork", fork)
+    paired = asdict(explain(inp, variant(version)))
+    assert len(forks) == 1
+    for result in (alone, paired):
+        result.pop("replay_seconds")
+    assert paired == alone
+    assert {p["variant"] for p in paired["predictions"]} == {"1.1", "1.5", "1.6", "1.7", "master"}
+
+
+def test_the_explore_replay_predicts_what_a_plain_replay_does():
+    """With hidden failures, explain's own algorithm is predicted from its explore
+    replay; a plain replay (stopping at the first failure) says the same."""
+    from dwarfdiag.dedup.explain import _outcome
+
+    inp = load_input(corpus_binary("recursive-ptr-array"))
+    result = explain(inp, variant("1.5"))
+    assert result.hidden_failures
+    for name in ("1.1", "1.5"):
+        predicted = next(p for p in result.predictions if p.variant == name)
+        plain = _outcome(replay(inp.btf, variant(name)), inp.btf, inp)
+        assert (predicted.encodes, predicted.errno_name, predicted.first_id,
+                predicted.why) == plain
+        assert not predicted.encodes

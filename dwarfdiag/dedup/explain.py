@@ -95,7 +95,8 @@ def _why(result: ReplayResult, btf: Btf, inp: DedupInput) -> str:
 def explain(inp: DedupInput, variant: Variant, predict: bool = True,
             progress: Callable[[str], None] | None = None) -> Explanation:
     """Diagnose ``inp`` under ``variant``; ``predict`` also replays every other
-    variant to predict pahole's verdict with each libbpf (five more replays).
+    variant to predict pahole's verdict with each libbpf (one more replay per algorithm,
+    on the second core).
     ``progress`` hears which replay is running."""
     say = progress or (lambda text: None)
     btf = inp.btf
