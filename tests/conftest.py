@@ -198,3 +198,21 @@ def corpus_binary(program: str, compiler: str = "gc") -> Path:
 def gotool_binary(test_cache) -> Path:
     """GOROOT's cmd/go built by gc 1.27 at -N -l (about a minute, cached)."""
     return corpus_binary("gotool")
+
+
+def count_forks(monkeypatch) -> list[int]:
+    """The pids of the children ``os.fork`` makes from now on in this test (the
+    second core of :mod:`dwarfdiag.fork` at work)."""
+    import os
+
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return forks

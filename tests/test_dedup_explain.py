@@ -15,7 +15,7 @@ from dwarfdiag.analysis import load_dedup_input as load_input
 from dwarfdiag.dedup.trace import JsonlTracer
 from dwarfdiag.dedup.variants import variant
 
-from conftest import corpus_binary
+from conftest import corpus_binary, count_forks
 
 pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
@@ -115,7 +115,6 @@ def test_predictions_from_the_second_core_are_the_ones_made_here(monkeypatch, pr
                                                                  version):
     """explain replays the other algorithms in a forked child: same verdicts, the
     same failing ids and reasons as replaying every variant in this process."""
-    import os
     from dataclasses import asdict
 
     from dwarfdiag.dedup import explain as explain_mod
@@ -123,17 +122,8 @@ def test_predictions_from_the_second_core_are_the_ones_made_here(monkeypatch, pr
     inp = load_input(corpus_binary(program))
     monkeypatch.setattr(explain_mod, "second_core", lambda: False)
     alone = asdict(explain(inp, variant(version)))
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
+    forks = count_forks(monkeypatch)
     monkeypatch.setattr(explain_mod, "second_core", lambda: True)
-    monkeypatch.setattr(os, "fork", fork)
     paired = asdict(explain(inp, variant(version)))
     assert len(forks) == 1
     for result in (alone, paired):

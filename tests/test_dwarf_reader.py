@@ -23,7 +23,7 @@ from dwarfdiag.dwarf.loader import content_key, load_typegraph, read_typegraph
 from dwarfdiag.dwarf.sections import read_sections
 from dwarfdiag.errors import BadInputError
 
-from conftest import C_PROGRAM
+from conftest import C_PROGRAM, count_forks
 
 COMPARED = {  # our attribute -> pyelftools attribute name
     At.name: "DW_AT_name", At.byte_size: "DW_AT_byte_size", At.type: "DW_AT_type",
@@ -270,23 +270,11 @@ def test_reader_matches_pyelftools_on_gc_dwarf4():
 # --- the read on two cores (dwarfdiag.dwarf.loader.read_units_on_two_cores) ---------------
 def _forks(monkeypatch) -> list[int]:
     """Read every binary on two cores, however small, and count the forks."""
-    import os
-
     from dwarfdiag.dwarf import loader
-
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
 
     monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(loader, "second_core", lambda: True)
-    monkeypatch.setattr(os, "fork", fork)
-    return forks
+    return count_forks(monkeypatch)
 
 
 def test_two_cores_read_what_one_reads(gc_seed_binary, gccgo_seed_binary, monkeypatch):
