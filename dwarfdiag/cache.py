@@ -98,14 +98,17 @@ def cache_dir(*parts: str) -> Path:
     return d
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a private temporary name and a rename,
-    so a reader never sees half a file, even when the writer is killed."""
+def atomic_write(path: Path, data: bytes, *more: bytes) -> None:
+    """Write ``data`` (then each of ``more``, so a header and a large payload need not
+    be joined in memory first) to ``path`` through a private temporary name and a
+    rename, so a reader never sees half a file, even when the writer is killed."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            for chunk in more:
+                f.write(chunk)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
@@ -165,13 +168,14 @@ def load_derived(area: str, key: str) -> bytes | None:
     """The payload stored under ``key``, verified; None on any miss or damage."""
     path = _entry(area, key)
     try:
-        blob = path.read_bytes()
+        with open(path, "rb") as f:
+            header = f.read(36)  # magic + SHA-256; the payload read apart, never copied
+            payload = f.read()
     except OSError:
         return None
-    if len(blob) < 36 or blob[:4] != MAGIC:
+    if len(header) < 36 or header[:4] != MAGIC:
         return None
-    payload = blob[36:]
-    if hashlib.sha256(payload).digest() != blob[4:36]:
+    if hashlib.sha256(payload).digest() != header[4:36]:
         return None
     try:
         os.utime(path)  # recently used: evicted last
@@ -183,7 +187,7 @@ def load_derived(area: str, key: str) -> bytes | None:
 def store_derived(area: str, key: str, payload: bytes) -> None:
     """Store ``payload`` under ``key`` (atomically); a failure to write is not an error."""
     try:
-        atomic_write(_entry(area, key), MAGIC + hashlib.sha256(payload).digest() + payload)
+        atomic_write(_entry(area, key), MAGIC + hashlib.sha256(payload).digest(), payload)
         _maybe_sweep()
     except OSError:
         pass

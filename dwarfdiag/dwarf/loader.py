@@ -82,6 +82,8 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None) -> TypeGrap
                             f"-g (gccgo, gcc), or point at the unstripped binary")
     units = list(unit_headers(info, sections.endian))
     parts = read_units_on_two_cores(sections, units, progress)
+    abbrevs, compressed = sections.get(".debug_abbrev"), sections.compressed
+    del sections, info  # the inflated sections: every value needed is decoded by now
     dies: dict[int, Die] = {}
     cus: list[CompileUnit] = []
     tally: dict = {}
@@ -90,20 +92,22 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None) -> TypeGrap
     for part in parts:
         first = len(cus)
         cus.extend(CompileUnit(*c) for c in part["cus"])
-        for index, unit_dies in enumerate(part["dies"], first):
-            for offset, tag, parent, attrs in unit_dies:
-                dies[offset] = Die(offset, tag, parent, index, attrs)
+        per_unit = part["dies"]
+        for index in range(len(per_unit)):
+            for offset, tag, parent, attrs in per_unit[index]:
+                dies[offset] = Die(offset, tag, parent, first + index, attrs)
+            per_unit[index] = None  # its tuples' memory goes to the next unit's Dies
         for k, n in part["tally"].items():
             tally[k] = tally.get(k, 0) + n
         versions.update(part["versions"])
         count += part["count"]
     link_children(dies)
     _assign_packages(cus, dies)
-    stats = _usage(sections.get(".debug_abbrev"), tally)
+    stats = _usage(abbrevs, tally)
     stats["dwarf_versions"] = sorted(versions)
     stats["unit_count"] = len(units)
-    return TypeGraph(str(path), key, cus, dies, _function_symbols(elf), count,
-                     sections.compressed, stats)
+    return TypeGraph(str(path), key, cus, dies, _function_symbols(elf), count, compressed,
+                     stats)
 
 
 def read_units(sections: ElfSections, units: list[UnitHeader],

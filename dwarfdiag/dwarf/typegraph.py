@@ -28,7 +28,8 @@ class Die:
 
     def __init__(self, offset: int, tag: int, parent: int, cu: int, attrs: dict):
         self.offset, self.tag, self.parent, self.cu, self.attrs = offset, tag, parent, cu, attrs
-        self.children: list[int] = []
+        # most DIEs have none: one shared empty tuple, a list from the first child on
+        self.children: list[int] | tuple = ()
 
     @property
     def name(self) -> str | None:
@@ -186,4 +187,7 @@ def link_children(dies: dict[int, Die]) -> None:
     for d in dies.values():
         parent = dies.get(d.parent)
         if parent is not None and parent is not d:
-            parent.children.append(d.offset)
+            if parent.children:
+                parent.children.append(d.offset)  # type: ignore[union-attr]
+            else:
+                parent.children = [d.offset]
