@@ -79,10 +79,13 @@ def _concrete(g, func):
     index = g.memo.get("concrete_of")
     if index is None:
         index = g.memo["concrete_of"] = {}
+        subprogram, at_origin = int(Tag.subprogram), int(At.abstract_origin)
+        at_low_pc, at_ranges = int(At.low_pc), int(At.ranges)
         for d in g:
-            origin = d.attrs.get(At.abstract_origin)
-            if d.tag == Tag.subprogram and origin is not None and \
-                    (d.attrs.get(At.low_pc) or d.attrs.get(At.ranges)):
+            if d.tag != subprogram:  # the cheap test first: this visits every DIE
+                continue
+            origin = d.attrs.get(at_origin)
+            if origin is not None and (d.attrs.get(at_low_pc) or d.attrs.get(at_ranges)):
                 index.setdefault(origin, []).append(d)
     candidates = index.get(func.offset, [])
     for c in candidates:
