@@ -22,6 +22,7 @@ from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
 from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
+from dwarfdiag.fork import second_core_busy
 from dwarfdiag.toolchains.suites import pahole_command
 
 ENCODER_SOURCE = "dwarfdiag encoder (pahole 1.32 rules)"
@@ -89,7 +90,8 @@ class BinaryAnalysis:
         pahole_thread = threading.Thread(target=run, name="pahole", daemon=True)
         pahole_thread.start()
         try:
-            self.encoded
+            with second_core_busy():  # pahole has it
+                self.encoded
         finally:
             pahole_thread.join()
         if "error" in box:

@@ -20,16 +20,30 @@ from __future__ import annotations
 import marshal
 import os
 import signal
-from typing import Callable
+import warnings
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from dwarfdiag.errors import BadInputError
 
 LOST = object()  # what Forked.result() gives when the child did not deliver
+_busy = 0  # steps under way that keep the second core busy themselves (a pahole run)
+
+
+@contextmanager
+def second_core_busy() -> Iterator[None]:
+    """While this runs, :func:`second_core` says no: another process has the core."""
+    global _busy
+    _busy += 1
+    try:
+        yield
+    finally:
+        _busy -= 1
 
 
 def second_core() -> bool:
     """Whether a forked child would run beside this process."""
-    if os.environ.get("DWARFDIAG_JOBS", "") == "1" or not hasattr(os, "fork"):
+    if _busy or os.environ.get("DWARFDIAG_JOBS", "") == "1" or not hasattr(os, "fork"):
         return False
     try:
         return len(os.sched_getaffinity(0)) >= 2
@@ -46,7 +60,14 @@ class Forked:
 
     def __init__(self, work: Callable[[], object]):
         reader, writer = os.pipe()
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when a process with threads forks (rich's progress
+            # display has one): a lock another thread holds stays locked in the child.
+            # The child here runs only ``work()`` on plain data, writes to its own pipe
+            # and leaves with os._exit: it takes no lock those threads use.
+            warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                    message=".*fork.*")
+            pid = os.fork()
         if pid == 0:  # the child: compute, send, and leave without running any cleanup
             try:
                 os.close(reader)

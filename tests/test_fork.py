@@ -1,0 +1,76 @@
+"""The second core (dwarfdiag/fork.py) and the paused cycle collector (dwarfdiag/heap.py)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+
+import pytest
+
+from dwarfdiag.errors import BadInputError
+from dwarfdiag.fork import LOST, Forked, second_core, second_core_busy
+from dwarfdiag.heap import bulk_build
+
+
+def test_the_childs_value_comes_back_whole():
+    value = {"dies": [[(11, 36, 0, {3: "main.T", 73: 8})]], "tally": {(0, 2): 5}, "b": b"\0x"}
+    with Forked(lambda: value) as child:
+        assert child.result() == value
+
+
+def test_the_childs_bad_input_is_raised_here_with_its_message():
+    def work():
+        raise BadInputError(".debug_info: unit at 0x40 is corrupt")
+
+    with Forked(work) as child, pytest.raises(BadInputError, match="unit at 0x40 is corrupt"):
+        child.result()
+
+
+@pytest.mark.parametrize("how", ["exit", "bug", "unmarshallable"])
+def test_a_child_lost_any_other_way_is_lost(how):
+    def work():
+        if how == "exit":
+            os._exit(3)  # as if killed for memory
+        if how == "bug":
+            raise KeyError("a bug in the child")
+        return object()  # marshal cannot send it
+
+    with Forked(work) as child:
+        assert child.result() is LOST
+
+
+def test_leaving_early_stops_the_child():
+    with Forked(lambda: time.sleep(60)) as child:
+        pid = child._pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped: nothing left running
+
+
+def test_the_second_core_is_not_offered_when_busy_or_turned_off(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.delenv("DWARFDIAG_JOBS", raising=False)
+    assert second_core()
+    with second_core_busy():
+        assert not second_core()
+    assert second_core()
+    monkeypatch.setenv("DWARFDIAG_JOBS", "1")
+    assert not second_core()
+    monkeypatch.delenv("DWARFDIAG_JOBS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert not second_core()
+
+
+def test_bulk_build_pauses_the_collector_and_nests():
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with bulk_build():
+        assert not gc.isenabled()
+        with bulk_build(freeze=True):
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner one leaves it to the outer
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    with bulk_build(freeze=True):
+        data = [{"n": i} for i in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(data)
+    gc.unfreeze()
