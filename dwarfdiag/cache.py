@@ -33,6 +33,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable
 from pathlib import Path
 
 from dwarfdiag import __version__
@@ -182,6 +183,31 @@ def load_derived(area: str, key: str) -> bytes | None:
     except OSError:
         pass
     return payload
+
+
+def store_derived_pieces(area: str, key: str, pieces: Iterable[bytes]) -> None:
+    """:func:`store_derived` of the pieces joined, written as they come: the payload is
+    never whole in memory. A failure to write is not an error."""
+    path = _entry(area, key)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as f:
+                f.write(bytes(36))  # the header, once the digest is known
+                for piece in pieces:
+                    digest.update(piece)
+                    f.write(piece)
+                f.seek(0)
+                f.write(MAGIC + digest.digest())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        _maybe_sweep()
+    except OSError:
+        pass
 
 
 def store_derived(area: str, key: str, payload: bytes) -> None:

@@ -71,6 +71,7 @@ def test_bulk_build_pauses_the_collector_and_nests():
         assert not gc.isenabled()  # the inner one leaves it to the outer
     assert gc.isenabled() and gc.get_freeze_count() == frozen
     with bulk_build(freeze=True):
-        data = [{"n": i} for i in range(1000)]
+        data = [[i] for i in range(1000)]  # lists: always tracked by the collector
+    assert gc.is_tracked(data[0])
     assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(data)
     gc.unfreeze()

@@ -9,11 +9,12 @@ and does not parse DWARF at all.
 from __future__ import annotations
 
 import marshal
+import struct
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from dwarfdiag.cache import derived_key, load_derived, store_derived
+from dwarfdiag.cache import derived_key, load_derived, store_derived_pieces
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
@@ -26,7 +27,7 @@ from dwarfdiag.errors import BadInputError
 from dwarfdiag.fork import LOST, Forked, second_core
 from dwarfdiag.heap import bulk_build
 
-CACHE_FORMAT = 8  # bump when TypeGraph.to_data changes shape
+CACHE_FORMAT = 9  # bump when TypeGraph.header_data or die_chunks change shape
 
 Progress = Callable[[int, int], None]  # (bytes of .debug_info done, total)
 
@@ -48,15 +49,39 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None) -> T
         payload = load_derived("typegraph", key)
         if payload is not None:
             try:
-                graph = TypeGraph.from_data(marshal.loads(payload))
+                graph = _from_pieces(payload)
                 graph.source = str(path)
                 return graph
             except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
                 pass
     graph = read_typegraph(path, key, progress)
     if use_cache:
-        store_derived("typegraph", key, marshal.dumps(graph.to_data()))
+        # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
+        store_derived_pieces("typegraph", key, _framed(graph))
     return graph
+
+
+def _framed(graph: TypeGraph) -> Iterator[bytes]:
+    """The graph's pieces as marshal blobs, each after its length (8 bytes, little
+    endian): the header, then the runs of DIEs."""
+    for piece in (graph.header_data(), *graph.die_chunks()):
+        blob = marshal.dumps(piece)
+        yield struct.pack("<Q", len(blob))
+        yield blob
+
+
+def _from_pieces(payload: bytes) -> TypeGraph:
+    """A graph from what :func:`_framed` wrote."""
+    view = memoryview(payload)
+    pieces: list = []
+    p = 0
+    while p < len(view):
+        n, = struct.unpack_from("<Q", view, p)
+        pieces.append(view[p + 8:p + 8 + n])
+        p += 8 + n
+    if not pieces or p != len(view):
+        raise ValueError("the pieces do not fill the entry")
+    return TypeGraph.from_pieces(marshal.loads(pieces[0]), map(marshal.loads, pieces[1:]))
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:

@@ -21,6 +21,7 @@ raises BadInputError naming the section and the offset.
 from __future__ import annotations
 
 import struct
+import sys
 from collections import Counter
 from typing import Callable, Iterator, NamedTuple
 
@@ -206,7 +207,10 @@ class Context:
             if end < 0 or off >= len(self.debug_str):
                 raise BadInputError(f".debug_str: string offset {off:#x} is out of range "
                                     f"({len(self.debug_str)} bytes)")
-            s = self._strp_cache[off] = self.debug_str[off:end].decode("utf-8", "replace")
+            # interned: the cache stores the graph in pieces, and marshal restores an
+            # interned string as one object however many pieces hold it
+            s = self._strp_cache[off] = sys.intern(
+                self.debug_str[off:end].decode("utf-8", "replace"))
         return s
 
     def line_strp(self, off: int) -> str:
@@ -320,9 +324,10 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
             continue
         flush()
         if layout == "cstring":
-            if want:
+            if want:  # interned, as strp strings are: gc repeats names a lot
                 lines.append("    e = d.index(0, p)")
-                lines.append(f"    a[{at}] = d[p:e].decode('utf-8', 'replace'); p = e + 1")
+                lines.append(f"    a[{at}] = intern(d[p:e].decode('utf-8', 'replace')); "
+                             f"p = e + 1")
             else:
                 lines.append("    p = d.index(0, p) + 1")
         elif layout == "uleb":
@@ -357,7 +362,7 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
     else:
         body = ["def f(d, p, cu, ctx):", *lines, "    return p"]
     scope = {"unpack_from": struct.unpack_from, "uleb": uleb, "sleb": sleb,
-             "read_form": read_form, "unit": unit}
+             "read_form": read_form, "unit": unit, "intern": sys.intern}
     exec(compile("\n".join(body), f"<abbrev {abbrev.tag:#x}>", "exec"), scope)
     return scope["f"]
 

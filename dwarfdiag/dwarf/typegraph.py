@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag, tag_name
@@ -162,25 +162,51 @@ class TypeGraph:
         return owners
 
     # --- serialisation for the cache ---------------------------------------
-    def to_data(self) -> dict:
+    # The cache stores the graph as a sequence of plain-data pieces, one marshal
+    # blob each: a header, then the DIEs in runs of about CHUNK_DIES. Writing it
+    # piece by piece never holds a second copy of the whole graph (a 60 MB blob
+    # and marshal's table of every object, 200 MB on kubeadm).
+    CHUNK_DIES = 32768
+
+    def header_data(self) -> dict:
         return {
             "source": self.source, "key": self.key, "die_count": self.die_count,
             "compressed": self.compressed, "functions": list(self.functions),
             "stats": self.stats,
             "cus": [(c.offset, c.name, c.producer, c.language, c.version, c.files, c.package)
                     for c in self.cus],
-            "dies": [(d.offset, d.tag, d.parent, d.cu, d.attrs) for d in self.dies.values()],
         }
+
+    def die_chunks(self) -> Iterator[list[tuple]]:
+        """The DIEs in DIE order as ``(offset, tag, parent, cu, attrs)``, a run at a time."""
+        run: list[tuple] = []
+        for d in self.dies.values():
+            run.append((d.offset, d.tag, d.parent, d.cu, d.attrs))
+            if len(run) >= self.CHUNK_DIES:
+                yield run
+                run = []
+        if run:
+            yield run
+
+    def to_data(self) -> dict:
+        """The whole graph as one plain-data document (tests compare graphs with it)."""
+        return {**self.header_data(),
+                "dies": [die for run in self.die_chunks() for die in run]}
+
+    @classmethod
+    def from_pieces(cls, header: dict, die_runs: Iterable[list]) -> "TypeGraph":
+        dies: dict[int, Die] = {}
+        for run in die_runs:
+            for offset, tag, parent, cu, attrs in run:
+                dies[offset] = Die(offset, tag, parent, cu, attrs)
+        link_children(dies)
+        return cls(header["source"], header["key"], [CompileUnit(*c) for c in header["cus"]],
+                   dies, tuple(header["functions"]), header["die_count"], header["compressed"],
+                   header.get("stats", {}))
 
     @classmethod
     def from_data(cls, data: dict) -> "TypeGraph":
-        dies: dict[int, Die] = {}
-        for offset, tag, parent, cu, attrs in data["dies"]:
-            dies[offset] = Die(offset, tag, parent, cu, attrs)
-        link_children(dies)
-        return cls(data["source"], data["key"], [CompileUnit(*c) for c in data["cus"]], dies,
-                   tuple(data["functions"]), data["die_count"], data["compressed"],
-                   data.get("stats", {}))
+        return cls.from_pieces(data, [data["dies"]])
 
 
 def link_children(dies: dict[int, Die]) -> None:
