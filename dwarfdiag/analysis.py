@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from dwarfdiag.btf.capture import Capture, capture
-from dwarfdiag.btf.consistency import CheckReport, align, check
 from dwarfdiag.btf.encoder import Encoded, encode
 from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
@@ -24,6 +23,9 @@ from dwarfdiag.dwarf.typegraph import TypeGraph
 from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
 from dwarfdiag.fork import second_core_busy
 from dwarfdiag.toolchains.suites import pahole_command
+
+if TYPE_CHECKING:  # the check's module (difflib, its findings) is imported when used
+    from dwarfdiag.btf.consistency import CheckReport
 
 ENCODER_SOURCE = "dwarfdiag encoder (pahole 1.32 rules)"
 
@@ -101,12 +103,14 @@ class BinaryAnalysis:
 
     def check(self, pahole: PaholeChoice) -> CheckReport:
         """pahole's BTF against the DWARF, type by type and reference by reference."""
+        from dwarfdiag.btf.consistency import check
         cap = self.capture_while_encoding(pahole)
         return check(self.graph, self.encoded, parse_btf(cap.btf), pahole.label, cap.method,
                      cap.dedup_ret)
 
     def check_btf(self, raw: bytes, label: str) -> CheckReport:
         """An already captured pre-dedup BTF (from the file ``label``) against the DWARF."""
+        from dwarfdiag.btf.consistency import check
         try:
             btf = parse_btf(raw)
         except BtfFormatError as e:
@@ -119,6 +123,8 @@ class BinaryAnalysis:
         if pahole is None:
             return DedupInput(self.encoded.btf, write_btf(self.encoded.btf), ENCODER_SOURCE,
                               self.encoded.provenance, binary=str(self.path))
+        from dwarfdiag.btf.consistency import align, check
+
         cap = self.capture(pahole)
         theirs = parse_btf(cap.btf)
         mapping, _, _ = align(theirs, self.encoded.btf)
