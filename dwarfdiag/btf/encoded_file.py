@@ -49,7 +49,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
     bytes and dwarfdiag's code, so a warm run reads one verified entry and
     touches neither DWARF nor the encoder, and a changed rule is never
     answered from an entry the old rule filled. Provenance (a dict per type)
-    has an entry of its own, read only when asked for.
+    is worked out only when asked for, and then kept in an entry of its own.
     """
     key = derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs")
 
@@ -59,12 +59,17 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
         from dwarfdiag.dwarf.loader import load_typegraph
 
         enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress), funcs=funcs)
-        out = EncodedFile(write_btf(enc.btf), enc.warnings, len(enc.btf.types),
-                          known_provenance=enc.provenance)
+        raw = write_btf(enc.btf)
         if use_cache:
-            store_derived("encoded", key, marshal.dumps((out.raw, out.warnings, out.types)))
-            store_derived("provenance", key, marshal.dumps(enc.provenance))
-        return out
+            store_derived("encoded", key, marshal.dumps((raw, enc.warnings, len(enc.btf.types))))
+        return EncodedFile(raw, enc.warnings, len(enc.btf.types),
+                           load_provenance=lambda: provenance_of(enc.provenance))
+
+    def provenance_of(lazy) -> dict[int, dict]:
+        prov = dict(lazy)  # every type's, worked out now
+        if use_cache:
+            store_derived("provenance", key, marshal.dumps(prov))
+        return prov
 
     def cached_provenance() -> dict[int, dict]:
         payload = load_derived("provenance", key)
