@@ -17,6 +17,7 @@ one ddmin step run in parallel over ``workers`` processes.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
@@ -39,8 +40,9 @@ class BudgetExhausted(Exception):
 _W: dict = {}
 
 
-def _init_worker(raw: bytes, provenance: dict, spec: OracleSpec) -> None:
-    _W["universe"] = Universe(parse_btf(raw), provenance)
+def _init_worker(raw: bytes | None, provenance: dict | None, spec: OracleSpec) -> None:
+    if raw is not None:  # not forked from the Bisector: rebuild the universe here
+        _W["universe"] = Universe(parse_btf(raw), provenance)
     _W["oracle"] = make_oracle(spec)
 
 
@@ -61,12 +63,17 @@ class Bisector:
         self.start = time.perf_counter()
         self.workers = max(1, workers)
         self.pool = None
+        # forked workers find the universe in _W, as this process set it; others
+        # (spawn) get it as bytes and rebuild it
+        _W["universe"] = universe
         if self.workers > 1:
+            forked = multiprocessing.get_start_method() == "fork"
             self.pool = ProcessPoolExecutor(
                 self.workers, initializer=_init_worker,
-                initargs=(write_btf(universe.btf), universe.provenance, spec))
+                initargs=(None, None, spec) if forked else
+                (write_btf(universe.btf), dict(universe.provenance), spec))
         else:
-            _init_worker(write_btf(universe.btf), universe.provenance, spec)
+            _init_worker(None, None, spec)
         self.best: list[int] | None = None
         self.stage = ""
 

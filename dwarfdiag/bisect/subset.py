@@ -36,8 +36,17 @@ class Universe:
         self.btf = btf
         self.provenance = provenance or {}
         self.follow: list[tuple[int, ...]] = [()]
+        # by id (0 is void), read once: the oracle builds a subset per call
+        self.records: list[BtfType | None] = [None]
+        self.kinds: list[BtfKind] = [K.UNKN]
         for _, t in btf.iter_types():
             self.follow.append(() if t.kind in COMPOSITE else tuple(t.referenced_ids()))
+            self.records.append(t)
+            self.kinds.append(t.kind)
+        # FUNC/VAR/DECL_TAG ids and the one type each needs
+        self.needs: dict[int, int] = {i: self.records[i].type  # type: ignore[union-attr]
+                                      for i in range(1, len(self.kinds))
+                                      if self.kinds[i] in NEEDS_TARGET}
         self.units: dict[str, list[int]] = defaultdict(list)
         for type_id in range(1, btf.type_cnt):
             self.units[self.unit_of(type_id)].append(type_id)
@@ -61,12 +70,12 @@ class Universe:
             keep.add(t)
             stack.extend(r for r in self.follow[t] if r not in keep and r not in banned)
         # a FUNC/VAR/DECL_TAG whose target is banned cannot stay
+        needs = self.needs
         changed = True
         while changed:
             changed = False
-            for t in list(keep):
-                kind = self.btf.type_by_id(t).kind
-                if kind in NEEDS_TARGET and self.btf.type_by_id(t).type not in keep:
+            for t in [t for t in keep if t in needs]:
+                if needs[t] not in keep:
                     keep.discard(t)
                     changed = True
         return sorted(keep)
@@ -80,10 +89,11 @@ class Universe:
         """
         new = {old: i + 1 for i, old in enumerate(kept)}
         m = new.get
+        records, kinds = self.records, self.kinds
         types = []
         for old in kept:
-            t = self.btf.type_by_id(old)
-            k = t.kind
+            t = records[old]
+            k = kinds[old]
             if k in COMPOSITE:
                 if all(mb.type == 0 or mb.type in new for mb in t.members):
                     t = _copy(t, members=tuple(Member(mb.name_off, m(mb.type, 0), mb.offset)
