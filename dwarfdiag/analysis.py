@@ -21,7 +21,6 @@ from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
 from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
-from dwarfdiag.fork import second_core_busy
 from dwarfdiag.toolchains.suites import pahole_command
 
 if TYPE_CHECKING:  # the check's module (difflib, its findings) is imported when used
@@ -92,8 +91,9 @@ class BinaryAnalysis:
         pahole_thread = threading.Thread(target=run, name="pahole", daemon=True)
         pahole_thread.start()
         try:
-            with second_core_busy():  # pahole has it
-                self.encoded
+            # the read still forks its second half: pahole ends well before it, and a
+            # core left idle then costs more than three processes on two cores before
+            self.encoded
         finally:
             pahole_thread.join()
         if "error" in box:

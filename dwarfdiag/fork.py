@@ -21,29 +21,16 @@ import marshal
 import os
 import signal
 import warnings
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
 from dwarfdiag.errors import BadInputError
 
 LOST = object()  # what Forked.result() gives when the child did not deliver
-_busy = 0  # steps under way that keep the second core busy themselves (a pahole run)
-
-
-@contextmanager
-def second_core_busy() -> Iterator[None]:
-    """While this runs, :func:`second_core` says no: another process has the core."""
-    global _busy
-    _busy += 1
-    try:
-        yield
-    finally:
-        _busy -= 1
 
 
 def second_core() -> bool:
     """Whether a forked child would run beside this process."""
-    if _busy or os.environ.get("DWARFDIAG_JOBS", "") == "1" or not hasattr(os, "fork"):
+    if os.environ.get("DWARFDIAG_JOBS", "") == "1" or not hasattr(os, "fork"):
         return False
     try:
         return len(os.sched_getaffinity(0)) >= 2
