@@ -99,17 +99,14 @@ def cache_dir(*parts: str) -> Path:
     return d
 
 
-def atomic_write(path: Path, data: bytes, *more: bytes) -> None:
-    """Write ``data`` (then each of ``more``, so a header and a large payload need not
-    be joined in memory first) to ``path`` through a private temporary name and a
-    rename, so a reader never sees half a file, even when the writer is killed."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a private temporary name and a rename,
+    so a reader never sees half a file, even when the writer is killed."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            for chunk in more:
-                f.write(chunk)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
@@ -186,8 +183,9 @@ def load_derived(area: str, key: str) -> bytes | None:
 
 
 def store_derived_pieces(area: str, key: str, pieces: Iterable[bytes]) -> None:
-    """:func:`store_derived` of the pieces joined, written as they come: the payload is
-    never whole in memory. A failure to write is not an error."""
+    """Store the pieces, joined, as one entry under ``key``, written as they come (the
+    payload is never whole in memory), atomically: through a private temporary name
+    and a rename. A failure to write is not an error."""
     path = _entry(area, key)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -212,11 +210,7 @@ def store_derived_pieces(area: str, key: str, pieces: Iterable[bytes]) -> None:
 
 def store_derived(area: str, key: str, payload: bytes) -> None:
     """Store ``payload`` under ``key`` (atomically); a failure to write is not an error."""
-    try:
-        atomic_write(_entry(area, key), MAGIC + hashlib.sha256(payload).digest(), payload)
-        _maybe_sweep()
-    except OSError:
-        pass
+    store_derived_pieces(area, key, [payload])
 
 
 # --- housekeeping ---------------------------------------------------------------------

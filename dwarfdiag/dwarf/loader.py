@@ -2,8 +2,8 @@
 
 The cache key (:func:`dwarfdiag.cache.derived_key`) is the SHA-256 of the
 binary's bytes plus a fingerprint of dwarfdiag's code and the Python
-version, never the path. A warm load reads one verified ``marshal`` entry
-and does not parse DWARF at all.
+version, never the path. A warm load reads one verified entry (the graph's
+``marshal`` pieces, see :func:`_framed`) and does not parse DWARF at all.
 """
 
 from __future__ import annotations

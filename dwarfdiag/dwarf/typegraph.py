@@ -204,10 +204,6 @@ class TypeGraph:
                    dies, tuple(header["functions"]), header["die_count"], header["compressed"],
                    header.get("stats", {}))
 
-    @classmethod
-    def from_data(cls, data: dict) -> "TypeGraph":
-        return cls.from_pieces(data, [data["dies"]])
-
 
 def link_children(dies: dict[int, Die]) -> None:
     for d in dies.values():
