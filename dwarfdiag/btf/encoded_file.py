@@ -51,7 +51,8 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
     answered from an entry the old rule filled. Provenance (a dict per type)
     is worked out only when asked for, and then kept in an entry of its own.
     """
-    key = derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs")
+    key = derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs") \
+        if use_cache else ""
 
     def fresh() -> EncodedFile:
         from dwarfdiag.btf.encoder import encode

@@ -44,7 +44,9 @@ def load_typegraph(path: Path, use_cache: bool = True,
 
 
 def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None) -> TypeGraph:
-    key = content_key(path)
+    # without the cache, no key: hashing the binary is wasted, and a graph without a
+    # key fills no cache downstream either (diff's cycles)
+    key = content_key(path) if use_cache else ""
     if use_cache:
         payload = load_derived("typegraph", key)
         if payload is not None:

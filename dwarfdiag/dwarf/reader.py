@@ -337,11 +337,15 @@ def _compile(abbrev: Abbrev, unit: UnitHeader, endian: str, keep: bool) -> Calla
             if want:
                 lines.append(f"    a[{at}] = {_convert('v', spec.meaning)}")
         elif layout == "sleb":
-            lines.append("    v, p = sleb(d, p)")
+            lines.append("    b = d[p]")
+            lines.append("    if b < 64: v = b; p += 1")
+            lines.append("    else: v, p = sleb(d, p)")
             if want:
                 lines.append(f"    a[{at}] = v")
-        elif layout == "block":
-            lines.append("    n, p = uleb(d, p)")
+        elif layout == "block":  # exprlocs: lengths under 128 take one byte
+            lines.append("    n = d[p]")
+            lines.append("    if n < 128: p += 1")
+            lines.append("    else: n, p = uleb(d, p)")
             if want:
                 lines.append(f"    a[{at}] = d[p:p + n]")
             lines.append("    p += n")
