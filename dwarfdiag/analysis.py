@@ -104,6 +104,7 @@ class BinaryAnalysis:
     def check(self, pahole: PaholeChoice) -> CheckReport:
         """pahole's BTF against the DWARF, type by type and reference by reference."""
         from dwarfdiag.btf.consistency import check
+
         cap = self.capture_while_encoding(pahole)
         return check(self.graph, self.encoded, parse_btf(cap.btf), pahole.label, cap.method,
                      cap.dedup_ret)
@@ -111,6 +112,7 @@ class BinaryAnalysis:
     def check_btf(self, raw: bytes, label: str) -> CheckReport:
         """An already captured pre-dedup BTF (from the file ``label``) against the DWARF."""
         from dwarfdiag.btf.consistency import check
+
         try:
             btf = parse_btf(raw)
         except BtfFormatError as e:

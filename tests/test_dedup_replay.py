@@ -279,7 +279,7 @@ def shape_typedefs(draw) -> Btf:
     typedef (at once or behind a pointer) or a struct drawn from a few names, some
     identical, some pointing back at a typedef or at themselves, a few FWDs (at once or
     behind a pointer): the cases the struct phase's shortcuts (``surely_not_equiv``,
-    ``typedef_target_names``) answer, against real libbpf."""
+    ``typedef_chain_signatures``) answer, against real libbpf."""
     from dwarfdiag.btf.build import BtfBuilder
 
     b = BtfBuilder()

@@ -24,15 +24,15 @@ class EncodedFile:
     warnings: dict[str, int]
     types: int
     cached: bool = False
-    # filled when encoded here; from a cached run, read the first time it is asked for
-    known_provenance: dict[int, dict] | None = field(default=None, repr=False)
+    # provenance is worked out (or read from the cache) the first time it is asked for
     load_provenance: Callable[[], dict[int, dict]] | None = field(default=None, repr=False)
+    _provenance: dict[int, dict] | None = field(default=None, repr=False)
 
     @property
     def provenance(self) -> dict[int, dict]:
-        if self.known_provenance is None:
-            self.known_provenance = self.load_provenance() if self.load_provenance else {}
-        return self.known_provenance
+        if self._provenance is None:
+            self._provenance = self.load_provenance() if self.load_provenance else {}
+        return self._provenance
 
     def provenance_json(self, source: str) -> str:
         """Every BTF id's DIE provenance, as ``btf encode --provenance`` writes it."""

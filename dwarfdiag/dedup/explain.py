@@ -21,9 +21,9 @@ from dwarfdiag.dedup.inputs import DedupInput
 from dwarfdiag.dedup.state import DedupError
 from dwarfdiag.dedup.variants import VARIANTS, Variant
 from dwarfdiag.findings.common import Provenance, TypeRef
-from dwarfdiag.fork import LOST, Forked, second_core
 from dwarfdiag.findings.explain import (EquivalenceClass, Explanation, Failure, Prediction,
                                         errno_name)
+from dwarfdiag.fork import LOST, Forked, second_core
 
 K = BtfKind
 KIND_WORDS = {K.PTR: "pointer", K.TYPEDEF: "typedef", K.FUNC_PROTO: "func_proto",

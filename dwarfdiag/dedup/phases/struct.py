@@ -19,9 +19,9 @@ K = BtfKind
 
 
 def dedup_struct_type(d: DedupState, type_id: int,
-                      target_names: list[tuple[int, int] | None] | None = None) -> None:
-    """One type; ``target_names`` (see :func:`typedef_target_names`) lets a typedef skip
-    the candidates whose target is named otherwise."""
+                      signatures: list[tuple[int, int] | None] | None = None) -> None:
+    """One type; ``signatures`` (see :func:`typedef_chain_signatures`) lets a typedef
+    skip the candidates whose chain signature differs from its own."""
     if d.map[type_id] <= MAX_NR_TYPES:
         return  # already deduped (perhaps by an earlier merge)
     t = d.recs[type_id]
@@ -34,12 +34,12 @@ def dedup_struct_type(d: DedupState, type_id: int,
     new_id = type_id
     checks = [] if d.trace is not None else None
     shortcut = typedef and checks is None  # a trace records every check in full
-    mine = target_names[type_id] if shortcut and target_names is not None else None
+    mine = signatures[type_id] if shortcut and signatures is not None else None
     for cand_id in d.table.candidates(h):
         if mine is not None:
-            theirs = target_names[cand_id]  # type: ignore[index]
+            theirs = signatures[cand_id]  # type: ignore[index]
             if theirs is not None and theirs != mine:
-                continue  # surely_not_equiv would say True: see typedef_target_names
+                continue  # surely_not_equiv would say True: see typedef_chain_signatures
         # a hash collision with another kind must not reach is_equiv
         if not shallow_equal(t, d.recs[cand_id]):
             continue
@@ -68,7 +68,7 @@ def dedup_struct_type(d: DedupState, type_id: int,
 _TRANSPARENT = (K.PTR, K.CONST, K.VOLATILE, K.RESTRICT)
 
 
-def typedef_target_names(d: DedupState) -> list[tuple[int, int] | None]:
+def typedef_chain_signatures(d: DedupState) -> list[tuple[int, int] | None]:
     """For each typedef id, its chain signature: (the shape of the unnamed pointers
     and qualifiers it names, the name offset of the type at the end of them); None
     where that says nothing (not a typedef, a FWD or the typedef itself at the end, a
@@ -121,7 +121,7 @@ def typedef_target_names(d: DedupState) -> list[tuple[int, int] | None]:
 
 
 def dedup_struct_types(d: DedupState) -> None:
-    names = typedef_target_names(d) \
+    signatures = typedef_chain_signatures(d) \
         if d.variant.typedef_in_struct_phase and d.trace is None else None
     for type_id in range(d.start_id, d.type_cnt):
-        dedup_struct_type(d, type_id, names)
+        dedup_struct_type(d, type_id, signatures)
