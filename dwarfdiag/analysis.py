@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from dwarfdiag.btf.capture import Capture, capture
-from dwarfdiag.btf.encoder import Encoded, encode
-from dwarfdiag.btf.raw import parse_btf, write_btf
+from dwarfdiag.btf.encoder import Encoded
+from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
 from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
@@ -60,8 +60,20 @@ class BinaryAnalysis:
         return load_typegraph(self.path, progress=self.progress)
 
     @cached_property
+    def _encoding(self) -> tuple[Encoded, bytes]:
+        from dwarfdiag.btf.encoded_file import encoded_binary
+
+        return encoded_binary(self.path, lambda: self.graph)
+
+    @property
     def encoded(self) -> Encoded:
-        return encode(self.graph)
+        """Our BTF with every type's provenance (from the cache when another command
+        encoded this binary before: then no DWARF is read for it)."""
+        return self._encoding[0]
+
+    @property
+    def encoded_raw(self) -> bytes:
+        return self._encoding[1]
 
     def capture(self, pahole: PaholeChoice) -> Capture:
         """pahole's pre-dedup BTF of this binary (captured once per pahole)."""
@@ -70,15 +82,14 @@ class BinaryAnalysis:
             self._captures[pahole.label] = capture(self.path, list(pahole.argv), pahole.label)
         return self._captures[pahole.label]
 
-    def capture_while_encoding(self, pahole: PaholeChoice) -> Capture:
+    def capture_while_reading(self, pahole: PaholeChoice) -> Capture:
         """:meth:`capture`, with pahole running on the other core while this process
-        reads the DWARF and encodes it (a thread waits for pahole; the reading keeps
+        gets the DWARF and our encoding (a thread waits for pahole; the reading keeps
         this one busy). An error reading the DWARF wins over pahole's, as in
         :meth:`capture`."""
         import threading
 
-        if pahole.label in self._captures or "encoded" in self.__dict__:
-            self.encoded
+        if pahole.label in self._captures:
             return self.capture(pahole)
         box: dict[str, object] = {}
 
@@ -94,6 +105,7 @@ class BinaryAnalysis:
             # the read still forks its second half: pahole ends well before it, and a
             # core left idle then costs more than three processes on two cores before
             self.encoded
+            self.graph  # read already, or (the encoding cached) from the cache
         finally:
             pahole_thread.join()
         if "error" in box:
@@ -105,7 +117,7 @@ class BinaryAnalysis:
         """pahole's BTF against the DWARF, type by type and reference by reference."""
         from dwarfdiag.btf.consistency import check
 
-        cap = self.capture_while_encoding(pahole)
+        cap = self.capture_while_reading(pahole)
         return check(self.graph, self.encoded, parse_btf(cap.btf), pahole.label, cap.method,
                      cap.dedup_ret)
 
@@ -123,7 +135,7 @@ class BinaryAnalysis:
         """Our encoding (every type with its DIE), or pahole's BTF with provenance
         by alignment with ours and the check that comes with it."""
         if pahole is None:
-            return DedupInput(self.encoded.btf, write_btf(self.encoded.btf), ENCODER_SOURCE,
+            return DedupInput(self.encoded.btf, self.encoded_raw, ENCODER_SOURCE,
                               self.encoded.provenance, binary=str(self.path))
         from dwarfdiag.btf.consistency import align, check
 

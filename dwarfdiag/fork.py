@@ -13,10 +13,15 @@ input fails alike on one core or two. Anything else that stops the child
 (a bug, a signal, running out of memory) yields :data:`LOST`, and the caller
 computes the part itself, meeting the same error, if any, where it would have.
 ``DWARFDIAG_JOBS=1`` keeps everything in one process.
+
+:func:`in_background` is the other use: a side effect nothing waits for (a
+cache entry written while the command goes on), run by a child the process
+reaps when it exits, so the entry is there once the command has returned.
 """
 
 from __future__ import annotations
 
+import atexit
 import marshal
 import os
 import signal
@@ -26,6 +31,7 @@ from typing import Callable
 from dwarfdiag.errors import BadInputError
 
 LOST = object()  # what Forked.result() gives when the child did not deliver
+_BACKGROUND: list[int] = []  # children of in_background() not reaped yet
 
 
 def second_core() -> bool:
@@ -47,14 +53,7 @@ class Forked:
 
     def __init__(self, work: Callable[[], object]):
         reader, writer = os.pipe()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns when a process with threads forks (rich's progress
-            # display has one): a lock another thread holds stays locked in the child.
-            # The child here runs only ``work()`` on plain data, writes to its own pipe
-            # and leaves with os._exit: it takes no lock those threads use.
-            warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                    message=".*fork.*")
-            pid = os.fork()
+        pid = _fork()
         if pid == 0:  # the child: compute, send, and leave without running any cleanup
             try:
                 os.close(reader)
@@ -102,3 +101,43 @@ class Forked:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _fork() -> int:
+    with warnings.catch_warnings():
+        # Python 3.12+ warns when a process with threads forks (rich's progress
+        # display has one, check's pahole another): a lock another thread holds stays
+        # locked in the child. The children here run only their ``work()`` on data of
+        # this process, write to their own pipe or file and leave with os._exit: they
+        # take no lock those threads use.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
+        return os.fork()
+
+
+def in_background(work: Callable[[], object]) -> None:
+    """Run ``work()`` for its side effect in a forked child on the second core (here
+    and now without one). Whatever stops the child is not this process's concern:
+    the work must be something a later run can do again, as filling the cache is.
+    """
+    if not second_core():
+        work()
+        return
+    pid = _fork()
+    if pid == 0:
+        try:
+            work()
+        finally:
+            os._exit(0)
+    if not _BACKGROUND:
+        atexit.register(wait_for_background)
+    _BACKGROUND.append(pid)
+
+
+def wait_for_background() -> None:
+    """Reap the children of :func:`in_background` (at exit, and where a caller needs
+    their effect now)."""
+    while _BACKGROUND:
+        try:
+            os.waitpid(_BACKGROUND.pop(), 0)
+        except ChildProcessError:
+            pass

@@ -147,3 +147,47 @@ def test_keys_cover_content_code_and_python(monkeypatch, tmp_path):
     monkeypatch.undo()
     monkeypatch.setattr(sys, "version_info", (3, 99, 0))
     assert cache.derived_key(a, "x") != key
+
+
+def test_a_second_analysis_reads_the_encoding_and_no_dwarf(own_cache):
+    """What one command encoded, the next reads back: the same BTF bytes, warnings,
+    functions left out and every type's provenance, without the DWARF or the encoder."""
+    from dwarfdiag.btf.encoded_file import encoded_binary
+    from dwarfdiag.btf.raw import write_btf
+    from dwarfdiag.dwarf.loader import load_typegraph
+    from dwarfdiag.fork import wait_for_background
+
+    from conftest import corpus_binary
+
+    binary = corpus_binary("cgo", "gc")  # C functions pahole leaves out, too
+    fresh, fresh_raw = encoded_binary(binary, lambda: load_typegraph(binary))
+    wait_for_background()  # the provenance entry is written by a child
+
+    def no_dwarf():
+        raise AssertionError("a cached encoding must not read the DWARF")
+
+    cached, cached_raw = encoded_binary(binary, no_dwarf)
+    assert cached_raw == fresh_raw == write_btf(cached.btf)
+    assert cached.warnings == fresh.warnings and cached.skipped == fresh.skipped
+    assert cached.skipped, "the cgo program has functions pahole leaves out"
+    assert dict(cached.provenance) == dict(fresh.provenance)
+    assert len(cached.provenance) == len(cached.btf.types) > 100
+
+
+def test_an_encoding_without_its_provenance_is_encoded_again(own_cache, gc_seed_binary):
+    from dwarfdiag.btf.encoded_file import encoded_binary
+    from dwarfdiag.dwarf.loader import load_typegraph
+    from dwarfdiag.fork import wait_for_background
+
+    encoded_binary(gc_seed_binary, lambda: load_typegraph(gc_seed_binary))
+    wait_for_background()
+    for entry in (own_cache / "derived" / "provenance").iterdir():
+        entry.write_bytes(b"damaged")
+    reads = []
+
+    def graph():
+        reads.append(1)
+        return load_typegraph(gc_seed_binary)
+
+    again, _ = encoded_binary(gc_seed_binary, graph)
+    assert reads == [1] and again.provenance[1]

@@ -72,3 +72,31 @@ def test_bulk_build_pauses_the_collector_and_nests():
     assert gc.is_tracked(data[0])
     assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(data)
     gc.unfreeze()
+
+
+@pytest.mark.parametrize("jobs", ["2", "1"])
+def test_background_work_is_done_when_waited_for(jobs, tmp_path, monkeypatch):
+    from dwarfdiag.fork import in_background, wait_for_background
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("DWARFDIAG_JOBS", jobs)
+    mark = tmp_path / "done"
+    parent = os.getpid()
+    in_background(lambda: mark.write_text(str(os.getpid())))
+    wait_for_background()
+    assert mark.exists()
+    assert (mark.read_text() != str(parent)) == (jobs == "2")  # a child only with 2 cores
+
+
+def test_a_failing_background_child_leaves_quietly(capfd, monkeypatch):
+    from dwarfdiag.fork import in_background, wait_for_background
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.delenv("DWARFDIAG_JOBS", raising=False)
+
+    def work():
+        raise OSError("disk full")
+
+    in_background(work)
+    wait_for_background()
+    assert "disk full" not in capfd.readouterr().err

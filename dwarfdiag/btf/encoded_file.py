@@ -1,8 +1,14 @@
-"""``btf encode``'s result for one binary, from the cache or from the encoder.
+"""A binary's encoding, from the cache or from the encoder: for ``btf encode`` and for
+every command that analyses the BTF (explain, check, final, bisect).
 
-Kept apart from :mod:`dwarfdiag.btf.encoder` so that a warm run imports only
-the cache: it reads one verified entry and touches neither DWARF nor the
-encoder.
+One cache entry per binary content and option (``encoded``: raw BTF, warnings,
+the number of types, the functions left out) and, apart, every type's DIE
+provenance (``provenance``). The entries are written by whichever command
+encodes first and read by all the others, so the second command on a binary
+touches neither the DWARF nor the encoder.
+
+Kept apart from :mod:`dwarfdiag.btf.encoder` so that a warm ``btf encode``
+imports only the cache: it reads one verified entry and nothing else.
 """
 
 from __future__ import annotations
@@ -11,9 +17,14 @@ import json
 import marshal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from dwarfdiag.cache import derived_key, load_derived, store_derived
+from dwarfdiag.fork import in_background
+
+if TYPE_CHECKING:
+    from dwarfdiag.btf.encoder import Encoded
+    from dwarfdiag.dwarf.typegraph import TypeGraph
 
 
 @dataclass
@@ -41,6 +52,45 @@ class EncodedFile:
         return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
 
 
+# --- the two cache entries --------------------------------------------------------
+def _key(path: Path, funcs: bool) -> str:
+    return derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs")
+
+
+def _store(key: str, enc: "Encoded", raw: bytes) -> None:
+    store_derived("encoded", key, marshal.dumps(
+        (raw, enc.warnings, len(enc.btf.types), enc.skipped)))
+
+
+def _load(key: str) -> tuple[bytes, dict, int, dict] | None:
+    """(raw, warnings, types, skipped) of a verified entry of the right shape."""
+    payload = load_derived("encoded", key)
+    try:
+        raw, warnings, types, skipped = marshal.loads(payload) if payload else (None,) * 4
+    except (ValueError, EOFError, TypeError):
+        return None
+    if (isinstance(raw, bytes) and isinstance(warnings, dict) and isinstance(types, int)
+            and isinstance(skipped, dict)):
+        return raw, warnings, types, skipped
+    return None
+
+
+def _store_provenance(key: str, provenance) -> dict[int, dict]:
+    every = dict(provenance)  # each type's, worked out now (a lazy Mapping until here)
+    store_derived("provenance", key, marshal.dumps(every))
+    return every
+
+
+def _load_provenance(key: str) -> dict[int, dict] | None:
+    payload = load_derived("provenance", key)
+    try:
+        prov = marshal.loads(payload) if payload is not None else None
+    except (ValueError, EOFError, TypeError):
+        return None
+    return prov if isinstance(prov, dict) else None
+
+
+# --- btf encode -------------------------------------------------------------------
 def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
                 progress: Callable[[int, int], None] | None = None) -> EncodedFile:
     """Encode a binary, reusing the cached result for the same content and options.
@@ -51,8 +101,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
     answered from an entry the old rule filled. Provenance (a dict per type)
     is worked out only when asked for, and then kept in an entry of its own.
     """
-    key = derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs") \
-        if use_cache else ""
+    key = _key(path, funcs) if use_cache else ""
 
     def fresh() -> EncodedFile:
         from dwarfdiag.btf.encoder import encode
@@ -62,31 +111,42 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
         enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress), funcs=funcs)
         raw = write_btf(enc.btf)
         if use_cache:
-            store_derived("encoded", key, marshal.dumps((raw, enc.warnings, len(enc.btf.types))))
-        return EncodedFile(raw, enc.warnings, len(enc.btf.types),
-                           load_provenance=lambda: provenance_of(enc.provenance))
+            _store(key, enc, raw)
+        provenance = (lambda: _store_provenance(key, enc.provenance)) if use_cache \
+            else (lambda: dict(enc.provenance))
+        return EncodedFile(raw, enc.warnings, len(enc.btf.types), load_provenance=provenance)
 
-    def provenance_of(lazy) -> dict[int, dict]:
-        prov = dict(lazy)  # every type's, worked out now
-        if use_cache:
-            store_derived("provenance", key, marshal.dumps(prov))
-        return prov
-
-    def cached_provenance() -> dict[int, dict]:
-        payload = load_derived("provenance", key)
-        try:
-            prov = marshal.loads(payload) if payload is not None else None
-        except (ValueError, EOFError, TypeError):
-            prov = None
-        return prov if isinstance(prov, dict) else fresh().provenance
-
-    payload = load_derived("encoded", key) if use_cache else None
-    if payload is not None:
-        try:
-            raw, warnings, types = marshal.loads(payload)
-            if isinstance(raw, bytes) and isinstance(warnings, dict) and isinstance(types, int):
-                return EncodedFile(raw, warnings, types, cached=True,
-                                   load_provenance=cached_provenance)
-        except (ValueError, EOFError, TypeError):
-            pass
+    hit = _load(key) if use_cache else None
+    if hit is not None:
+        raw, warnings, types, _ = hit
+        return EncodedFile(raw, warnings, types, cached=True,
+                           load_provenance=lambda: _load_provenance(key) or fresh().provenance)
     return fresh()
+
+
+# --- the analyses' encoding -------------------------------------------------------
+def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encoded", bytes]:
+    """The encoding of ``path`` with functions, and its raw BTF: from the cache when
+    both entries are there, else from the encoder over ``graph()`` (which then fills
+    both, so the next command on this binary reads them).
+
+    A cached encoding is parsed back from its raw BTF, checked on the way as any
+    input; every type's provenance comes from its own entry, so no DWARF is read.
+    Working out every provenance for that entry is a tenth of the encoding's time,
+    so a child on the second core does it while this run goes on with its few.
+    """
+    from dwarfdiag.btf.encoder import Encoded, encode
+    from dwarfdiag.btf.raw import parse_btf, write_btf
+
+    key = _key(path, True)
+    hit = _load(key)
+    if hit is not None:
+        provenance = _load_provenance(key)
+        if provenance is not None:
+            raw, warnings, _, skipped = hit
+            return Encoded(parse_btf(raw), provenance, warnings, str(path), skipped), raw
+    enc = encode(graph())
+    raw = write_btf(enc.btf)
+    _store(key, enc, raw)
+    in_background(lambda: _store_provenance(key, enc.provenance))
+    return enc, raw

@@ -50,10 +50,7 @@ class _Codec:
         self.i32 = struct.Struct(order + "i")
         self.triple = struct.Struct(order + "III")
         self.pair = struct.Struct(order + "II")
-
-
-_LE = _Codec("<")
-_BE = _Codec(">")
+        self.trailers = _trailer_decoders(self)
 
 
 def parse_btf(data: bytes, base: Btf | None = None) -> Btf:
@@ -147,25 +144,28 @@ def _parse_types(data: bytes, start: int, length: int, first_id: int,
                  c: _Codec) -> list[BtfType]:
     """libbpf btf_parse_type_sec(): walk records, sizing each by its kind."""
     types: list[BtfType] = []
+    append = types.append
     pos, end = start, start + length
     type_id = first_id
     head_unpack = c.head.unpack_from
+    view = memoryview(data)
+    trailers = c.trailers
     while pos + BTF_TYPE_SIZE <= end:
         name_off, info, size_or_type = head_unpack(data, pos)
         raw_kind = (info >> 24) & 0x1F
         vlen = info & 0xFFFF
-        try:
-            kind = BtfKind(raw_kind)
-            fixed, per_item = TRAILER_SIZES[kind]
-        except (ValueError, KeyError):
-            raise BtfFormatError(f"type [{type_id}] has unsupported kind {raw_kind}", pos + 4) from None
+        trailer = trailers[raw_kind]
+        if trailer is None:
+            raise BtfFormatError(f"type [{type_id}] has unsupported kind {raw_kind}", pos + 4)
+        fixed, per_item, decode = trailer
         tail = pos + BTF_TYPE_SIZE
         next_pos = tail + fixed + per_item * vlen
         if next_pos > end:
             raise BtfFormatError(
-                f"type [{type_id}] ({kind.name}, vlen {vlen}) is truncated: it needs "
-                f"{next_pos - pos} bytes, the type section has {end - pos} left", pos)
-        types.append(_decode_trailer(data, tail, name_off, info, size_or_type, kind, vlen, c))
+                f"type [{type_id}] ({BtfKind(raw_kind).name}, vlen {vlen}) is truncated: it "
+                f"needs {next_pos - pos} bytes, the type section has {end - pos} left", pos)
+        append(BtfType(name_off, info, size_or_type) if decode is None
+               else decode(view, tail, next_pos, name_off, info, size_or_type))
         pos = next_pos
         type_id += 1
     if pos != end:
@@ -174,35 +174,55 @@ def _parse_types(data: bytes, start: int, length: int, first_id: int,
     return types
 
 
-def _decode_trailer(data: bytes, tail: int, name_off: int, info: int, size_or_type: int,
-                    kind: BtfKind, vlen: int, c: _Codec) -> BtfType:
-    if kind == BtfKind.INT:
-        return BtfType(name_off, info, size_or_type, int_word=c.u32.unpack_from(data, tail)[0])
-    if kind == BtfKind.ARRAY:
-        return BtfType(name_off, info, size_or_type, array=Array(*c.triple.unpack_from(data, tail)))
-    if kind in (BtfKind.STRUCT, BtfKind.UNION):
-        members = tuple(Member(*c.triple.unpack_from(data, tail + 12 * i)) for i in range(vlen))
-        return BtfType(name_off, info, size_or_type, members=members)
-    if kind == BtfKind.ENUM:
-        values = tuple(EnumValue(*c.pair.unpack_from(data, tail + 8 * i)) for i in range(vlen))
-        return BtfType(name_off, info, size_or_type, values=values)
-    if kind == BtfKind.ENUM64:
-        values = []
-        for i in range(vlen):
-            name, lo, hi = c.triple.unpack_from(data, tail + 12 * i)
-            values.append(EnumValue(name, (hi << 32) | lo))
-        return BtfType(name_off, info, size_or_type, values=tuple(values))
-    if kind == BtfKind.FUNC_PROTO:
-        params = tuple(Param(*c.pair.unpack_from(data, tail + 8 * i)) for i in range(vlen))
-        return BtfType(name_off, info, size_or_type, params=params)
-    if kind == BtfKind.VAR:
-        return BtfType(name_off, info, size_or_type, linkage=c.u32.unpack_from(data, tail)[0])
-    if kind == BtfKind.DATASEC:
-        infos = tuple(VarSecinfo(*c.triple.unpack_from(data, tail + 12 * i)) for i in range(vlen))
-        return BtfType(name_off, info, size_or_type, secinfos=infos)
-    if kind == BtfKind.DECL_TAG:
-        return BtfType(name_off, info, size_or_type, component_idx=c.i32.unpack_from(data, tail)[0])
-    return BtfType(name_off, info, size_or_type)
+def _trailer_decoders(c: _Codec) -> tuple:
+    """Per 5-bit kind value: (fixed bytes, bytes per vlen item, decoder of the trailer
+    or None for a head-only kind), or None for a kind libbpf does not know. A decoder
+    takes (view, trailer start, trailer end, name_off, info, size_or_type)."""
+    u32, i32, triple, pair = c.u32.unpack_from, c.i32.unpack_from, c.triple, c.pair
+
+    def int_(v, tail, end, n, info, st):
+        return BtfType(n, info, st, int_word=u32(v, tail)[0])
+
+    def array(v, tail, end, n, info, st):
+        return BtfType(n, info, st, array=Array._make(triple.unpack_from(v, tail)))
+
+    def members(v, tail, end, n, info, st):
+        items = triple.iter_unpack(v[tail:end])
+        return BtfType(n, info, st, members=tuple(map(Member._make, items)))
+
+    def enum(v, tail, end, n, info, st):
+        items = pair.iter_unpack(v[tail:end])
+        return BtfType(n, info, st, values=tuple(map(EnumValue._make, items)))
+
+    def enum64(v, tail, end, n, info, st):
+        return BtfType(n, info, st, values=tuple(
+            EnumValue(name, (hi << 32) | lo) for name, lo, hi in triple.iter_unpack(v[tail:end])))
+
+    def params(v, tail, end, n, info, st):
+        return BtfType(n, info, st, params=tuple(map(Param._make, pair.iter_unpack(v[tail:end]))))
+
+    def var(v, tail, end, n, info, st):
+        return BtfType(n, info, st, linkage=u32(v, tail)[0])
+
+    def datasec(v, tail, end, n, info, st):
+        items = triple.iter_unpack(v[tail:end])
+        return BtfType(n, info, st, secinfos=tuple(map(VarSecinfo._make, items)))
+
+    def decl_tag(v, tail, end, n, info, st):
+        return BtfType(n, info, st, component_idx=i32(v, tail)[0])
+
+    decoders = {BtfKind.INT: int_, BtfKind.ARRAY: array, BtfKind.STRUCT: members,
+                BtfKind.UNION: members, BtfKind.ENUM: enum, BtfKind.ENUM64: enum64,
+                BtfKind.FUNC_PROTO: params, BtfKind.VAR: var, BtfKind.DATASEC: datasec,
+                BtfKind.DECL_TAG: decl_tag}
+    table: list = [None] * 32
+    for kind, (fixed, per_item) in TRAILER_SIZES.items():
+        table[kind.value] = (fixed, per_item, decoders.get(kind))
+    return tuple(table)
+
+
+_LE = _Codec("<")
+_BE = _Codec(">")
 
 
 def encode_type(t: BtfType, c: _Codec = _LE) -> bytes:

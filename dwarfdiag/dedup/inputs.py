@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dwarfdiag.btf.consistency import CheckReport
 from dwarfdiag.btf.model import Btf
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.errors import BtfFormatError
+
+if TYPE_CHECKING:  # the check (difflib, its findings) is imported only where one is made
+    from dwarfdiag.btf.consistency import CheckReport
 
 
 @dataclass
@@ -31,9 +34,7 @@ class DedupInput:
 
 def from_btf_file(path: Path, base: Path | None = None) -> DedupInput:
     """Raw (or split) BTF, or the ``.BTF`` section of an ELF, used as it is."""
-    from dwarfdiag.btf.files import read_btf_bytes
-
-    from dwarfdiag.btf.files import load_btf
+    from dwarfdiag.btf.files import load_btf, read_btf_bytes
 
     base_btf = load_btf(base) if base else None
     raw = read_btf_bytes(path)

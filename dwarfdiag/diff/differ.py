@@ -22,22 +22,35 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 
+from dwarfdiag.diff.shapes import BASIC_NAMES, chain, go_kind, representation, typedef_depth
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag, tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
-from dwarfdiag.diff.shapes import BASIC_NAMES, chain, go_kind, representation, typedef_depth
 from dwarfdiag.findings.diff import (AbsentCycleType, DiffItem, DiffPattern, DiffResult,
                                      SideSummary, TypeDiff)
+from dwarfdiag.fork import LOST, Forked, second_core
 
 IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
+# plain ints for the identity walk's hot loop (an IntEnum member costs a lookup each)
+_NAME, _TYPE, _BYTE_SIZE, _COUNT = int(At.name), int(At.type), int(At.byte_size), int(At.count)
+_MEMBER_LOCATION, _STRUCT = int(At.data_member_location), int(Tag.structure_type)
 MAX_EXAMPLES = 3
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
 
 # --- matching ----------------------------------------------------------------------
 def type_key(g: TypeGraph, die: Die) -> str | None:
-    """The normalised Go name a type is matched by, or None for anonymous types."""
+    """The normalised Go name a type is matched by, or None for anonymous types
+    (memoised on the graph: the identity walk asks for it at every step)."""
+    keys = g.memo.setdefault("type_key", {})
+    offset = die.offset
+    if offset not in keys:
+        keys[offset] = _type_key(g, die)
+    return keys[offset]
+
+
+def _type_key(g: TypeGraph, die: Die) -> str | None:
     if not die.name:
         return None
     cu = g.unit(die)
@@ -130,25 +143,28 @@ def identical(ga: TypeGraph, a: Die | None, gb: TypeGraph, b: Die | None,
 
 def _identical_here(ga: TypeGraph, a: Die, gb: TypeGraph, b: Die, visited: set,
                     memo: "Identity | None") -> bool:
-    if a.tag != b.tag or a.attrs.get(At.byte_size) != b.attrs.get(At.byte_size):
+    attrs_a, attrs_b = a.attrs, b.attrs
+    if a.tag != b.tag or attrs_a.get(_BYTE_SIZE) != attrs_b.get(_BYTE_SIZE):
         return False
-    if (type_key(ga, a) or "") != (type_key(gb, b) or "") and a.tag != Tag.structure_type:
+    if a.tag != _STRUCT and (type_key(ga, a) or "") != (type_key(gb, b) or ""):
         return False
-    ca, cb = ga.children(a), gb.children(b)
-    if len(ca) != len(cb):
+    if len(a.children) != len(b.children):
         return False
-    for x, y in zip(ca, cb):
-        if x.tag != y.tag or x.name != y.name:
+    dies_a, dies_b = ga.dies, gb.dies
+    for x, y in zip(a.children, b.children):
+        x, y = dies_a[x], dies_b[y]
+        xa, ya = x.attrs, y.attrs
+        if (x.tag != y.tag or xa.get(_NAME) != ya.get(_NAME)
+                or xa.get(_MEMBER_LOCATION) != ya.get(_MEMBER_LOCATION)
+                or xa.get(_COUNT) != ya.get(_COUNT)):
             return False
-        if x.attrs.get(At.data_member_location) != y.attrs.get(At.data_member_location):
+        tx, ty = xa.get(_TYPE), ya.get(_TYPE)
+        if not identical(ga, dies_a.get(tx) if tx else None,
+                         gb, dies_b.get(ty) if ty else None, visited, memo):
             return False
-        if x.attrs.get(At.count) != y.attrs.get(At.count):
-            return False
-        if not identical(ga, ga.die(x.type) if x.type else None,
-                         gb, gb.die(y.type) if y.type else None, visited, memo):
-            return False
-    return identical(ga, ga.die(a.type) if a.type else None,
-                     gb, gb.die(b.type) if b.type else None, visited, memo)
+    ta, tb = attrs_a.get(_TYPE), attrs_b.get(_TYPE)
+    return identical(ga, dies_a.get(ta) if ta else None,
+                     gb, dies_b.get(tb) if tb else None, visited, memo)
 
 
 def compare_pair(name: str, ga: TypeGraph, a: Die, gb: TypeGraph, b: Die,
@@ -200,15 +216,21 @@ def _compare_members(kind: str, ga: TypeGraph, sa: Die, gb: TypeGraph, sb: Die, 
 
 
 def _attr_names(die: Die) -> set[str]:
-    out = set()
-    for at in die.attrs:
-        if at in IGNORED_ATTRS:
-            continue
+    return {_attr_name(at) for at in die.attrs if at not in IGNORED_ATTRS}
+
+
+_ATTR_NAMES: dict[int, str] = {}
+
+
+def _attr_name(at: int) -> str:
+    name = _ATTR_NAMES.get(at)
+    if name is None:
         try:
-            out.add("DW_AT_" + At(at).name)
+            name = "DW_AT_" + At(at).name
         except ValueError:
-            out.add(f"DW_AT_{at:#x}")
-    return out
+            name = f"DW_AT_{at:#x}"
+        _ATTR_NAMES[at] = name
+    return name
 
 
 # --- BTF relevance -----------------------------------------------------------------
@@ -259,6 +281,30 @@ def _cycle_names(g: TypeGraph) -> tuple[list[list[str]], set[str]]:
     return cycles, keys
 
 
+class _cycles_beside:
+    """Both sides' :func:`cycle_names`, worked out by a child on the second core while
+    this process compares the types (encoding both sides is a third of a cold diff),
+    or here when there is no second core or the child is lost."""
+
+    def __init__(self, ga: TypeGraph, gb: TypeGraph):
+        self.graphs = (ga, gb)
+        self.child = Forked(lambda: [cycle_names(g) for g in self.graphs]) \
+            if second_core() else None
+
+    def result(self) -> list[tuple[list[list[str]], set[str]]]:
+        found = self.child.result() if self.child is not None else LOST
+        if found is LOST:
+            return [cycle_names(g) for g in self.graphs]
+        return [(cycles, set(keys)) for cycles, keys in found]
+
+    def __enter__(self) -> "_cycles_beside":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+
 def summary(g: TypeGraph, types: int, funcs: int) -> SideSummary:
     s = g.stats
     return SideSummary(g.source, sorted({cu.compiler for cu in g.cus}),
@@ -280,17 +326,16 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
 
     keys_a = {k for k in ta if wanted(k)}
     keys_b = {k for k in tb if wanted(k)}
-    cycles_a, on_a = cycle_names(ga)
-    cycles_b, on_b = cycle_names(gb)
-    diffs = []
-    same = Identity(ga, gb)
-    for key in sorted(keys_a & keys_b):
-        d = compare_pair(key, ga, ta[key], gb, tb[key], same)
-        d.on_cycle = (key in on_a, key in on_b)
+    with _cycles_beside(ga, gb) as cycles:
+        same = Identity(ga, gb)
+        diffs = [compare_pair(key, ga, ta[key], gb, tb[key], same)
+                 for key in sorted(keys_a & keys_b)]
+        (cycles_a, on_a), (cycles_b, on_b) = cycles.result()
+    for d in diffs:
+        d.on_cycle = (d.name in on_a, d.name in on_b)
         if d.on_cycle[0] != d.on_cycle[1]:
             d.items.append(DiffItem("on a reference-only cycle in "
                                     + ("A only" if d.on_cycle[0] else "B only")))
-        diffs.append(d)
     a, b = summary(ga, len(ta), len(fa)), summary(gb, len(tb), len(fb))
     a.reference_cycles, b.reference_cycles = cycles_a, cycles_b
     func_keys_a = {k for k in fa if not package or gonames.package_of(k) == package}

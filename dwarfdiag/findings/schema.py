@@ -49,19 +49,35 @@ class Document:
     KIND: ClassVar[str] = ""
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})  # written as they are
+# dataclass -> (its KIND or "", the names to write: fields, then JSON_EXTRA); other
+# types -> None. Looked up per class once: a diff's document has 100k dataclasses.
+_SHAPES: dict[type, tuple[str, tuple[str, ...]] | None] = {}
+
+
+def _shape(cls: type) -> tuple[str, tuple[str, ...]] | None:
+    if cls not in _SHAPES:
+        if dataclasses.is_dataclass(cls):
+            # derived values worth having in the JSON (``ok``, ``errno_name``) come
+            # last; read back they are ignored, since the properties compute them again
+            names = tuple(f.name for f in dataclasses.fields(cls))
+            _SHAPES[cls] = (getattr(cls, "KIND", ""),
+                            names + tuple(getattr(cls, "JSON_EXTRA", ())))
+        else:
+            _SHAPES[cls] = None
+    return _SHAPES[cls]
+
+
 def to_data(obj: Any) -> Any:
     """Plain JSON data for a dataclass tree (``kind``/``schema`` first for documents)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out: dict[str, Any] = {}
-        kind = getattr(obj, "KIND", "")
-        if kind:
-            out["kind"] = kind
-            out["schema"] = SCHEMA_VERSION
-        for f in dataclasses.fields(obj):
-            out[f.name] = to_data(getattr(obj, f.name))
-        # derived values worth having in the JSON (``ok``, ``errno_name``); read back
-        # they are ignored, since the properties compute them again
-        for name in getattr(obj, "JSON_EXTRA", ()):
+    cls = type(obj)
+    if cls in _PLAIN:
+        return obj
+    shape = _shape(cls)
+    if shape is not None:
+        kind, names = shape
+        out: dict[str, Any] = {"kind": kind, "schema": SCHEMA_VERSION} if kind else {}
+        for name in names:
             out[name] = to_data(getattr(obj, name))
         return out
     if isinstance(obj, enum.Enum):

@@ -27,8 +27,14 @@ class Made:
     names: dict[str, str] = field(default_factory=dict)  # C name -> Go name
     changes: list[str] = field(default_factory=list)
     dropped: list[tuple[str, str]] = field(default_factory=list)  # functions pahole leaves out
-    graph: TypeGraph | None = None
+    analysis: BinaryAnalysis | None = None  # the binary's, when the BTF is made from DWARF
     source: str = ""
+
+    @property
+    def graph(self) -> TypeGraph | None:
+        """The binary's TypeGraph, read (or taken from the cache) when first asked for:
+        the header and probe want its DIEs, ``btf final`` with a cached encoding none."""
+        return self.analysis.graph if self.analysis is not None else None
 
 
 def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
@@ -48,11 +54,11 @@ def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
         from dwarfdiag.usable.final import final_btf
 
         analysis = BinaryAnalysis(source)
-        say(f"reading {source}")
-        analysis.graph
-        say(f"encoding and deduplicating as libbpf {libbpf}")
+        say(f"reading {source} and encoding it")
+        analysis.encoded
+        say(f"deduplicating as libbpf {libbpf}")
         final = final_btf(analysis, libbpf)
-        made = Made(final.btf, final.provenance, dropped=final.dropped, graph=analysis.graph,
+        made = Made(final.btf, final.provenance, dropped=final.dropped, analysis=analysis,
                     source=str(path))
     else:
         from dwarfdiag.btf.files import load_btf
