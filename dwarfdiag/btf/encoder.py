@@ -83,6 +83,9 @@ class TypeProvenance(Mapping):
             entry = self._entries[type_id] = {**self._graph.provenance(die), "role": role}
         return entry
 
+    def __contains__(self, type_id: object) -> bool:
+        return type_id in self._entries  # without working the entry out
+
     def __iter__(self) -> Iterator[int]:
         return iter(self._entries)
 

@@ -130,7 +130,7 @@ def record_size(t: "BtfType") -> int:
 
 # BtfKind by its 5-bit value, None where linux/btf.h defines no kind: calling the
 # enum costs a microsecond, and analyses ask for kinds millions of times.
-_KIND_BY_VALUE = tuple(BtfKind(v) if v in BtfKind._value2member_map_ else None
+KIND_BY_VALUE = tuple(BtfKind(v) if v in BtfKind._value2member_map_ else None
                        for v in range(32))
 
 
@@ -225,7 +225,7 @@ class BtfType:
 
     @property
     def kind(self) -> BtfKind:
-        kind = _KIND_BY_VALUE[(self.info >> 24) & 0x1F]
+        kind = KIND_BY_VALUE[(self.info >> 24) & 0x1F]
         if kind is None:
             return BtfKind((self.info >> 24) & 0x1F)  # raises the ValueError it always did
         return kind

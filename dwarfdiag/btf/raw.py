@@ -26,6 +26,7 @@ from dwarfdiag.btf.model import (
     BtfKind,
     BtfType,
     EnumValue,
+    KIND_BY_VALUE,
     Member,
     Param,
     TRAILER_SIZES,
@@ -225,32 +226,37 @@ _LE = _Codec("<")
 _BE = _Codec(">")
 
 
-def encode_type(t: BtfType, c: _Codec = _LE) -> bytes:
-    """The on-disk bytes of one type record (head plus trailer)."""
-    out = bytearray(c.head.pack(t.name_off, t.info, t.size_or_type))
-    kind = t.kind
-    if kind == BtfKind.INT:
-        out += c.u32.pack(t.int_word)
-    elif kind == BtfKind.ARRAY:
-        assert t.array is not None, "ARRAY type without its array trailer"
-        out += c.triple.pack(*t.array)
-    elif kind == BtfKind.ENUM64:
-        for v in t.values:
-            out += c.triple.pack(v.name_off, v.val & 0xFFFFFFFF, v.val >> 32)
-    elif kind == BtfKind.VAR:
-        out += c.u32.pack(t.linkage)
-    elif kind == BtfKind.DECL_TAG:
-        out += c.i32.pack(t.component_idx)
-    else:
-        for m in t.members:
-            out += c.triple.pack(*m)
-        for p in t.params:
-            out += c.pair.pack(*p)
-        for v in t.values:
-            out += c.pair.pack(*v)
-        for s in t.secinfos:
-            out += c.triple.pack(*s)
-    return bytes(out)
+def _type_words(types: list[BtfType]) -> list[int]:
+    """Every type record as the 32-bit words it is made of (a record is nothing
+    else: head, then its kind's trailer), in order."""
+    words: list[int] = []
+    put, put_all = words.append, words.extend
+    kinds = KIND_BY_VALUE
+    for t in types:
+        put_all((t.name_off, t.info, t.size_or_type))
+        kind = kinds[(t.info >> 24) & 0x1F]
+        if kind is BtfKind.INT:
+            put(t.int_word)
+        elif kind is BtfKind.ARRAY:
+            assert t.array is not None, "ARRAY type without its array trailer"
+            put_all(t.array)
+        elif kind is BtfKind.ENUM64:
+            for v in t.values:
+                put_all((v.name_off, v.val & 0xFFFFFFFF, v.val >> 32))
+        elif kind is BtfKind.VAR:
+            put(t.linkage)
+        elif kind is BtfKind.DECL_TAG:
+            put(t.component_idx & 0xFFFFFFFF)  # signed: the same four bytes
+        else:
+            for m in t.members:
+                put_all(m)
+            for p in t.params:
+                put_all(p)
+            for v in t.values:
+                put_all(v)
+            for sec in t.secinfos:
+                put_all(sec)
+    return words
 
 
 def write_btf(btf: Btf) -> bytes:
@@ -258,7 +264,8 @@ def write_btf(btf: Btf) -> bytes:
     offsets and lengths are recomputed from the content and padding, so a
     parsed file comes back byte for byte and a built one comes out canonical."""
     c = _BE if btf.big_endian else _LE
-    type_data = b"".join(encode_type(t, c) for t in btf.types)
+    words = _type_words(btf.types)
+    type_data = struct.pack(f"{c.order}{len(words)}I", *words)
     h, pad = btf.header, btf.padding
     type_off = len(pad.before_types)
     str_off = type_off + len(type_data) + len(pad.between)

@@ -84,11 +84,18 @@ class Tag(IntEnum):
     GNU_call_site_parameter = 0x410A
 
 
+_TAG_NAMES: dict[int, str] = {}  # spelled once per tag: provenance asks per DIE
+
+
 def tag_name(tag: int) -> str:
-    try:
-        return "DW_TAG_" + Tag(tag).name
-    except ValueError:
-        return f"DW_TAG_{tag:#x}"
+    name = _TAG_NAMES.get(tag)
+    if name is None:
+        try:
+            name = "DW_TAG_" + Tag(tag).name
+        except ValueError:
+            name = f"DW_TAG_{tag:#x}"
+        _TAG_NAMES[tag] = name
+    return name
 
 
 class At(IntEnum):
