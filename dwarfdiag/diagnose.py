@@ -111,8 +111,7 @@ def _check_summary(analysis: BinaryAnalysis, tc):
 
 def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None) -> list:
     """gc against gccgo, per program, for the first gc and gccgo debug builds."""
-    from dwarfdiag.diff.differ import diff
-    from dwarfdiag.dwarf.loader import load_typegraph
+    from dwarfdiag.diff.differ import diff, load_side
 
     by_program: dict[str, dict[str, str]] = {}
     for b in matrix.builds:
@@ -124,7 +123,7 @@ def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None)
             continue
         if progress:
             progress(f"diff {program}: gc vs gccgo")
-        result = diff(load_typegraph(Path(pair["gc"])), load_typegraph(Path(pair["gccgo"])))
+        result = diff(load_side(Path(pair["gc"])), load_side(Path(pair["gccgo"])))
         out.append(result.summary(program))
     return out
 

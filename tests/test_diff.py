@@ -259,3 +259,29 @@ def test_a_type_missing_on_one_side_is_named_not_counted_as_acyclic():
     assert "text/template/parse.stateFn" not in {d.name for d in result.diffs}
     summary = result.summary("text-template")
     assert [t.name for t in summary.absent] == list(absent)
+
+
+def test_a_side_without_function_bodies_diffs_as_the_whole_graph(pair, tmp_path, monkeypatch):
+    """``diff`` keeps each side without what lies inside its functions, read or taken
+    from the cache alike; the result is the one the whole graphs give."""
+    from dwarfdiag.diff.differ import load_side
+    from dwarfdiag.dwarf.constants import Tag
+    from dwarfdiag.findings.schema import to_data
+
+    gc_binary, gccgo_binary = pair
+    whole = to_data(diff(load_typegraph(gc_binary, use_cache=False),
+                         load_typegraph(gccgo_binary, use_cache=False)))
+    monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
+    read = [load_side(p) for p in pair]  # read, then cached whole
+    cached = [load_side(p) for p in pair]  # from the cache, never made
+    for side, again, binary in zip(read, cached, pair):
+        assert side.to_data() == again.to_data()
+        full = load_typegraph(binary)
+        assert full.die_count == side.die_count and len(side.dies) < len(full.dies)
+        params = [d for d in full.dies.values() if d.tag == Tag.formal_parameter
+                  and full.dies[d.parent].tag == Tag.subprogram]
+        assert params and not any(p.offset in side.dies for p in params)
+        assert all(d.offset in side.dies for d in full.dies.values()
+                   if d.tag in (Tag.subprogram, Tag.structure_type, Tag.member))
+    assert to_data(diff(*read)) == whole
+    assert to_data(diff(*cached)) == whole

@@ -56,15 +56,14 @@ def diff_cmd(
 ) -> None:
     """Compare two builds' DWARF: matched Go types, representation classes, patterns, and
     the reference-only cycles each side's BTF would have."""
-    from dwarfdiag.diff.differ import diff
-    from dwarfdiag.dwarf.loader import load_typegraph
+    from dwarfdiag.diff.differ import diff, load_side
 
     if output:
         check_output(output, [a, b])
     with progress(f"reading {a}") as bar:
-        ga = load_typegraph(a, progress=bar.advance)
+        ga = load_side(a, progress=bar.advance)
         bar.stage(f"reading {b}")
-        gb = load_typegraph(b, progress=bar.advance)
+        gb = load_side(b, progress=bar.advance)
         bar.stage("comparing")
         result = diff(ga, gb, type_name, package)
     emit(result, as_json, output, lambda: result.lines(limit), inputs=[a, b])

@@ -39,6 +39,15 @@ MAX_EXAMPLES = 3
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
 
+def load_side(path, progress=None) -> TypeGraph:
+    """One side of a diff: the binary's TypeGraph without what lies inside its
+    functions (the diff compares types and function names only), so that the first
+    side takes half the memory while the second is read."""
+    from dwarfdiag.dwarf.loader import load_typegraph
+
+    return load_typegraph(path, progress=progress, function_bodies=False)
+
+
 # --- matching ----------------------------------------------------------------------
 def type_key(g: TypeGraph, die: Die) -> str | None:
     """The normalised Go name a type is matched by, or None for anonymous types

@@ -37,13 +37,17 @@ def content_key(path: Path) -> str:
     return derived_key(Path(path), "typegraph", CACHE_FORMAT)
 
 
-def load_typegraph(path: Path, use_cache: bool = True,
-                   progress: Progress | None = None) -> TypeGraph:
+def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None = None,
+                   function_bodies: bool = True) -> TypeGraph:
+    """The binary's TypeGraph, from the cache or read (and then cached, whole);
+    without ``function_bodies``, less what lies inside functions
+    (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process
-        return _load_typegraph(Path(path), use_cache, progress)
+        return _load_typegraph(Path(path), use_cache, progress, function_bodies)
 
 
-def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None) -> TypeGraph:
+def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
+                    function_bodies: bool) -> TypeGraph:
     # without the cache, no key: hashing the binary is wasted, and a graph without a
     # key fills no cache downstream either (diff's cycles)
     key = content_key(path) if use_cache else ""
@@ -51,7 +55,7 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None) -> T
         payload = load_derived("typegraph", key)
         if payload is not None:
             try:
-                graph = _from_pieces(payload)
+                graph = _from_pieces(payload, function_bodies)
                 graph.source = str(path)
                 return graph
             except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
@@ -60,6 +64,8 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None) -> T
     if use_cache:
         # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
         store_derived_pieces("typegraph", key, _framed(graph))
+    if not function_bodies:
+        graph.drop_function_bodies()  # read whole: the cache keeps the whole graph
     return graph
 
 
@@ -72,7 +78,7 @@ def _framed(graph: TypeGraph) -> Iterator[bytes]:
         yield blob
 
 
-def _from_pieces(payload: bytes) -> TypeGraph:
+def _from_pieces(payload: bytes, function_bodies: bool = True) -> TypeGraph:
     """A graph from what :func:`_framed` wrote."""
     view = memoryview(payload)
     pieces: list = []
@@ -83,7 +89,8 @@ def _from_pieces(payload: bytes) -> TypeGraph:
         p += 8 + n
     if not pieces or p != len(view):
         raise ValueError("the pieces do not fill the entry")
-    return TypeGraph.from_pieces(marshal.loads(pieces[0]), map(marshal.loads, pieces[1:]))
+    return TypeGraph.from_pieces(marshal.loads(pieces[0]), map(marshal.loads, pieces[1:]),
+                                 function_bodies)
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:

@@ -161,6 +161,22 @@ class TypeGraph:
                 break
         return owners
 
+    def drop_function_bodies(self) -> int:
+        """Forget what lies inside functions and is no type (see :class:`FunctionBodies`);
+        returns how many DIEs went. The graph is then no longer the whole DWARF (its
+        statistics still describe the whole)."""
+        bodies = FunctionBodies()
+        dies = self.dies
+        gone = [d.offset for d in dies.values() if bodies.drop(d.offset, d.tag, d.parent)]
+        for offset in gone:
+            del dies[offset]
+        dropped = bodies.dropped
+        for d in dies.values():
+            if d.children and not dropped.isdisjoint(d.children):
+                d.children = [c for c in d.children if c not in dropped] or ()
+        self.memo.clear()
+        return len(gone)
+
     # --- serialisation for the cache ---------------------------------------
     # The cache stores the graph as a sequence of plain-data pieces, one marshal
     # blob each: a header, then the DIEs in runs of about CHUNK_DIES. Writing it
@@ -194,15 +210,45 @@ class TypeGraph:
                 "dies": [die for run in self.die_chunks() for die in run]}
 
     @classmethod
-    def from_pieces(cls, header: dict, die_runs: Iterable[list]) -> "TypeGraph":
+    def from_pieces(cls, header: dict, die_runs: Iterable[list],
+                    function_bodies: bool = True) -> "TypeGraph":
+        """The graph :meth:`header_data` and :meth:`die_chunks` describe; without
+        ``function_bodies``, what lies inside functions is never made at all."""
         dies: dict[int, Die] = {}
+        drop = None if function_bodies else FunctionBodies().drop
         for run in die_runs:
             for offset, tag, parent, cu, attrs in run:
-                dies[offset] = Die(offset, tag, parent, cu, attrs)
+                if drop is None or not drop(offset, tag, parent):
+                    dies[offset] = Die(offset, tag, parent, cu, attrs)
         link_children(dies)
         return cls(header["source"], header["key"], [CompileUnit(*c) for c in header["cus"]],
                    dies, tuple(header["functions"]), header["die_count"], header["compressed"],
                    header.get("stats", {}))
+
+
+class FunctionBodies:
+    """Which DIEs lie inside functions and are no type: parameters, variables,
+    inlined calls and blocks, and all they hold but types (half a gc binary's DIEs).
+    Analyses of types and function names (``diff``) keep the graph without them, in
+    half the memory. Decided DIE by DIE in DIE order, parents before children.
+    """
+
+    SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
+
+    def __init__(self) -> None:
+        from dwarfdiag.dwarf.reader import TYPE_TAGS
+
+        self.kept = TYPE_TAGS | {Tag.subprogram}  # functions stay: their names are compared
+        self.scopes: set[int] = set()  # kept subprograms (and blocks outside functions)
+        self.dropped: set[int] = set()
+
+    def drop(self, offset: int, tag: int, parent: int) -> bool:
+        if tag in self.kept or (parent not in self.scopes and parent not in self.dropped):
+            if tag in self.SCOPES:
+                self.scopes.add(offset)
+            return False
+        self.dropped.add(offset)
+        return True
 
 
 def link_children(dies: dict[int, Die]) -> None:
