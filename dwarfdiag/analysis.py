@@ -48,16 +48,23 @@ class PaholeChoice:
 class BinaryAnalysis:
     """A binary's DWARF and the BTF made from it, computed on demand."""
 
-    def __init__(self, path: Path, progress: Progress | None = None):
+    def __init__(self, path: Path, progress: Progress | None = None,
+                 function_bodies: bool = True):
+        """``function_bodies=False``: what is asked of this binary needs no DIE inside a
+        function (check, explain), so a graph loaded once the encoding exists (from
+        the cache) leaves them out: half the DIEs, faster and in half the memory."""
         self.path = Path(path)
         self.progress = progress
+        self.function_bodies = function_bodies
         self._captures: dict[str, Capture] = {}
 
     @cached_property
     def graph(self) -> TypeGraph:
         from dwarfdiag.dwarf.loader import load_typegraph
 
-        return load_typegraph(self.path, progress=self.progress)
+        # the encoder needs the DIEs inside functions (parameters make FUNC_PROTOs)
+        whole = self.function_bodies or "_encoding" not in self.__dict__
+        return load_typegraph(self.path, progress=self.progress, function_bodies=whole)
 
     @cached_property
     def _encoding(self) -> tuple[Encoded, bytes]:

@@ -45,7 +45,7 @@ def diagnose_builds(matrix: Matrix,
             continue
         if progress:
             progress(f"explain {b.program} ({b.compiler}, {b.profile})")
-        analysis = BinaryAnalysis(Path(b.binary))
+        analysis = BinaryAnalysis(Path(b.binary), function_bodies=False)  # explain, check
         inp = analysis.dedup_input()
         entry = BuildDiagnosis(b.program, b.compiler, b.profile, b.binary, len(inp.btf.types))
         explained: dict[str, object] = {}

@@ -139,3 +139,23 @@ def test_check_separates_program_cycles_from_encoder_cycles(sid_toolchain):
     assert any("stateFn" in n for n in names)
     assert any(btf.type_by_id(i).kind == BtfKind.FUNC_PROTO
                for c in report.pahole_cycles for i in c)
+
+
+def test_a_second_check_reads_the_dwarf_without_function_bodies(gc_seed_binary, tmp_path,
+                                                                monkeypatch):
+    """The check needs no DIE inside a function: once the encoding is cached, the graph
+    comes without them, and the report is the one the whole graph gives (pahole
+    1.24's drift and the DIE behind it included)."""
+    from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
+    from dwarfdiag.fork import wait_for_background
+
+    monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
+    choice = PaholeChoice.of()
+    first = BinaryAnalysis(gc_seed_binary, function_bodies=False)
+    whole = first.check(choice).summary()
+    assert len(first.graph.dies) == len(load_typegraph(gc_seed_binary).dies)  # encoded here
+    wait_for_background()
+    second = BinaryAnalysis(gc_seed_binary, function_bodies=False)
+    assert second.check(choice).summary() == whole
+    assert len(second.graph.dies) < len(first.graph.dies)
+    assert whole.drifts and whole.drifts[0].unencoded_dies

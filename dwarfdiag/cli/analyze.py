@@ -33,7 +33,7 @@ def check_cmd(
     if output:
         check_output(output, inputs)
     with progress(f"reading {binary}") as bar:
-        analysis = BinaryAnalysis(binary, progress=bar.advance)
+        analysis = BinaryAnalysis(binary, progress=bar.advance, function_bodies=False)
         if btf is not None:
             analysis.graph  # first: a binary without DWARF fails here, clearly
             report = analysis.check_btf(read_btf_bytes(btf), str(btf))
