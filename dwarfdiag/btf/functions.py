@@ -33,11 +33,15 @@ SYSV_INTEGER_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 _PIECE = re.compile(r"\.(cold|part)(\.\d+)?")
 
 
-def filed_symbols(graph: TypeGraph) -> dict[str, list[str]]:
-    """STT_FUNC symbols by the name up to the first dot, gcc's pieces left out."""
+def filed_symbols(graph: TypeGraph, names: set[str] | None = None) -> dict[str, list[str]]:
+    """STT_FUNC symbols by the name up to the first dot, gcc's pieces left out; only
+    those filed under ``names`` when given (a Go binary has 250k symbols, nearly all
+    filed under a package's first word, which no candidate function is called)."""
     filed: dict[str, list[str]] = {}
     for symbol in graph.functions:
         stem, _, suffix = symbol.partition(".")
+        if names is not None and stem not in names:
+            continue
         if suffix and _PIECE.search("." + suffix):
             continue
         filed.setdefault(stem, []).append(symbol)
@@ -46,17 +50,23 @@ def filed_symbols(graph: TypeGraph) -> dict[str, list[str]]:
 
 def select_functions(graph: TypeGraph) -> tuple[dict[str, Die], dict[str, str]]:
     """The subprograms pahole encodes (name -> DIE), and those it leaves out with why."""
-    filed = filed_symbols(graph)
+    # plain ints: this visits every DIE, and an IntEnum member costs a lookup each
+    subprogram, at_name, at_declaration = int(Tag.subprogram), int(At.name), int(At.declaration)
+    candidates = []
+    for die in graph.dies.values():
+        if die.tag != subprogram:
+            continue
+        name = die.attrs.get(at_name)
+        if name and "." not in name:  # Go's package-qualified functions: no symbol
+            candidates.append((name, die))  # pahole files as such
+    filed = filed_symbols(graph, {name for name, _ in candidates})
     chosen: dict[str, Die] = {}
     skipped: dict[str, str] = {}
-    for die in graph:
-        if die.tag != Tag.subprogram:
-            continue
-        name = die.name
-        if not name or die.attrs.get(At.declaration) or name in chosen or name in skipped:
+    for name, die in candidates:
+        if die.attrs.get(at_declaration) or name in chosen or name in skipped:
             continue
         symbols = filed.get(name, [])
-        if len(symbols) != 1 or "." in name:
+        if len(symbols) != 1:
             continue  # not a function pahole's symbol table knows as such: silently
         why = unexpected_register(graph, die)
         if why is None:
