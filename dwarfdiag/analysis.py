@@ -60,17 +60,28 @@ class BinaryAnalysis:
 
     @cached_property
     def graph(self) -> TypeGraph:
+        return self._load_graph(store=True)
+
+    def _load_graph(self, store: bool) -> TypeGraph:
         from dwarfdiag.dwarf.loader import load_typegraph
 
         # the encoder needs the DIEs inside functions (parameters make FUNC_PROTOs)
         whole = self.function_bodies or "_encoding" not in self.__dict__
-        return load_typegraph(self.path, progress=self.progress, function_bodies=whole)
+        return load_typegraph(self.path, progress=self.progress, function_bodies=whole,
+                              store=store)
 
     @cached_property
     def _encoding(self) -> tuple[Encoded, bytes]:
         from dwarfdiag.btf.encoded_file import encoded_binary
 
-        return encoded_binary(self.path, lambda: self.graph)
+        def graph_to_encode() -> TypeGraph:
+            # a graph read for the encoder is cached by encoded_binary's background
+            # child, once the encoder is done walking it
+            if "graph" not in self.__dict__:
+                self.__dict__["graph"] = self._load_graph(store=False)  # as cached_property
+            return self.graph
+
+        return encoded_binary(self.path, graph_to_encode)
 
     @property
     def encoded(self) -> Encoded:

@@ -191,3 +191,20 @@ def test_an_encoding_without_its_provenance_is_encoded_again(own_cache, gc_seed_
 
     again, _ = encoded_binary(gc_seed_binary, graph)
     assert reads == [1] and again.provenance[1]
+
+
+def test_a_graph_read_for_the_encoder_is_cached_once_encoded(own_cache, gc_seed_binary):
+    """BinaryAnalysis leaves the graph it read for the encoder to the encoding's
+    background child: once that is reaped, the graph's entry is there, whole."""
+    from dwarfdiag.analysis import BinaryAnalysis
+    from dwarfdiag.dwarf.loader import content_key, load_typegraph
+    from dwarfdiag.fork import wait_for_background
+
+    analysis = BinaryAnalysis(gc_seed_binary, function_bodies=False)
+    analysis.encoded
+    wait_for_background()
+    assert cache.load_derived("typegraph", content_key(gc_seed_binary)) is not None
+    cached = load_typegraph(gc_seed_binary)
+    assert cached.cached
+    assert cached.to_data() == load_typegraph(gc_seed_binary, use_cache=False).to_data()
+    assert cached.to_data() == analysis.graph.to_data()  # the one read: whole, for the encoder

@@ -133,7 +133,9 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
     A cached encoding is parsed back from its raw BTF, checked on the way as any
     input; every type's provenance comes from its own entry, so no DWARF is read.
     Working out every provenance for that entry is a tenth of the encoding's time,
-    so a child on the second core does it while this run goes on with its few.
+    so a child on the second core does it while this run goes on with its few; it
+    also caches the graph, if ``graph()`` left that to the caller
+    (:func:`~dwarfdiag.dwarf.loader.store_typegraph`): this run is done walking it.
     """
     from dwarfdiag.btf.encoder import Encoded, encode
     from dwarfdiag.btf.raw import parse_btf, write_btf
@@ -145,8 +147,16 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
         if provenance is not None:
             raw, warnings, _, skipped = hit
             return Encoded(parse_btf(raw), provenance, warnings, str(path), skipped), raw
-    enc = encode(graph())
+    from dwarfdiag.dwarf.loader import store_typegraph
+
+    g = graph()
+    enc = encode(g)
     raw = write_btf(enc.btf)
     _store(key, enc, raw)
-    in_background(lambda: _store_provenance(key, enc.provenance))
+
+    def fill_cache() -> None:
+        store_typegraph(g)
+        _store_provenance(key, enc.provenance)
+
+    in_background(fill_cache)
     return enc, raw

@@ -38,16 +38,27 @@ def content_key(path: Path) -> str:
 
 
 def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None = None,
-                   function_bodies: bool = True) -> TypeGraph:
+                   function_bodies: bool = True, store: bool = True) -> TypeGraph:
     """The binary's TypeGraph, from the cache or read (and then cached, whole);
     without ``function_bodies``, less what lies inside functions
-    (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`)."""
+    (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`). ``store=False``: a graph
+    read here is left for the caller to cache with :func:`store_typegraph` once it
+    is done with it (in a background child: a child forked before the caller walks
+    the graph would copy every page the walk touches)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process
-        return _load_typegraph(Path(path), use_cache, progress, function_bodies)
+        return _load_typegraph(Path(path), use_cache, progress, function_bodies, store)
+
+
+def store_typegraph(graph: TypeGraph) -> None:
+    """Write a graph :func:`load_typegraph` read with ``store=False`` to the cache."""
+    if graph.key and not graph.cached:
+        # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
+        store_derived_pieces("typegraph", graph.key, _framed(graph))
+        graph.cached = True
 
 
 def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
-                    function_bodies: bool) -> TypeGraph:
+                    function_bodies: bool, store: bool) -> TypeGraph:
     # without the cache, no key: hashing the binary is wasted, and a graph without a
     # key fills no cache downstream either (diff's cycles)
     key = content_key(path) if use_cache else ""
@@ -56,14 +67,13 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
         if payload is not None:
             try:
                 graph = _from_pieces(payload, function_bodies)
-                graph.source = str(path)
+                graph.source, graph.cached = str(path), True
                 return graph
             except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
                 pass
     graph = read_typegraph(path, key, progress)
-    if use_cache:
-        # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
-        store_derived_pieces("typegraph", key, _framed(graph))
+    if store or not function_bodies:  # the cache keeps the whole graph
+        store_typegraph(graph)
     if not function_bodies:
         graph.drop_function_bodies()  # read whole: the cache keeps the whole graph
     return graph

@@ -79,6 +79,7 @@ class TypeGraph:
     stats: dict = field(default_factory=dict)
     # derived per-DIE values that analyses memoise (never serialised)
     memo: dict = field(default_factory=dict, repr=False, compare=False)
+    cached: bool = field(default=False, compare=False)  # in the cache (read from it or written)
 
     def __iter__(self) -> Iterator[Die]:
         return iter(self.dies.values())
