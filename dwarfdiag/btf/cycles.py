@@ -24,17 +24,17 @@ def reference_cycles(btf: Btf) -> list[list[int]]:
     one cycle path (type ids in reference order), smallest id first."""
     start = btf.start_id
     types = btf.types
-    n = len(types)
+    is_ref = [t.kind in REFERENCE_KINDS for t in types]  # each kind worked out once
+    out_edges: dict[int, list[int]] = {}  # each node's, worked out once
 
     def edges(i: int) -> list[int]:
-        t = types[i - start]
-        out = []
-        for r in t.referenced_ids():
-            if start <= r < start + n and types[r - start].kind in REFERENCE_KINDS:
-                out.append(r)
-        return out
+        found = out_edges.get(i)
+        if found is None:
+            found = out_edges[i] = [r for r in types[i - start].referenced_ids()
+                                    if 0 <= r - start < len(types) and is_ref[r - start]]
+        return found
 
-    nodes = [start + i for i, t in enumerate(types) if t.kind in REFERENCE_KINDS]
+    nodes = [start + i for i, ref in enumerate(is_ref) if ref]
     components = _tarjan(nodes, edges)
     cycles = []
     for comp in components:
