@@ -149,9 +149,11 @@ def test_keys_cover_content_code_and_python(monkeypatch, tmp_path):
     assert cache.derived_key(a, "x") != key
 
 
-def test_a_second_analysis_reads_the_encoding_and_no_dwarf(own_cache):
+def test_a_second_analysis_reads_the_encoding_and_no_dwarf(own_cache, monkeypatch):
     """What one command encoded, the next reads back: the same BTF bytes, warnings,
-    functions left out and every type's provenance, without the DWARF or the encoder."""
+    functions left out and every type's provenance (written in many pieces here),
+    without the DWARF or the encoder."""
+    from dwarfdiag.btf import encoded_file
     from dwarfdiag.btf.encoded_file import encoded_binary
     from dwarfdiag.btf.raw import write_btf
     from dwarfdiag.dwarf.loader import load_typegraph
@@ -160,6 +162,7 @@ def test_a_second_analysis_reads_the_encoding_and_no_dwarf(own_cache):
     from conftest import corpus_binary
 
     binary = corpus_binary("cgo", "gc")  # C functions pahole leaves out, too
+    monkeypatch.setattr(encoded_file, "PROVENANCE_RUN", 7)
     fresh, fresh_raw = encoded_binary(binary, lambda: load_typegraph(binary))
     wait_for_background()  # the provenance entry is written by a child
 

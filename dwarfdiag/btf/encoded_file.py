@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import marshal
+import struct
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from dwarfdiag.cache import derived_key, load_derived, store_derived
+from dwarfdiag.cache import derived_key, load_derived, store_derived, store_derived_pieces
 from dwarfdiag.fork import in_background
 
 if TYPE_CHECKING:
@@ -75,19 +77,47 @@ def _load(key: str) -> tuple[bytes, dict, int, dict] | None:
     return None
 
 
-def _store_provenance(key: str, provenance) -> dict[int, dict]:
-    every = dict(provenance)  # each type's, worked out now (a lazy Mapping until here)
-    store_derived("provenance", key, marshal.dumps(every))
-    return every
+PROVENANCE_RUN = 32768  # types per marshal piece of the provenance entry
+
+
+def _store_provenance(key: str, provenance: Mapping[int, dict]) -> None:
+    """Every type's provenance, in pieces of :data:`PROVENANCE_RUN` types (each a
+    marshal blob after its length): worked out a piece at a time from the encoder's
+    lazy mapping, so the whole is never in memory at once."""
+    from dwarfdiag.btf.encoder import TypeProvenance
+
+    if isinstance(provenance, TypeProvenance):
+        runs = provenance.runs(PROVENANCE_RUN)
+    else:
+        ids = list(provenance)
+        runs = ({i: provenance[i] for i in ids[start:start + PROVENANCE_RUN]}
+                for start in range(0, len(ids), PROVENANCE_RUN))
+
+    def pieces() -> Iterator[bytes]:
+        for run in runs:
+            blob = marshal.dumps(run)
+            yield struct.pack("<Q", len(blob))
+            yield blob
+
+    store_derived_pieces("provenance", key, pieces())
 
 
 def _load_provenance(key: str) -> dict[int, dict] | None:
     payload = load_derived("provenance", key)
-    try:
-        prov = marshal.loads(payload) if payload is not None else None
-    except (ValueError, EOFError, TypeError):
+    if payload is None:
         return None
-    return prov if isinstance(prov, dict) else None
+    view, at, every = memoryview(payload), 0, {}
+    try:
+        while at < len(view):
+            size, = struct.unpack_from("<Q", view, at)
+            run = marshal.loads(view[at + 8:at + 8 + size])
+            if not isinstance(run, dict):
+                return None
+            every.update(run)
+            at += 8 + size
+    except (ValueError, EOFError, TypeError, struct.error):
+        return None
+    return every if at == len(view) else None
 
 
 # --- btf encode -------------------------------------------------------------------
@@ -112,8 +142,12 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
         raw = write_btf(enc.btf)
         if use_cache:
             _store(key, enc, raw)
-        provenance = (lambda: _store_provenance(key, enc.provenance)) if use_cache \
-            else (lambda: dict(enc.provenance))
+        def provenance() -> dict[int, dict]:
+            every = dict(enc.provenance)  # each type's, worked out now
+            if use_cache:
+                _store_provenance(key, every)
+            return every
+
         return EncodedFile(raw, enc.warnings, len(enc.btf.types), load_provenance=provenance)
 
     hit = _load(key) if use_cache else None

@@ -79,9 +79,20 @@ class TypeProvenance(Mapping):
     def __getitem__(self, type_id: int) -> dict:
         entry = self._entries[type_id]
         if isinstance(entry, tuple):
-            die, role = entry
-            entry = self._entries[type_id] = {**self._graph.provenance(die), "role": role}
+            entry = self._entries[type_id] = self._work_out(entry)
         return entry
+
+    def _work_out(self, entry: tuple[Die, str]) -> dict:
+        die, role = entry
+        return {**self._graph.provenance(die), "role": role}
+
+    def runs(self, size: int) -> Iterator[dict[int, dict]]:
+        """Every entry, ``size`` types at a time, worked out but not kept: writing
+        them all out need not hold them all."""
+        ids = list(self._entries)
+        for start in range(0, len(ids), size):
+            yield {i: (e if isinstance(e := self._entries[i], dict) else self._work_out(e))
+                   for i in ids[start:start + size]}
 
     def __contains__(self, type_id: object) -> bool:
         return type_id in self._entries  # without working the entry out

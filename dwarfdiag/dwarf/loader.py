@@ -8,6 +8,7 @@ version, never the path. A warm load reads one verified entry (the graph's
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import struct
 from collections import Counter
@@ -81,8 +82,9 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
 
 def _framed(graph: TypeGraph) -> Iterator[bytes]:
     """The graph's pieces as marshal blobs, each after its length (8 bytes, little
-    endian): the header, then the runs of DIEs."""
-    for piece in (graph.header_data(), *graph.die_chunks()):
+    endian): the header, then the runs of DIEs, one run made at a time (never every
+    run at once: that would be a second copy of the graph)."""
+    for piece in itertools.chain([graph.header_data()], graph.die_chunks()):
         blob = marshal.dumps(piece)
         yield struct.pack("<Q", len(blob))
         yield blob
