@@ -24,7 +24,7 @@ from collections import defaultdict
 
 from dwarfdiag.diff.shapes import BASIC_NAMES, chain, go_kind, representation, typedef_depth
 from dwarfdiag.dwarf import gonames
-from dwarfdiag.dwarf.constants import At, Tag, tag_name
+from dwarfdiag.dwarf.constants import At, Tag, attr_name, tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.findings.diff import (AbsentCycleType, DiffItem, DiffPattern, DiffResult,
@@ -225,21 +225,7 @@ def _compare_members(kind: str, ga: TypeGraph, sa: Die, gb: TypeGraph, sb: Die, 
 
 
 def _attr_names(die: Die) -> set[str]:
-    return {_attr_name(at) for at in die.attrs if at not in IGNORED_ATTRS}
-
-
-_ATTR_NAMES: dict[int, str] = {}
-
-
-def _attr_name(at: int) -> str:
-    name = _ATTR_NAMES.get(at)
-    if name is None:
-        try:
-            name = "DW_AT_" + At(at).name
-        except ValueError:
-            name = f"DW_AT_{at:#x}"
-        _ATTR_NAMES[at] = name
-    return name
+    return {attr_name(at) for at in die.attrs if at not in IGNORED_ATTRS}
 
 
 # --- BTF relevance -----------------------------------------------------------------

@@ -84,18 +84,28 @@ class Tag(IntEnum):
     GNU_call_site_parameter = 0x410A
 
 
-_TAG_NAMES: dict[int, str] = {}  # spelled once per tag: provenance asks per DIE
+# names spelled once per number: provenance asks per DIE, diff per attribute
+_TAG_NAMES: dict[int, str] = {}
+_ATTR_NAMES: dict[int, str] = {}
+
+
+def _spelled(names: dict[int, str], numbers, prefix: str, number: int) -> str:
+    name = names.get(number)
+    if name is None:
+        try:
+            name = prefix + numbers(number).name
+        except ValueError:
+            name = f"{prefix}{number:#x}"
+        names[number] = name
+    return name
 
 
 def tag_name(tag: int) -> str:
-    name = _TAG_NAMES.get(tag)
-    if name is None:
-        try:
-            name = "DW_TAG_" + Tag(tag).name
-        except ValueError:
-            name = f"DW_TAG_{tag:#x}"
-        _TAG_NAMES[tag] = name
-    return name
+    return _spelled(_TAG_NAMES, Tag, "DW_TAG_", tag)
+
+
+def attr_name(at: int) -> str:
+    return _spelled(_ATTR_NAMES, At, "DW_AT_", at)
 
 
 class At(IntEnum):
