@@ -28,12 +28,13 @@ import atexit
 import hashlib
 import os
 import shutil
+import struct
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, Iterator
 from pathlib import Path
 
 from dwarfdiag import __version__
@@ -211,6 +212,34 @@ def store_derived_pieces(area: str, key: str, pieces: Iterable[bytes]) -> None:
 def store_derived(area: str, key: str, payload: bytes) -> None:
     """Store ``payload`` under ``key`` (atomically); a failure to write is not an error."""
     store_derived_pieces(area, key, [payload])
+
+
+def framed(values: Iterable[object]) -> Iterator[bytes]:
+    """Plain-data values as marshal blobs, each after its length (8 bytes, little
+    endian), for :func:`store_derived_pieces`: one value made and dumped at a time,
+    so a big document (a TypeGraph, every type's provenance) is never whole twice."""
+    import marshal
+
+    for value in values:
+        blob = marshal.dumps(value)
+        yield struct.pack("<Q", len(blob))
+        yield blob
+
+
+def unframed(payload: bytes) -> Iterator[object]:
+    """The values :func:`framed` wrote, each loaded when it is reached; ValueError
+    (or marshal's own errors) when the frames do not fill the payload."""
+    import marshal
+
+    view, at = memoryview(payload), 0
+    while at < len(view):
+        if at + 8 > len(view):
+            raise ValueError("a frame's length is cut short")
+        size, = struct.unpack_from("<Q", view, at)
+        if at + 8 + size > len(view):
+            raise ValueError("a frame runs past the entry")
+        yield marshal.loads(view[at + 8:at + 8 + size])
+        at += 8 + size
 
 
 # --- housekeeping ---------------------------------------------------------------------

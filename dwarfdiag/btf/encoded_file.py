@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import marshal
-import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from dwarfdiag.cache import derived_key, load_derived, store_derived, store_derived_pieces
+from dwarfdiag.cache import (derived_key, framed, load_derived, store_derived,
+                             store_derived_pieces, unframed)
 from dwarfdiag.fork import in_background
 
 if TYPE_CHECKING:
@@ -81,9 +81,9 @@ PROVENANCE_RUN = 32768  # types per marshal piece of the provenance entry
 
 
 def _store_provenance(key: str, provenance: Mapping[int, dict]) -> None:
-    """Every type's provenance, in pieces of :data:`PROVENANCE_RUN` types (each a
-    marshal blob after its length): worked out a piece at a time from the encoder's
-    lazy mapping, so the whole is never in memory at once."""
+    """Every type's provenance, in pieces of :data:`PROVENANCE_RUN` types: worked out
+    a piece at a time from the encoder's lazy mapping, so the whole is never in
+    memory at once."""
     from dwarfdiag.btf.encoder import TypeProvenance
 
     if isinstance(provenance, TypeProvenance):
@@ -93,31 +93,22 @@ def _store_provenance(key: str, provenance: Mapping[int, dict]) -> None:
         runs = ({i: provenance[i] for i in ids[start:start + PROVENANCE_RUN]}
                 for start in range(0, len(ids), PROVENANCE_RUN))
 
-    def pieces() -> Iterator[bytes]:
-        for run in runs:
-            blob = marshal.dumps(run)
-            yield struct.pack("<Q", len(blob))
-            yield blob
-
-    store_derived_pieces("provenance", key, pieces())
+    store_derived_pieces("provenance", key, framed(runs))
 
 
 def _load_provenance(key: str) -> dict[int, dict] | None:
     payload = load_derived("provenance", key)
     if payload is None:
         return None
-    view, at, every = memoryview(payload), 0, {}
+    every: dict[int, dict] = {}
     try:
-        while at < len(view):
-            size, = struct.unpack_from("<Q", view, at)
-            run = marshal.loads(view[at + 8:at + 8 + size])
+        for run in unframed(payload):
             if not isinstance(run, dict):
                 return None
             every.update(run)
-            at += 8 + size
-    except (ValueError, EOFError, TypeError, struct.error):
+    except (ValueError, EOFError, TypeError):
         return None
-    return every if at == len(view) else None
+    return every
 
 
 # --- btf encode -------------------------------------------------------------------

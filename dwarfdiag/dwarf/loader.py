@@ -9,13 +9,11 @@ version, never the path. A warm load reads one verified entry (the graph's
 from __future__ import annotations
 
 import itertools
-import marshal
-import struct
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
 
-from dwarfdiag.cache import derived_key, load_derived, store_derived_pieces
+from dwarfdiag.cache import derived_key, framed, load_derived, store_derived_pieces, unframed
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
@@ -81,28 +79,15 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
 
 
 def _framed(graph: TypeGraph) -> Iterator[bytes]:
-    """The graph's pieces as marshal blobs, each after its length (8 bytes, little
-    endian): the header, then the runs of DIEs, one run made at a time (never every
-    run at once: that would be a second copy of the graph)."""
-    for piece in itertools.chain([graph.header_data()], graph.die_chunks()):
-        blob = marshal.dumps(piece)
-        yield struct.pack("<Q", len(blob))
-        yield blob
+    """The graph's cache entry: the header, then the runs of DIEs, one run made at a
+    time (never every run at once: that would be a second copy of the graph)."""
+    return framed(itertools.chain([graph.header_data()], graph.die_chunks()))
 
 
 def _from_pieces(payload: bytes, function_bodies: bool = True) -> TypeGraph:
     """A graph from what :func:`_framed` wrote."""
-    view = memoryview(payload)
-    pieces: list = []
-    p = 0
-    while p < len(view):
-        n, = struct.unpack_from("<Q", view, p)
-        pieces.append(view[p + 8:p + 8 + n])
-        p += 8 + n
-    if not pieces or p != len(view):
-        raise ValueError("the pieces do not fill the entry")
-    return TypeGraph.from_pieces(marshal.loads(pieces[0]), map(marshal.loads, pieces[1:]),
-                                 function_bodies)
+    values = unframed(payload)
+    return TypeGraph.from_pieces(next(values), values, function_bodies)
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:
