@@ -122,6 +122,7 @@ def in_background(work: Callable[[], object]) -> None:
     if not second_core():
         work()
         return
+    _reap_finished()  # a long run (investigate) forks one per binary: no zombies pile up
     pid = _fork()
     if pid == 0:
         try:
@@ -131,6 +132,16 @@ def in_background(work: Callable[[], object]) -> None:
     if not _BACKGROUND:
         atexit.register(wait_for_background)
     _BACKGROUND.append(pid)
+
+
+def _reap_finished() -> None:
+    for pid in list(_BACKGROUND):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _BACKGROUND.remove(pid)
 
 
 def wait_for_background() -> None:

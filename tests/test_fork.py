@@ -100,3 +100,23 @@ def test_a_failing_background_child_leaves_quietly(capfd, monkeypatch):
     in_background(work)
     wait_for_background()
     assert "disk full" not in capfd.readouterr().err
+
+
+def test_finished_background_children_are_reaped_before_the_next(monkeypatch):
+    from dwarfdiag import fork
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.delenv("DWARFDIAG_JOBS", raising=False)
+    fork.wait_for_background()  # what earlier tests left
+    fork.in_background(lambda: None)
+    first = list(fork._BACKGROUND)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # until the first child has surely ended
+        with open(f"/proc/{first[-1]}/stat") as f:
+            if f.read().split(") ")[1].startswith("Z"):
+                break
+        time.sleep(0.01)
+    fork.in_background(lambda: None)
+    assert first[-1] not in fork._BACKGROUND and len(fork._BACKGROUND) == 1
+    fork.wait_for_background()
+    assert fork._BACKGROUND == []
