@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -285,3 +286,25 @@ def test_a_side_without_function_bodies_diffs_as_the_whole_graph(pair, tmp_path,
                    if d.tag in (Tag.subprogram, Tag.structure_type, Tag.member))
     assert to_data(diff(*read)) == whole
     assert to_data(diff(*cached)) == whole
+
+
+def test_the_second_core_compares_half_the_types_alike(pair, monkeypatch):
+    """A big diff compares its later half in a forked child: the same result as one
+    process, and the same again when that child is lost."""
+    from dwarfdiag import fork
+    from dwarfdiag.diff import differ
+    from dwarfdiag.findings.schema import to_data
+
+    from conftest import count_forks
+
+    ga, gb = (load_typegraph(p) for p in pair)
+    monkeypatch.setenv("DWARFDIAG_JOBS", "1")
+    alone = to_data(diff(ga, gb))
+    monkeypatch.delenv("DWARFDIAG_JOBS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(differ, "PARALLEL_MIN_PAIRS", 1)
+    forks = count_forks(monkeypatch)
+    assert to_data(diff(ga, gb)) == alone
+    assert len(forks) >= 2  # the cycles' child and the comparing one
+    monkeypatch.setattr(fork.Forked, "result", lambda self: fork.LOST)
+    assert to_data(diff(ga, gb)) == alone

@@ -207,6 +207,38 @@ def compare_pair(name: str, ga: TypeGraph, a: Die, gb: TypeGraph, b: Die,
     return diff
 
 
+# Below this many matched types, a second process costs more than it saves.
+PARALLEL_MIN_PAIRS = 20_000
+
+
+def _compare_all(ga: TypeGraph, ta: dict[str, Die], gb: TypeGraph, tb: dict[str, Die],
+                 keys: list[str]) -> list[TypeDiff]:
+    """:func:`compare_pair` for every key, in order; for a big diff the later half
+    on the second core (each process with its own identity memo: a verdict does not
+    depend on what the memo holds, see :class:`Identity`)."""
+    def compare(part: list[str]) -> list[TypeDiff]:
+        same = Identity(ga, gb)
+        return [compare_pair(key, ga, ta[key], gb, tb[key], same) for key in part]
+
+    if len(keys) < PARALLEL_MIN_PAIRS or not second_core():
+        return compare(keys)
+    half = len(keys) // 2
+    with Forked(lambda: [_plain(d) for d in compare(keys[half:])]) as child:
+        mine = compare(keys[:half])
+        theirs = child.result()
+    if theirs is LOST:
+        return mine + compare(keys[half:])
+    return mine + [TypeDiff(name, tuple(kinds), tuple(reps), identical,
+                            [DiffItem(pattern, detail) for pattern, detail in items])
+                   for name, kinds, reps, identical, items in theirs]
+
+
+def _plain(d: TypeDiff) -> tuple:
+    """A TypeDiff as marshal's plain data (before any cycle is marked on it)."""
+    return (d.name, d.go_kind, d.representation, d.identical,
+            [(item.pattern, item.detail) for item in d.items])
+
+
 def _compare_members(kind: str, ga: TypeGraph, sa: Die, gb: TypeGraph, sb: Die, add) -> None:
     ma = [m for m in ga.children(sa) if m.tag == Tag.member]
     mb = [m for m in gb.children(sb) if m.tag == Tag.member]
@@ -322,9 +354,7 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
     keys_a = {k for k in ta if wanted(k)}
     keys_b = {k for k in tb if wanted(k)}
     with _cycles_beside(ga, gb) as cycles:
-        same = Identity(ga, gb)
-        diffs = [compare_pair(key, ga, ta[key], gb, tb[key], same)
-                 for key in sorted(keys_a & keys_b)]
+        diffs = _compare_all(ga, ta, gb, tb, sorted(keys_a & keys_b))
         (cycles_a, on_a), (cycles_b, on_b) = cycles.result()
     for d in diffs:
         d.on_cycle = (d.name in on_a, d.name in on_b)
