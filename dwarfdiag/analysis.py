@@ -15,15 +15,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from dwarfdiag.btf.capture import Capture, capture
 from dwarfdiag.btf.encoder import Encoded
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
 from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
-from dwarfdiag.toolchains.suites import pahole_command
 
-if TYPE_CHECKING:  # the check's module (difflib, its findings) is imported when used
+if TYPE_CHECKING:  # pahole's side (the capture, the toolchains, the check) when used
+    from dwarfdiag.btf.capture import Capture
     from dwarfdiag.btf.consistency import CheckReport
 
 ENCODER_SOURCE = "dwarfdiag encoder (pahole 1.32 rules)"
@@ -41,6 +40,8 @@ class PaholeChoice:
     @classmethod
     def of(cls, pahole: str | None = None, toolchain: str | None = None) -> "PaholeChoice":
         """``--pahole PATH`` or ``--toolchain NAME`` (default: the system's pahole)."""
+        from dwarfdiag.toolchains.suites import pahole_command
+
         argv, label = pahole_command(pahole, toolchain)
         return cls(tuple(argv), label)
 
@@ -95,6 +96,8 @@ class BinaryAnalysis:
 
     def capture(self, pahole: PaholeChoice) -> Capture:
         """pahole's pre-dedup BTF of this binary (captured once per pahole)."""
+        from dwarfdiag.btf.capture import capture
+
         self.graph  # a binary without DWARF fails here with the clear message
         if pahole.label not in self._captures:
             self._captures[pahole.label] = capture(self.path, list(pahole.argv), pahole.label)
@@ -106,6 +109,8 @@ class BinaryAnalysis:
         this one busy). An error reading the DWARF wins over pahole's, as in
         :meth:`capture`."""
         import threading
+
+        from dwarfdiag.btf.capture import capture
 
         if pahole.label in self._captures:
             return self.capture(pahole)
