@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dwarfdiag import findings
@@ -123,3 +123,20 @@ def test_any_value_in_any_field_decodes_or_names_the_field(field, value):
         findings.parse(data, "x.json")
     except SchemaError as e:
         assert str(e).startswith(f"x.json: {field}")
+
+
+_JSON_LEAVES = (st.none() | st.booleans() | st.integers(-2**70, 2**70)
+                | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12))
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: (st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                   | st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_to_json_spells_what_the_json_module_spells(value):
+    """to_json writes its own indented JSON (the json module's indenting encoder is
+    pure Python): the bytes must be json.dumps's, escapes, numbers and nesting alike."""
+    assert to_json(value) == json.dumps(to_data(value), indent=2, ensure_ascii=True) + "\n"

@@ -94,9 +94,58 @@ def to_data(obj: Any) -> Any:
 
 
 def to_json(obj: Any) -> str:
-    """The one JSON spelling every command writes: two-space indent, a final newline."""
+    """The one JSON spelling every command writes: two-space indent, a final newline;
+    byte for byte what ``json.dumps(to_data(obj), indent=2, ensure_ascii=True)`` gives
+    (the tests hold it to that), in half the time: json's indenting encoder is pure
+    Python, a generator per level, and a diff's document is 10 MB."""
+    out: list[str] = []
+    _write(to_data(obj), out.append, "\n")
+    out.append("\n")
+    return "".join(out)
+
+
+def _write(value: Any, put, newline: str) -> None:
     # ASCII only: names from binaries cannot smuggle terminal controls through JSON
-    return json.dumps(to_data(obj), indent=2, ensure_ascii=True) + "\n"
+    kind = type(value)
+    if kind is str:
+        put(_quote(value))
+    elif kind is dict:
+        if not value:
+            put("{}")
+            return
+        inner = newline + "  "
+        between = "{" + inner
+        for key, item in value.items():
+            put(between)
+            put(_quote(key))  # to_data made every key a string
+            put(": ")
+            _write(item, put, inner)
+            between = "," + inner
+        put(newline + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            put("[]")
+            return
+        inner = newline + "  "
+        between = "[" + inner
+        for item in value:
+            put(between)
+            _write(item, put, inner)
+            between = "," + inner
+        put(newline + "]")
+    elif value is None:
+        put("null")
+    elif kind is bool:
+        put("true" if value else "false")
+    elif kind is int:
+        put(int.__repr__(value))
+    elif kind is float and math.isfinite(value):
+        put(float.__repr__(value))
+    else:
+        put(json.dumps(value))  # NaN and the like as json spells them; TypeError for others
+
+
+_quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 _HINTS: dict[type, dict[str, Any]] = {}  # dataclass -> resolved field annotations
