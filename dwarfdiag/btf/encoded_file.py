@@ -13,7 +13,6 @@ imports only the cache: it reads one verified entry and nothing else.
 
 from __future__ import annotations
 
-import json
 import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,9 +48,10 @@ class EncodedFile:
 
     def provenance_json(self, source: str) -> str:
         """Every BTF id's DIE provenance, as ``btf encode --provenance`` writes it."""
-        doc = {"source": source, "types": self.types,
-               "provenance": {str(k): v for k, v in sorted(self.provenance.items())}}
-        return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
+        from dwarfdiag.findings.schema import to_json  # the one JSON spelling
+
+        return to_json({"source": source, "types": self.types,
+                        "provenance": {str(k): v for k, v in sorted(self.provenance.items())}})
 
 
 # --- the two cache entries --------------------------------------------------------
