@@ -155,8 +155,9 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
     both entries are there, else from the encoder over ``graph()`` (which then fills
     both, so the next command on this binary reads them).
 
-    A cached encoding is parsed back from its raw BTF, checked on the way as any
-    input; every type's provenance comes from its own entry, so no DWARF is read.
+    A cached encoding is parsed back from its raw BTF (the layout checked as any
+    input's; libbpf's per-type checks left out, as for the encoder's own BTF when it
+    is fresh); every type's provenance comes from its own entry, so no DWARF is read.
     Working out every provenance for that entry is a tenth of the encoding's time,
     so a child on the second core does it while this run goes on with its few; it
     also caches the graph, if ``graph()`` left that to the caller
@@ -171,7 +172,8 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
         provenance = _load_provenance(key)
         if provenance is not None:
             raw, warnings, _, skipped = hit
-            return Encoded(parse_btf(raw), provenance, warnings, str(path), skipped), raw
+            return Encoded(parse_btf(raw, sanity=False), provenance, warnings, str(path),
+                           skipped), raw
     from dwarfdiag.dwarf.loader import store_typegraph
 
     g = graph()
