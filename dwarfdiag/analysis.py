@@ -32,18 +32,26 @@ Progress = Callable[[int, int], None]  # (bytes of .debug_info read, total)
 
 @dataclass(frozen=True)
 class PaholeChoice:
-    """Which pahole to run: its argv and the label that names its versions."""
+    """Which pahole to run: its argv, the label that names its versions, and what
+    makes its runs repeatable (None: run it every time)."""
 
     argv: tuple[str, ...]
     label: str
+    identity: str | None = None
 
     @classmethod
     def of(cls, pahole: str | None = None, toolchain: str | None = None) -> "PaholeChoice":
         """``--pahole PATH`` or ``--toolchain NAME`` (default: the system's pahole)."""
-        from dwarfdiag.toolchains.suites import pahole_command
+        from dwarfdiag.toolchains.suites import SYSTEM, pahole_command, require
 
-        argv, label = pahole_command(pahole, toolchain)
-        return cls(tuple(argv), label)
+        argv, label = pahole_command(pahole, toolchain)  # checks the two are not both given
+        if pahole:
+            return cls(tuple(argv), label)
+        return cls.of_toolchain(require(toolchain or SYSTEM))
+
+    @classmethod
+    def of_toolchain(cls, tc) -> "PaholeChoice":
+        return cls(tuple(tc.pahole_argv()), tc.label, tc.identity())
 
 
 class BinaryAnalysis:
@@ -94,23 +102,26 @@ class BinaryAnalysis:
     def encoded_raw(self) -> bytes:
         return self._encoding[1]
 
-    def capture(self, pahole: PaholeChoice) -> Capture:
-        """pahole's pre-dedup BTF of this binary (captured once per pahole)."""
-        from dwarfdiag.btf.capture import capture
-
+    def capture(self, pahole: PaholeChoice, cached: bool = False) -> Capture:
+        """pahole's pre-dedup BTF of this binary (captured once per pahole; with
+        ``cached``, from the cache when this pahole captured these bytes before)."""
         self.graph  # a binary without DWARF fails here with the clear message
         if pahole.label not in self._captures:
-            self._captures[pahole.label] = capture(self.path, list(pahole.argv), pahole.label)
+            self._captures[pahole.label] = self._capture(pahole, cached)
         return self._captures[pahole.label]
 
-    def capture_while_reading(self, pahole: PaholeChoice) -> Capture:
-        """:meth:`capture`, with pahole running on the other core while this process
-        gets the DWARF and our encoding (a thread waits for pahole; the reading keeps
-        this one busy). An error reading the DWARF wins over pahole's, as in
-        :meth:`capture`."""
-        import threading
+    def _capture(self, pahole: PaholeChoice, cached: bool) -> Capture:
+        from dwarfdiag.btf.capture import cached_capture
 
-        from dwarfdiag.btf.capture import capture
+        return cached_capture(self.path, list(pahole.argv), pahole.label,
+                              pahole.identity if cached else None)
+
+    def capture_while_reading(self, pahole: PaholeChoice) -> Capture:
+        """:meth:`capture` (from the cache when it can be), with pahole running on the
+        other core while this process gets our encoding, and the DWARF when pahole
+        surely runs (a thread waits for pahole; the reading keeps this one busy). An
+        error reading the DWARF wins over pahole's, as in :meth:`capture`."""
+        import threading
 
         if pahole.label in self._captures:
             return self.capture(pahole)
@@ -118,7 +129,7 @@ class BinaryAnalysis:
 
         def run() -> None:
             try:
-                box["capture"] = capture(self.path, list(pahole.argv), pahole.label)
+                box["capture"] = self._capture(pahole, cached=True)
             except BaseException as e:  # noqa: BLE001 - handed to the caller below
                 box["error"] = e
 
@@ -128,7 +139,8 @@ class BinaryAnalysis:
             # the read still forks its second half: pahole ends well before it, and a
             # core left idle then costs more than three processes on two cores before
             self.encoded
-            self.graph  # read already, or (the encoding cached) from the cache
+            if pahole.identity is None:  # pahole surely runs: the graph meanwhile
+                self.graph  # (read already, or from the cache)
         finally:
             pahole_thread.join()
         if "error" in box:
@@ -141,8 +153,10 @@ class BinaryAnalysis:
         from dwarfdiag.btf.consistency import check
 
         cap = self.capture_while_reading(pahole)
-        return check(self.graph, self.encoded, parse_btf(cap.btf), pahole.label, cap.method,
-                     cap.dedup_ret)
+        # the DIEs only where pahole's BTF is inconsistent: a warm check of a faithful
+        # pahole reads no DWARF
+        return check(lambda: self.graph, self.encoded, parse_btf(cap.btf), pahole.label,
+                     cap.method, cap.dedup_ret)
 
     def check_btf(self, raw: bytes, label: str) -> CheckReport:
         """An already captured pre-dedup BTF (from the file ``label``) against the DWARF."""
@@ -162,7 +176,7 @@ class BinaryAnalysis:
                               self.encoded.provenance, binary=str(self.path))
         from dwarfdiag.btf.consistency import align, check
 
-        cap = self.capture(pahole)
+        cap = self.capture(pahole, cached=True)
         theirs = parse_btf(cap.btf)
         mapping, _, _ = align(theirs, self.encoded.btf)
         provenance = {p: self.encoded.provenance[o] for p, o in mapping.items()

@@ -103,7 +103,7 @@ def _check_summary(analysis: BinaryAnalysis, tc):
     from dwarfdiag.errors import DwarfdiagError
 
     try:
-        report = analysis.check(PaholeChoice(tuple(tc.pahole_argv()), tc.label))
+        report = analysis.check(PaholeChoice.of_toolchain(tc))
     except DwarfdiagError as e:
         return failed_check(str(analysis.path), tc.label, str(e))
     return report.summary(MAX_CHECK_PATTERNS)

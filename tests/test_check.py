@@ -7,6 +7,7 @@ sid's 1.32 run through their unpacked loaders, each with its own libbpf.
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,53 @@ def test_a_second_check_reads_the_dwarf_without_function_bodies(gc_seed_binary, 
     assert second.check(choice).summary() == whole
     assert len(second.graph.dies) < len(first.graph.dies)
     assert whole.drifts and whole.drifts[0].unencoded_dies
+
+
+def test_an_unpacked_pahole_s_capture_is_cached_and_the_system_s_is_not(
+        gc_seed_binary, sid_toolchain, tmp_path, monkeypatch):
+    """pahole's BTF is a function of the binary's bytes and of the toolchain's exact
+    packages: captured once per (binary, toolchain); the system's pahole, whose
+    libraries apt may change, runs every time."""
+    from dwarfdiag.analysis import PaholeChoice
+    from dwarfdiag.btf import capture as capture_module
+    from dwarfdiag.btf.capture import cached_capture
+    from dwarfdiag.toolchains.suites import require
+
+    monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "toolchains").symlink_to(Path(sid_toolchain.root).parent)
+    sid, system = PaholeChoice.of(toolchain="sid"), PaholeChoice.of()
+    assert sid.identity and "libbpf1" in sid.identity and system.identity is None
+    assert require("sid").identity() == sid.identity
+    first = cached_capture(gc_seed_binary, list(sid.argv), sid.label, sid.identity)
+    runs = []
+    real = capture_module.capture
+    monkeypatch.setattr(capture_module, "capture",
+                        lambda *a, **k: runs.append(a) or real(*a, **k))
+    again = cached_capture(gc_seed_binary, list(sid.argv), sid.label, sid.identity)
+    assert runs == [] and (again.btf, again.dedup_ret) == (first.btf, first.dedup_ret)
+    assert again.run.returncode == first.run.returncode
+    for _ in range(2):
+        cached_capture(gc_seed_binary, list(system.argv), system.label, system.identity)
+    assert len(runs) == 2
+
+
+def test_a_warm_check_of_a_faithful_pahole_reads_no_dwarf(sid_toolchain, tmp_path,
+                                                          monkeypatch):
+    """With our encoding and pahole's capture cached, a check where pahole 1.32 is
+    faithful looks at no DIE: the same report, and no graph loaded."""
+    from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
+    from dwarfdiag.fork import wait_for_background
+
+    monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "toolchains").symlink_to(Path(sid_toolchain.root).parent)
+    binary = corpus_binary("statefn", "gc")
+    sid = PaholeChoice.of(toolchain="sid")
+    first = BinaryAnalysis(binary, function_bodies=False).check(sid)
+    wait_for_background()
+    assert first.inconsistencies == [] and first.pahole_cycles
+    second = BinaryAnalysis(binary, function_bodies=False)
+    again = second.check(sid)
+    assert "graph" not in second.__dict__
+    assert again.summary() == first.summary()

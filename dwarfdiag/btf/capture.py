@@ -33,6 +33,33 @@ class Capture:
                 "btf_bytes": len(self.btf), "run": self.run.as_dict()}
 
 
+def cached_capture(binary: Path, argv: list[str], label: str, identity: str | None,
+                   timeout: float = 600) -> Capture:
+    """:func:`capture`, answered from the cache when this very pahole (``identity``,
+    see :meth:`~dwarfdiag.toolchains.suites.Toolchain.identity`) captured these bytes
+    before with this code: pahole's BTF is a function of them. ``identity`` None
+    (the system's pahole, a ``--pahole PATH``): run every time."""
+    import marshal
+
+    from dwarfdiag.cache import derived_key, load_derived, store_derived
+
+    if identity is None:
+        return capture(binary, argv, label, timeout)
+    key = derived_key(Path(binary), "capture", identity)
+    payload = load_derived("capture", key)
+    if payload is not None:
+        try:
+            btf, ret, run = marshal.loads(payload)
+            run = PaholeRun(**{**run, "error_lines": tuple(run["error_lines"])})
+            if isinstance(btf, bytes) and (ret is None or isinstance(ret, int)):
+                return Capture(btf, ret, METHOD, label, run)
+        except (ValueError, EOFError, TypeError, KeyError):
+            pass  # a verified entry of another shape: run pahole
+    cap = capture(binary, argv, label, timeout)
+    store_derived("capture", key, marshal.dumps((cap.btf, cap.dedup_ret, cap.run.as_dict())))
+    return cap
+
+
 def capture(binary: Path, argv: list[str], label: str, timeout: float = 600) -> Capture:
     interposer = build(CAPTURE)
     with tempfile.TemporaryDirectory() as tmp:

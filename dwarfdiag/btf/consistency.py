@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 from dwarfdiag.btf.compare import SIZED
 from dwarfdiag.btf.cycles import reference_cycles
@@ -213,12 +214,18 @@ def _describe(btf: Btf, i: int) -> str:
     return f"[{i}] {t.kind.name} '{btf.name_of(t) or '(anon)'}'"
 
 
-def check(graph: TypeGraph, encoded: Encoded, pahole: Btf, label: str = "pahole",
-          method: str = "", dedup_ret: int | None = None) -> CheckReport:
+def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: Btf,
+          label: str = "pahole", method: str = "",
+          dedup_ret: int | None = None) -> CheckReport:
+    """pahole's BTF against ours, type by type. ``graph`` may be a function that
+    gives the TypeGraph: its DIEs are looked at only where pahole's ids drift (the
+    DIEs that got no type), so a check with our encoding cached mostly reads no
+    DWARF."""
+    graph_of = graph if callable(graph) else (lambda: graph)
     ours = encoded.btf
     mapping, how, unmatched = align(pahole, ours)
     back = {o: p for p, o in mapping.items()}
-    report = CheckReport(graph.source, label, method, dedup_ret, len(pahole.types),
+    report = CheckReport(encoded.source, label, method, dedup_ret, len(pahole.types),
                          len(ours.types), len(mapping), how, unmatched=unmatched)
     bad_edges: set[tuple[int, int]] = set()
     ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
@@ -258,8 +265,8 @@ def check(graph: TypeGraph, encoded: Encoded, pahole: Btf, label: str = "pahole"
                 continue
             bad_edges.add((p_id, p_target))
             add(slot, _describe(ours, o_target), _describe(pahole, p_target), delta,
-                _crosses_unit(graph, encoded, o_id, o_target), o_target, p_target)
-    report.drifts = _drifts(graph, encoded, ours, ref_checks)
+                _crosses_unit(encoded, o_id, o_target), o_target, p_target)
+    report.drifts = _drifts(graph_of, encoded, ours, ref_checks)
     report.pahole_cycles = reference_cycles(pahole)
     report.encoder_made_cycles = [c for c in report.pahole_cycles
                                   if any((a, b) in bad_edges
@@ -271,16 +278,16 @@ def check(graph: TypeGraph, encoded: Encoded, pahole: Btf, label: str = "pahole"
     return report
 
 
-def _crosses_unit(graph: TypeGraph, encoded: Encoded, referrer: int, target: int) -> bool | None:
-    a = encoded.provenance.get(referrer, {}).get("die_offset")
-    b = encoded.provenance.get(target, {}).get("die_offset")
-    if a is None or b is None:
+def _crosses_unit(encoded: Encoded, referrer: int, target: int) -> bool | None:
+    """Do the two types' DIEs lie in different compile units (by the units' names,
+    which gc gives per package)? None when either type has no DIE."""
+    a, b = encoded.provenance.get(referrer, {}), encoded.provenance.get(target, {})
+    if "die_offset" not in a or "die_offset" not in b:
         return None
-    da, db = graph.die(a), graph.die(b)
-    return None if da is None or db is None else da.cu != db.cu
+    return a.get("cu") != b.get("cu")
 
 
-def _drifts(graph: TypeGraph, encoded: Encoded, ours: Btf,
+def _drifts(graph_of: Callable[[], TypeGraph], encoded: Encoded, ours: Btf,
             checks: list[tuple[int, int | None]]) -> list[Drift]:
     """Fixed-distance shifts of reference targets, and the DIEs that caused them."""
     shifted = Counter(d for _, d in checks if d)
@@ -290,7 +297,7 @@ def _drifts(graph: TypeGraph, encoded: Encoded, ours: Btf,
             continue
         start = min(t for t, d in checks if d == delta)
         after = [d for t, d in checks if t >= start]
-        unencoded = _unencoded_before(graph, encoded, start)
+        unencoded = _unencoded_before(graph_of(), encoded, start)
         out.append(Drift(delta, start, after.count(delta), len(after), _describe(ours, start),
                          unencoded))
     return out

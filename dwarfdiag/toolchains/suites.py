@@ -63,6 +63,18 @@ class Toolchain:
             return [self.pahole]
         return debian.loader_argv(Path(self.root), Path(self.pahole))
 
+    def identity(self) -> str | None:
+        """What makes two runs of this pahole give the same BTF: the version of every
+        package of the unpacked closure (pahole, libdw, libelf, libbpf, ...) and the
+        pahole executable's bytes. None for the system's pahole, whose libraries apt
+        may change under it: its runs are not cached."""
+        if self.root is None or not self.packages:
+            return None
+        import hashlib
+
+        digest = hashlib.sha256(Path(self.pahole).read_bytes()).hexdigest()
+        return f"{self.name}:{sorted(self.packages.items())}:{digest}"
+
     @property
     def label(self) -> str:
         return f"{self.name} (pahole {self.pahole_version}, libbpf {self.libbpf_version})"
