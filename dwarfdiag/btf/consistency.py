@@ -279,12 +279,13 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
 
 
 def _crosses_unit(encoded: Encoded, referrer: int, target: int) -> bool | None:
-    """Do the two types' DIEs lie in different compile units (by the units' names,
-    which gc gives per package)? None when either type has no DIE."""
-    a, b = encoded.provenance.get(referrer, {}), encoded.provenance.get(target, {})
-    if "die_offset" not in a or "die_offset" not in b:
+    """Do the two types' DIEs lie in different compile units? None when either type
+    has no DIE."""
+    a = encoded.provenance.get(referrer, {}).get("die_offset")
+    b = encoded.provenance.get(target, {}).get("die_offset")
+    if a is None or b is None:
         return None
-    return a.get("cu") != b.get("cu")
+    return encoded.unit_of(a) != encoded.unit_of(b)
 
 
 def _drifts(graph_of: Callable[[], TypeGraph], encoded: Encoded, ours: Btf,

@@ -61,19 +61,20 @@ def _key(path: Path, funcs: bool) -> str:
 
 def _store(key: str, enc: "Encoded", raw: bytes) -> None:
     store_derived("encoded", key, marshal.dumps(
-        (raw, enc.warnings, len(enc.btf.types), enc.skipped)))
+        (raw, enc.warnings, len(enc.btf.types), enc.skipped, enc.units)))
 
 
-def _load(key: str) -> tuple[bytes, dict, int, dict] | None:
-    """(raw, warnings, types, skipped) of a verified entry of the right shape."""
+def _load(key: str) -> tuple[bytes, dict, int, dict, list] | None:
+    """(raw, warnings, types, skipped, units) of a verified entry of the right shape."""
     payload = load_derived("encoded", key)
     try:
-        raw, warnings, types, skipped = marshal.loads(payload) if payload else (None,) * 4
+        raw, warnings, types, skipped, units = \
+            marshal.loads(payload) if payload else (None,) * 5
     except (ValueError, EOFError, TypeError):
         return None
     if (isinstance(raw, bytes) and isinstance(warnings, dict) and isinstance(types, int)
-            and isinstance(skipped, dict)):
-        return raw, warnings, types, skipped
+            and isinstance(skipped, dict) and isinstance(units, list)):
+        return raw, warnings, types, skipped, units
     return None
 
 
@@ -143,7 +144,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
 
     hit = _load(key) if use_cache else None
     if hit is not None:
-        raw, warnings, types, _ = hit
+        raw, warnings, types, _, _ = hit
         return EncodedFile(raw, warnings, types, cached=True,
                            load_provenance=lambda: _load_provenance(key) or fresh().provenance)
     return fresh()
@@ -171,9 +172,9 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
     if hit is not None:
         provenance = _load_provenance(key)
         if provenance is not None:
-            raw, warnings, _, skipped = hit
+            raw, warnings, _, skipped, units = hit
             return Encoded(parse_btf(raw, sanity=False), provenance, warnings, str(path),
-                           skipped), raw
+                           skipped, units), raw
     from dwarfdiag.dwarf.loader import store_typegraph
 
     g = graph()

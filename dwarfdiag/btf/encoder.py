@@ -113,6 +113,14 @@ class Encoded:
     warnings: dict[str, int] = field(default_factory=dict)  # unsupported tag -> DIE count
     source: str = ""
     skipped: dict[str, str] = field(default_factory=dict)  # function pahole leaves out -> why
+    # each compile unit's offset, ascending: the unit a DIE offset lies in, without the DIEs
+    units: list[int] = field(default_factory=list)
+
+    def unit_of(self, die_offset: int) -> int:
+        """The index of the compile unit holding the DIE at ``die_offset``."""
+        from bisect import bisect_right
+
+        return bisect_right(self.units, die_offset) - 1
 
 
 def encode(graph: TypeGraph, funcs: bool = True) -> Encoded:
@@ -139,7 +147,7 @@ class _Encoder:
         if funcs:
             self._emit_functions()
         return Encoded(self.b.btf(), self.prov, dict(self.warnings), self.g.source,
-                       dict(self.skipped))
+                       dict(self.skipped), [cu.offset for cu in self.g.cus])
 
     # -- pass 1: ids in pahole's order -----------------------------------
     def _assign_ids(self) -> list:
