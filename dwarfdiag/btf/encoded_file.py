@@ -134,6 +134,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
         raw = write_btf(enc.btf)
         if use_cache:
             _store(key, enc, raw)
+
         def provenance() -> dict[int, dict]:
             every = dict(enc.provenance)  # each type's, worked out now
             if use_cache:

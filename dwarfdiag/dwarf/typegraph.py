@@ -230,8 +230,8 @@ class TypeGraph:
 class FunctionBodies:
     """Which DIEs lie inside functions and are no type: parameters, variables,
     inlined calls and blocks, and all they hold but types (half a gc binary's DIEs).
-    Analyses of types and function names (``diff``) keep the graph without them, in
-    half the memory. Decided DIE by DIE in DIE order, parents before children.
+    Analyses of types and function names (``diff``, ``check`` once the encoding is
+    cached) keep the graph without them, in half the memory. Decided DIE by DIE in DIE order, parents before children.
     """
 
     SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
