@@ -174,15 +174,14 @@ class BinaryAnalysis:
         if pahole is None:
             return DedupInput(self.encoded.btf, self.encoded_raw, ENCODER_SOURCE,
                               self.encoded.provenance, binary=str(self.path))
-        from dwarfdiag.btf.consistency import align, check
+        from dwarfdiag.btf.consistency import check
 
-        cap = self.capture(pahole, cached=True)
+        cap = self.capture_while_reading(pahole)
         theirs = parse_btf(cap.btf)
-        mapping, _, _ = align(theirs, self.encoded.btf)
-        provenance = {p: self.encoded.provenance[o] for p, o in mapping.items()
-                      if o in self.encoded.provenance}
-        report = check(self.graph, self.encoded, theirs, pahole.label, cap.method,
+        report = check(lambda: self.graph, self.encoded, theirs, pahole.label, cap.method,
                        cap.dedup_ret)
+        provenance = {p: self.encoded.provenance[o] for p, o in report.mapping.items()
+                      if o in self.encoded.provenance}
         return DedupInput(theirs, cap.btf, f"{pahole.label}, captured before btf__dedup",
                           provenance, report, binary=str(self.path))
 

@@ -58,6 +58,8 @@ class CheckReport:
     dwarf_cycles: int = 0
     cycle_example: str = ""  # the first cycle of pahole's BTF, spelled out
     unmatched: Unmatched | None = None
+    # pahole id -> our id (not saved: the replay of pahole's BTF takes provenance by it)
+    mapping: dict[int, int] = field(default_factory=dict, repr=False)
 
     def patterns(self) -> list[InconsistencyPattern]:
         groups: dict[tuple, list[Inconsistency]] = defaultdict(list)
@@ -226,7 +228,8 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
     mapping, how, unmatched = align(pahole, ours)
     back = {o: p for p, o in mapping.items()}
     report = CheckReport(encoded.source, label, method, dedup_ret, len(pahole.types),
-                         len(ours.types), len(mapping), how, unmatched=unmatched)
+                         len(ours.types), len(mapping), how, unmatched=unmatched,
+                         mapping=mapping)
     bad_edges: set[tuple[int, int]] = set()
     ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
     for p_id, o_id in mapping.items():
