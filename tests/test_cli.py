@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from dwarfdiag.btf.model import BtfKind
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.cli import app
+from conftest import corpus_binary
 
 runner = CliRunner()
 
@@ -80,6 +82,26 @@ def test_usage_errors_are_one_line(args, message):
 def test_version():
     proc = _run("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("dwarfdiag ")
+
+
+def test_script_leaves_at_once_with_everything_done(tmp_path):
+    """main() skips the interpreter's teardown (os._exit): the exit handlers ran (the
+    background child filling the cache reaped: its entries are there when the
+    command has returned), the output through a pipe is whole, and exit codes are
+    those sys.exit gave."""
+    cache, final = tmp_path / "cache", tmp_path / "final.btf"
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "final",
+                           str(corpus_binary("statefn")), "-o", str(final)],
+                          capture_output=True, text=True,
+                          env={**os.environ, "DWARFDIAG_CACHE": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    areas = {p.parent.name for p in cache.rglob("*") if p.is_file()}
+    assert {"typegraph", "provenance"} <= areas, areas
+    whole = runner.invoke(app, ["btf", "dump", str(final)])
+    assert whole.exit_code == 0 and len(whole.output) > 1 << 17  # more than a pipe holds
+    proc = _run("btf", "dump", str(final))
+    assert proc.returncode == 0 and proc.stdout == whole.output
+    assert _run("btf", "info").returncode == 2  # usage error
 
 
 def test_bad_btf_is_one_line_and_exit_2(tmp_path):

@@ -96,28 +96,37 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True,
             progress: Callable[[str], None] | None = None) -> Explanation:
     """Diagnose ``inp`` under ``variant``; ``predict`` also replays every other
     variant to predict pahole's verdict with each libbpf (one more replay per algorithm,
-    on the second core).
+    shared between the two cores).
     ``progress`` hears which replay is running."""
     say = progress or (lambda text: None)
     btf = inp.btf
-    # Every other algorithm's replay runs on the second core meanwhile (1.1 and 1.5
+    # Every other algorithm's replay is needed for the predictions (1.1 and 1.5
     # always share one, master and 1.7 unless there is base BTF). The explore
     # replay's first failure is the one a plain replay stops at, so it answers for
-    # its own algorithm.
+    # its own algorithm. The later algorithms (1.7's success replays every phase,
+    # the slowest) go to the second core; this process replays its own variant, then
+    # the earlier ones, so both cores finish about together.
     own = _behaviour(variant, btf)
     others: dict[tuple, Variant] = {}
     for v in VARIANTS.values() if predict else ():
         others.setdefault(_behaviour(v, btf), v)
     others.pop(own, None)
+    pending = list(others.items())
+    mine, theirs = pending[:len(pending) // 2], pending[len(pending) // 2:]
 
-    def predict_others() -> list:
-        return [(list(b), _outcome(replay(btf, v), btf, inp)) for b, v in others.items()]
+    def replay_each(share: list) -> list:
+        return [(list(b), _outcome(replay(btf, v), btf, inp)) for b, v in share]
 
-    child = Forked(predict_others) if others and second_core() else None
+    child = Forked(lambda: replay_each(theirs)) if theirs and second_core() else None
+    if child is None:
+        mine, theirs = pending, []
     try:
         say(f"replaying libbpf {variant.name} ({len(btf.types)} types)")
         result = replay(btf, variant, explore=True)
         outcomes = {own: _outcome(result, btf, inp)}
+        for b, v in mine:
+            say(f"predicting pahole with libbpf {v.name}")
+            outcomes[b] = _outcome(replay(btf, v), btf, inp)
         if child is not None:
             say("predicting pahole with the other libbpf versions")
             found = child.result()
@@ -126,7 +135,7 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True,
     finally:
         if child is not None:
             child.stop()
-    for b, v in others.items():
+    for b, v in theirs:  # the second core's share, when its child was lost
         if b not in outcomes:
             say(f"predicting pahole with libbpf {v.name}")
             outcomes[b] = _outcome(replay(btf, v), btf, inp)
