@@ -212,3 +212,32 @@ def test_a_graph_read_for_the_encoder_is_cached_once_encoded(own_cache, gc_seed_
     read = load_typegraph(gc_seed_binary, use_cache=False)  # no cache, so no key
     assert cached.to_data() == {**read.to_data(), "key": cached.key}
     assert cached.to_data() == analysis.graph.to_data()  # the one read: whole, for the encoder
+
+
+def test_function_bodies_are_an_entry_of_their_own(own_cache, gc_seed_binary, monkeypatch):
+    """The graph's entry leaves out what lies inside functions; a whole load merges the
+    bodies' entry back into DIE order, run by run (small runs here, so that many
+    are merged), and without that entry it reads the DWARF again; a load without
+    function bodies never needs it."""
+    from dwarfdiag.dwarf import loader
+    from dwarfdiag.dwarf.loader import BODIES, content_key, load_typegraph
+    from dwarfdiag.dwarf.typegraph import TypeGraph
+
+    monkeypatch.setattr(TypeGraph, "CHUNK_DIES", 97)
+    reads = []
+    real_read = loader.read_typegraph
+    monkeypatch.setattr(loader, "read_typegraph", lambda *a: reads.append(1) or real_read(*a))
+    read = load_typegraph(gc_seed_binary)  # read, then cached
+    whole = load_typegraph(gc_seed_binary)
+    assert reads == [1] and whole.to_data() == read.to_data()
+    assert list(whole.dies) == sorted(whole.dies)  # DIE order, as read
+    without = load_typegraph(gc_seed_binary, function_bodies=False)
+    read.drop_function_bodies()
+    assert reads == [1] and without.to_data() == read.to_data()
+
+    key = content_key(gc_seed_binary)
+    (own_cache / "derived" / BODIES / f"{key}.bin").unlink()
+    load_typegraph(gc_seed_binary, function_bodies=False)
+    assert reads == [1]
+    again = load_typegraph(gc_seed_binary)
+    assert reads == [1, 1] and again.to_data() == whole.to_data()

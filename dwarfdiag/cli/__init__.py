@@ -35,6 +35,7 @@ def _fail(message: str, code: int = 2) -> None:
 def main() -> None:
     """The ``dwarfdiag`` script: run the command, then leave at once (see
     :func:`_leave`)."""
+    State.leaving_at_once = True
     try:
         _run()
     except SystemExit as e:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dwarfdiag.cli.apps import app
+from dwarfdiag.cli.apps import app, keep_until_exit
 from dwarfdiag.cli.btf import PaholeOpt, ToolchainOpt
 from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_out_dir, check_output, echo, emit,
                                   progress)
@@ -67,6 +67,7 @@ def diff_cmd(
         bar.stage("comparing")
         result = diff(ga, gb, type_name, package)
     emit(result, as_json, output, lambda: result.lines(limit), inputs=[a, b])
+    keep_until_exit(ga, gb, result)
 
 
 @app.command("probe")

@@ -2,8 +2,8 @@
 
 The cache key (:func:`dwarfdiag.cache.derived_key`) is the SHA-256 of the
 binary's bytes plus a fingerprint of dwarfdiag's code and the Python
-version, never the path. A warm load reads one verified entry (the graph's
-``marshal`` pieces, see :func:`_framed`) and does not parse DWARF at all.
+version, never the path. A warm load reads verified entries (the graph's
+``marshal`` pieces, see :func:`_store`) and does not parse DWARF at all.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from dwarfdiag.cache import derived_key, framed, load_derived, store_derived_pieces, unframed
 from dwarfdiag.dwarf import gonames
@@ -21,12 +21,13 @@ from dwarfdiag.dwarf.reader import (AT_STMT_LIST, Context, UnitHeader, read_unit
                                     unit_headers)
 from dwarfdiag.dwarf.sections import ElfSections, read_sections
 from dwarfdiag.elf import ElfFile
-from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
+from dwarfdiag.dwarf.typegraph import (CompileUnit, Die, FunctionBodies, TypeGraph,
+                                       link_children)
 from dwarfdiag.errors import BadInputError
 from dwarfdiag.fork import LOST, Forked, second_core
 from dwarfdiag.heap import bulk_build
 
-CACHE_FORMAT = 9  # bump when TypeGraph.header_data or die_chunks change shape
+CACHE_FORMAT = 10  # bump when TypeGraph.header_data or die_chunks change shape
 
 Progress = Callable[[int, int], None]  # (bytes of .debug_info done, total)
 
@@ -51,9 +52,44 @@ def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None
 def store_typegraph(graph: TypeGraph) -> None:
     """Write a graph :func:`load_typegraph` read with ``store=False`` to the cache."""
     if graph.key and not graph.cached:
-        # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
-        store_derived_pieces("typegraph", graph.key, _framed(graph))
+        _store(graph)
         graph.cached = True
+
+
+# The cache keeps a graph as two entries: the header and every DIE but the function
+# bodies (``typegraph``), and the function bodies (``typegraph-bodies``), each a run
+# of DIEs per frame, the n-th runs of both covering the same DIEs. An analysis of
+# types and function names (diff) reads only the first: half the DIEs to unpack.
+BODIES = "typegraph-bodies"
+
+
+def _store(graph: TypeGraph) -> None:
+    # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
+    bodies = FunctionBodies()
+    outside = graph.die_chunks(lambda d: not bodies.drop(d.offset, d.tag, d.parent))
+    store_derived_pieces("typegraph", graph.key,
+                         framed(itertools.chain([graph.header_data()], outside)))
+    inside = graph.die_chunks(lambda d: d.offset in bodies.dropped)
+    store_derived_pieces(BODIES, graph.key, framed(inside))
+
+
+def _load(key: str, function_bodies: bool) -> TypeGraph | None:
+    """The cached graph (whole, or without function bodies), None on a miss."""
+    payload = load_derived("typegraph", key)
+    bodies = load_derived(BODIES, key) if function_bodies and payload is not None else b""
+    if payload is None or bodies is None:
+        return None
+    try:
+        runs = unframed(payload)
+        header = next(runs)
+        if function_bodies:
+            # the runs of both entries cover the same DIEs: merged, they are in DIE
+            # order again (offsets are unique; sorting two sorted lists is one merge)
+            runs = (sorted(outside + inside) for outside, inside
+                    in itertools.zip_longest(runs, unframed(bodies), fillvalue=[]))
+        return TypeGraph.from_pieces(header, runs)
+    except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
+        return None
 
 
 def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
@@ -62,32 +98,16 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
     # key fills no cache downstream either (diff's cycles)
     key = content_key(path) if use_cache else ""
     if use_cache:
-        payload = load_derived("typegraph", key)
-        if payload is not None:
-            try:
-                graph = _from_pieces(payload, function_bodies)
-                graph.source, graph.cached = str(path), True
-                return graph
-            except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
-                pass
+        graph = _load(key, function_bodies)
+        if graph is not None:
+            graph.source, graph.cached = str(path), True
+            return graph
     graph = read_typegraph(path, key, progress)
     if store or not function_bodies:  # the cache keeps the whole graph
         store_typegraph(graph)
     if not function_bodies:
         graph.drop_function_bodies()  # read whole: the cache keeps the whole graph
     return graph
-
-
-def _framed(graph: TypeGraph) -> Iterator[bytes]:
-    """The graph's cache entry: the header, then the runs of DIEs, one run made at a
-    time (never every run at once: that would be a second copy of the graph)."""
-    return framed(itertools.chain([graph.header_data()], graph.die_chunks()))
-
-
-def _from_pieces(payload: bytes, function_bodies: bool = True) -> TypeGraph:
-    """A graph from what :func:`_framed` wrote."""
-    values = unframed(payload)
-    return TypeGraph.from_pieces(next(values), values, function_bodies)
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag, tag_name
@@ -194,15 +194,20 @@ class TypeGraph:
                     for c in self.cus],
         }
 
-    def die_chunks(self) -> Iterator[list[tuple]]:
-        """The DIEs in DIE order as ``(offset, tag, parent, cu, attrs)``, a run at a time."""
+    def die_chunks(self, keep: Callable[[Die], bool] | None = None) -> Iterator[list[tuple]]:
+        """The DIEs in DIE order as ``(offset, tag, parent, cu, attrs)``, a run of
+        CHUNK_DIES at a time; with ``keep``, each run holds only the DIEs it keeps (so
+        the n-th runs of two complementary ``keep`` cover the same DIEs)."""
         run: list[tuple] = []
+        seen = 0
         for d in self.dies.values():
-            run.append((d.offset, d.tag, d.parent, d.cu, d.attrs))
-            if len(run) >= self.CHUNK_DIES:
+            if keep is None or keep(d):
+                run.append((d.offset, d.tag, d.parent, d.cu, d.attrs))
+            seen += 1
+            if seen == self.CHUNK_DIES:
                 yield run
-                run = []
-        if run:
+                run, seen = [], 0
+        if seen:
             yield run
 
     def to_data(self) -> dict:
@@ -211,16 +216,12 @@ class TypeGraph:
                 "dies": [die for run in self.die_chunks() for die in run]}
 
     @classmethod
-    def from_pieces(cls, header: dict, die_runs: Iterable[list],
-                    function_bodies: bool = True) -> "TypeGraph":
-        """The graph :meth:`header_data` and :meth:`die_chunks` describe; without
-        ``function_bodies``, what lies inside functions is never made at all."""
+    def from_pieces(cls, header: dict, die_runs: Iterable[list]) -> "TypeGraph":
+        """The graph :meth:`header_data` and :meth:`die_chunks` describe."""
         dies: dict[int, Die] = {}
-        drop = None if function_bodies else FunctionBodies().drop
         for run in die_runs:
             for offset, tag, parent, cu, attrs in run:
-                if drop is None or not drop(offset, tag, parent):
-                    dies[offset] = Die(offset, tag, parent, cu, attrs)
+                dies[offset] = Die(offset, tag, parent, cu, attrs)
         link_children(dies)
         return cls(header["source"], header["key"], [CompileUnit(*c) for c in header["cus"]],
                    dies, tuple(header["functions"]), header["die_count"], header["compressed"],
