@@ -210,3 +210,35 @@ def test_a_warm_check_of_a_faithful_pahole_reads_no_dwarf(sid_toolchain, tmp_pat
     again = second.check(sid)
     assert "graph" not in second.__dict__
     assert again.summary() == first.summary()
+
+
+def test_the_cycles_found_on_the_second_core_are_the_ones_found_here(gc_seed_binary,
+                                                                      monkeypatch):
+    """check works the reference-only cycles out in a forked child while it compares:
+    the same report as one process, and the same again when that child is lost."""
+    import os
+
+    from dwarfdiag import fork
+    from dwarfdiag.analysis import PaholeChoice
+    from dwarfdiag.btf.capture import cached_capture
+
+    from conftest import count_forks
+
+    system = PaholeChoice.of()
+    cap = cached_capture(gc_seed_binary, list(system.argv), system.label, None)
+    graph = load_typegraph(gc_seed_binary)
+    encoded = encode(graph)
+
+    def report():
+        return check(graph, encoded, parse_btf(cap.btf), system.label).summary()
+
+    monkeypatch.setenv("DWARFDIAG_JOBS", "1")
+    alone = report()
+    assert alone.pahole_cycles and alone.encoder_made_cycles  # pahole 1.24 drifts
+    monkeypatch.delenv("DWARFDIAG_JOBS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    forks = count_forks(monkeypatch)
+    assert report() == alone
+    assert len(forks) == 1
+    monkeypatch.setattr(fork.Forked, "result", lambda self: fork.LOST)
+    assert report() == alone

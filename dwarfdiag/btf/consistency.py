@@ -37,6 +37,7 @@ from dwarfdiag.dwarf.typegraph import TypeGraph
 from dwarfdiag.findings.check import (MAX_EXAMPLES, CheckSummary, Drift, Inconsistency,
                                       InconsistencyPattern, UnencodedDie, Unmatched)
 from dwarfdiag.findings.common import Provenance
+from dwarfdiag.fork import LOST, Forked, second_core
 
 POSITIONAL_AGREEMENT = 0.99  # below this, align by matching runs instead of position
 
@@ -60,6 +61,8 @@ class CheckReport:
     unmatched: Unmatched | None = None
     # pahole id -> our id (not saved: the replay of pahole's BTF takes provenance by it)
     mapping: dict[int, int] = field(default_factory=dict, repr=False)
+    # (pahole id, its target) of references that land elsewhere than ours (not saved)
+    bad_edges: set[tuple[int, int]] = field(default_factory=set, repr=False)
 
     def patterns(self) -> list[InconsistencyPattern]:
         groups: dict[tuple, list[Inconsistency]] = defaultdict(list)
@@ -225,6 +228,52 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
     DWARF."""
     graph_of = graph if callable(graph) else (lambda: graph)
     ours = encoded.btf
+    with _cycles_beside(pahole, ours) as cycles:
+        report = _compare(graph_of, encoded, pahole, label, method, dedup_ret)
+        report.pahole_cycles, report.dwarf_cycles = cycles.result()
+    bad_edges = report.bad_edges
+    report.encoder_made_cycles = [c for c in report.pahole_cycles
+                                  if any((a, b) in bad_edges
+                                         for a, b in zip(c, c[1:] + c[:1]))]
+    if report.pahole_cycles:
+        first = report.pahole_cycles[0]
+        report.cycle_example = " -> ".join(_describe(pahole, i) for i in first + first[:1])
+    return report
+
+
+class _cycles_beside:
+    """The reference-only cycles of pahole's BTF and the number of ours, worked out
+    by a child on the second core while this process compares the types (a seventh
+    of a check), or here when there is no second core or the child is lost."""
+
+    def __init__(self, pahole: Btf, ours: Btf):
+        self.pair = (pahole, ours)
+        self.child = Forked(self._work) if second_core() else None
+
+    def _work(self) -> tuple[list[list[int]], int]:
+        pahole, ours = self.pair
+        return reference_cycles(pahole), len(reference_cycles(ours))
+
+    def result(self) -> tuple[list[list[int]], int]:
+        found = self.child.result() if self.child is not None else LOST
+        if found is LOST:
+            return self._work()
+        cycles, count = found  # type: ignore[misc]
+        return cycles, count
+
+    def __enter__(self) -> "_cycles_beside":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+
+def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, label: str,
+             method: str, dedup_ret: int | None) -> CheckReport:
+    """The aligned pairs compared, and the drifts; the report's ``bad_edges`` are
+    pahole's references that land elsewhere than ours."""
+    ours = encoded.btf
     mapping, how, unmatched = align(pahole, ours)
     back = {o: p for p, o in mapping.items()}
     report = CheckReport(encoded.source, label, method, dedup_ret, len(pahole.types),
@@ -270,14 +319,7 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
             add(slot, _describe(ours, o_target), _describe(pahole, p_target), delta,
                 _crosses_unit(encoded, o_id, o_target), o_target, p_target)
     report.drifts = _drifts(graph_of, encoded, ours, ref_checks)
-    report.pahole_cycles = reference_cycles(pahole)
-    report.encoder_made_cycles = [c for c in report.pahole_cycles
-                                  if any((a, b) in bad_edges
-                                         for a, b in zip(c, c[1:] + c[:1]))]
-    report.dwarf_cycles = len(reference_cycles(ours))
-    if report.pahole_cycles:
-        first = report.pahole_cycles[0]
-        report.cycle_example = " -> ".join(_describe(pahole, i) for i in first + first[:1])
+    report.bad_edges = bad_edges
     return report
 
 
