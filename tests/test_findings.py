@@ -140,3 +140,11 @@ def test_to_json_spells_what_the_json_module_spells(value):
     """to_json writes its own indented JSON (the json module's indenting encoder is
     pure Python): the bytes must be json.dumps's, escapes, numbers and nesting alike."""
     assert to_json(value) == json.dumps(to_data(value), indent=2, ensure_ascii=True) + "\n"
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(_JSON_VALUES, min_size=1, max_size=5), st.integers(500, 3000))
+def test_a_big_document_is_spelled_alike(values, times):
+    """A document of many thousand pieces is joined a few thousand at a time."""
+    document = {"items": values * times}
+    assert to_json(document) == json.dumps(to_data(document), indent=2, ensure_ascii=True) + "\n"

@@ -98,10 +98,21 @@ def to_json(obj: Any) -> str:
     byte for byte what ``json.dumps(to_data(obj), indent=2, ensure_ascii=True)`` gives
     (the tests hold it to that), in half the time: json's indenting encoder is pure
     Python, a generator per level, and a diff's document is 10 MB."""
-    out: list[str] = []
-    _write(to_data(obj), out.append, "\n")
-    out.append("\n")
-    return "".join(out)
+    chunks: list[str] = []
+    pieces: list[str] = []
+
+    def put(piece: str) -> None:
+        # joined every few thousand pieces: a list of every small string of a 10 MB
+        # document would hold 50 MB of them at once
+        pieces.append(piece)
+        if len(pieces) >= 4096:
+            chunks.append("".join(pieces))
+            pieces.clear()
+
+    _write(to_data(obj), put, "\n")
+    pieces.append("\n")
+    chunks.append("".join(pieces))
+    return "".join(chunks)
 
 
 def _write(value: Any, put, newline: str) -> None:
