@@ -35,6 +35,7 @@ IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
 # plain ints for the identity walk's hot loop (an IntEnum member costs a lookup each)
 _NAME, _TYPE, _BYTE_SIZE, _COUNT = int(At.name), int(At.type), int(At.byte_size), int(At.count)
 _MEMBER_LOCATION, _STRUCT = int(At.data_member_location), int(Tag.structure_type)
+_MEMBER = int(Tag.member)
 MAX_EXAMPLES = 3
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
@@ -52,7 +53,7 @@ def load_side(path, progress=None) -> TypeGraph:
 def type_key(g: TypeGraph, die: Die) -> str | None:
     """The normalised Go name a type is matched by, or None for anonymous types
     (memoised on the graph: the identity walk asks for it at every step)."""
-    keys = g.memo.setdefault("type_key", {})
+    keys = g.memo_table("type_key")
     offset = die.offset
     if offset not in keys:
         keys[offset] = _type_key(g, die)
@@ -196,8 +197,11 @@ def compare_pair(name: str, ga: TypeGraph, a: Die, gb: TypeGraph, b: Die,
         add(f"{ka}: size differs", f"{size_a} vs {size_b}")
     if sa.tag == sb.tag == Tag.structure_type:
         _compare_members(ka, ga, sa, gb, sb, add)
-    only_a = sorted(_attr_names(a) - _attr_names(b))
-    only_b = sorted(_attr_names(b) - _attr_names(a))
+    if a.attrs.keys() == b.attrs.keys():
+        only_a = only_b = []  # the same attributes: nothing to spell
+    else:
+        only_a = sorted(_attr_names(a) - _attr_names(b))
+        only_b = sorted(_attr_names(b) - _attr_names(a))
     for attr in only_a:
         add(f"{tag_name(a.tag)} has {attr} only in A")
     for attr in only_b:
@@ -240,20 +244,27 @@ def _plain(d: TypeDiff) -> tuple:
 
 
 def _compare_members(kind: str, ga: TypeGraph, sa: Die, gb: TypeGraph, sb: Die, add) -> None:
-    ma = [m for m in ga.children(sa) if m.tag == Tag.member]
-    mb = [m for m in gb.children(sb) if m.tag == Tag.member]
-    names_a, names_b = [m.name for m in ma], [m.name for m in mb]
+    dies_a, dies_b = ga.dies, gb.dies
+    ma = [m for m in (dies_a[c] for c in sa.children) if m.tag == _MEMBER]
+    mb = [m for m in (dies_b[c] for c in sb.children) if m.tag == _MEMBER]
+    names_a = [m.attrs.get(_NAME) for m in ma]
+    names_b = [m.attrs.get(_NAME) for m in mb]
     if names_a != names_b:
         add(f"{kind}: member names differ", f"{names_a} vs {names_b}")
         return
-    for x, y in zip(ma, mb):
-        if x.attrs.get(At.data_member_location) != y.attrs.get(At.data_member_location):
-            add(f"{kind}: member offsets differ", x.name or "")
-        tx, ty = ga.die(x.type) if x.type else None, gb.die(y.type) if y.type else None
+    reps_a, reps_b = ga.memo_table("representation"), gb.memo_table("representation")
+    for x, y, name in zip(ma, mb, names_a):
+        xa, ya = x.attrs, y.attrs
+        if xa.get(_MEMBER_LOCATION) != ya.get(_MEMBER_LOCATION):
+            add(f"{kind}: member offsets differ", name or "")
+        tx, ty = xa.get(_TYPE), ya.get(_TYPE)
+        tx, ty = dies_a.get(tx) if tx else None, dies_b.get(ty) if ty else None
         if tx is not None and ty is not None:
-            rx, ry = representation(ga, tx), representation(gb, ty)
+            # representation()'s own memo, looked up here first: members repeat types
+            rx = reps_a.get(tx.offset) or representation(ga, tx)
+            ry = reps_b.get(ty.offset) or representation(gb, ty)
             if rx != ry:
-                add(f"member of {kind}: {rx} (A) vs {ry} (B)", x.name or "")
+                add(f"member of {kind}: {rx} (A) vs {ry} (B)", name or "")
 
 
 def _attr_names(die: Die) -> set[str]:

@@ -23,14 +23,17 @@ GO_KINDS = {0: "invalid", 1: "bool", 2: "int", 3: "int8", 4: "int16", 5: "int32"
 BASIC_NAMES = {name: name for name in GO_KINDS.values() if name not in (
     "invalid", "array", "chan", "func", "interface", "map", "pointer", "slice", "string", "struct")}
 BASIC_NAMES.update({"byte": "uint8", "rune": "int32", "unsafe.Pointer": "unsafe.Pointer"})
-FOLLOW = (Tag.typedef, Tag.pointer_type, Tag.const_type, Tag.volatile_type)
+FOLLOW = frozenset({int(Tag.typedef), int(Tag.pointer_type), int(Tag.const_type),
+                    int(Tag.volatile_type)})
 MAX_CHAIN = 6
+# plain ints: an IntEnum member costs a class attribute lookup each time it is named
+_TYPE, _GO_KIND, _TYPEDEF = int(At.type), int(At.go_kind), int(Tag.typedef)
 
 
 def chain(g: TypeGraph, die: Die) -> list[Die]:
     """The DIE and the typedefs/pointers under it, down to the first other tag
     (memoised on the graph: kind, representation and depth all walk it)."""
-    cache = g.memo.setdefault("chain", {})
+    cache = g.memo_table("chain")
     found = cache.get(die.offset)
     if found is None:
         found = cache[die.offset] = _chain(g, die)
@@ -39,17 +42,21 @@ def chain(g: TypeGraph, die: Die) -> list[Die]:
 
 def _chain(g: TypeGraph, die: Die) -> list[Die]:
     out = [die]
-    while out[-1].tag in FOLLOW and len(out) < MAX_CHAIN:
-        nxt = g.die(out[-1].type) if out[-1].type else None
+    dies = g.dies
+    last = die
+    while last.tag in FOLLOW and len(out) < MAX_CHAIN:
+        target = last.attrs.get(_TYPE)
+        nxt = dies.get(target) if target else None
         if nxt is None or nxt in out:
             break
         out.append(nxt)
+        last = nxt
     return out
 
 
 def representation(g: TypeGraph, die: Die) -> str:
     # memoised on the graph: a diff asks for the same member types again and again
-    cache = g.memo.setdefault("representation", {})
+    cache = g.memo_table("representation")
     rep = cache.get(die.offset)
     if rep is None:
         rep = cache[die.offset] = _representation(g, die)
@@ -67,12 +74,12 @@ def _representation(g: TypeGraph, die: Die) -> str:
 
 
 def typedef_depth(g: TypeGraph, die: Die) -> int:
-    return sum(1 for d in chain(g, die) if d.tag == Tag.typedef)
+    return sum(1 for d in chain(g, die) if d.tag == _TYPEDEF)
 
 
 def go_kind(g: TypeGraph, die: Die) -> str:
     for d in chain(g, die):
-        k = d.attrs.get(At.go_kind)
+        k = d.attrs.get(_GO_KIND)
         if k is not None:
             return GO_KINDS.get(k, f"kind {k}")
     last = chain(g, die)[-1]

@@ -84,6 +84,13 @@ class TypeGraph:
     def __iter__(self) -> Iterator[Die]:
         return iter(self.dies.values())
 
+    def memo_table(self, name: str) -> dict:
+        """The memo of one derived value, by DIE offset (made on first use)."""
+        table = self.memo.get(name)
+        if table is None:
+            table = self.memo[name] = {}
+        return table
+
     def die(self, offset: int) -> Die | None:
         return self.dies.get(offset)
 
