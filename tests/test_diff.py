@@ -273,7 +273,7 @@ def test_a_side_without_function_bodies_diffs_as_the_whole_graph(pair, tmp_path,
     whole = to_data(diff(load_typegraph(gc_binary, use_cache=False),
                          load_typegraph(gccgo_binary, use_cache=False)))
     monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
-    read = [load_side(p) for p in pair]  # read, then cached whole
+    read = [load_side(p) for p in pair]  # read without the bodies, then cached
     cached = [load_side(p) for p in pair]  # from the cache, never made
     for side, again, binary in zip(read, cached, pair):
         assert side.to_data() == again.to_data()

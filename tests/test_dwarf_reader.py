@@ -286,6 +286,20 @@ def test_two_cores_read_what_one_reads(gc_seed_binary, gccgo_seed_binary, monkey
     _compare_with_pyelftools(gc_seed_binary)  # DIE order and parents survive the merge
 
 
+def test_a_read_without_function_bodies_is_the_whole_read_less_them(
+        work, gc_seed_binary, gccgo_seed_binary, gotool_binary):
+    """Leaving the function bodies out while reading (never decoded) keeps the very
+    DIEs, parents and statistics that drop_function_bodies keeps of a whole read:
+    gc, gccgo, and gcc -O2 with inlined calls and types declared in functions."""
+    c_o2 = _cc(work, "c_bodies_O2", "-g", "-O2")
+    for binary in (gc_seed_binary, gccgo_seed_binary, c_o2, gotool_binary):
+        whole = read_typegraph(binary)
+        gone = whole.drop_function_bodies()
+        without = read_typegraph(binary, function_bodies=False)
+        assert gone and not without.function_bodies, binary
+        assert without.to_data() == whole.to_data(), binary
+
+
 @pytest.mark.parametrize("which", ["first", "last"])
 def test_a_bad_unit_fails_the_read_alike_in_either_half(gc_seed_binary, monkeypatch, which):
     """The child's BadInputError reaches the user as it would from one process."""

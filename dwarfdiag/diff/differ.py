@@ -42,8 +42,9 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
 def load_side(path, progress=None) -> TypeGraph:
     """One side of a diff: the binary's TypeGraph without what lies inside its
-    functions (the diff compares types and function names only), so that the first
-    side takes half the memory while the second is read."""
+    functions (the diff compares types and function names only): read without
+    decoding them, so that the first side takes half the memory while the second is
+    read, and cached so (a later whole load reads the DWARF again)."""
     from dwarfdiag.dwarf.loader import load_typegraph
 
     return load_typegraph(path, progress=progress, function_bodies=False)

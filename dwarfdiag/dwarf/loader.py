@@ -64,13 +64,16 @@ BODIES = "typegraph-bodies"
 
 
 def _store(graph: TypeGraph) -> None:
+    """Both entries of a whole graph; the first only of a graph without function
+    bodies (the same entry: a read without them leaves out what the split does)."""
     # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
     bodies = FunctionBodies()
     outside = graph.die_chunks(lambda d: not bodies.drop(d.offset, d.tag, d.parent))
     store_derived_pieces("typegraph", graph.key,
                          framed(itertools.chain([graph.header_data()], outside)))
-    inside = graph.die_chunks(lambda d: d.offset in bodies.dropped)
-    store_derived_pieces(BODIES, graph.key, framed(inside))
+    if graph.function_bodies:
+        inside = graph.die_chunks(lambda d: d.offset in bodies.dropped)
+        store_derived_pieces(BODIES, graph.key, framed(inside))
 
 
 def _load(key: str, function_bodies: bool) -> TypeGraph | None:
@@ -87,7 +90,9 @@ def _load(key: str, function_bodies: bool) -> TypeGraph | None:
             # order again (offsets are unique; sorting two sorted lists is one merge)
             runs = (sorted(outside + inside) for outside, inside
                     in itertools.zip_longest(runs, unframed(bodies), fillvalue=[]))
-        return TypeGraph.from_pieces(header, runs)
+        graph = TypeGraph.from_pieces(header, runs)
+        graph.function_bodies = function_bodies
+        return graph
     except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
         return None
 
@@ -102,19 +107,20 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
         if graph is not None:
             graph.source, graph.cached = str(path), True
             return graph
-    graph = read_typegraph(path, key, progress)
-    if store or not function_bodies:  # the cache keeps the whole graph
+    graph = read_typegraph(path, key, progress, function_bodies)
+    if store or not function_bodies:
         store_typegraph(graph)
-    if not function_bodies:
-        graph.drop_function_bodies()  # read whole: the cache keeps the whole graph
     return graph
 
 
-def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) -> TypeGraph:
-    """Read the DWARF of ``path``; errors name the file, the section and the offset."""
+def read_typegraph(path: Path, key: str = "", progress: Progress | None = None,
+                   function_bodies: bool = True) -> TypeGraph:
+    """Read the DWARF of ``path`` (without ``function_bodies``, leaving out what
+    :class:`~dwarfdiag.dwarf.typegraph.FunctionBodies` drops, never decoded); errors
+    name the file, the section and the offset."""
     try:
         with bulk_build():
-            return _read_typegraph(Path(path), key, progress)
+            return _read_typegraph(Path(path), key, progress, function_bodies)
     except BadInputError as e:
         if str(e).startswith(f"{path}:"):
             raise
@@ -123,7 +129,8 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None) 
         raise BadInputError(f"{path}: DWARF nested too deeply to be real") from None
 
 
-def _read_typegraph(path: Path, key: str, progress: Progress | None) -> TypeGraph:
+def _read_typegraph(path: Path, key: str, progress: Progress | None,
+                    function_bodies: bool) -> TypeGraph:
     elf = ElfFile(path)
     sections = read_sections(elf)
     info = sections.get(".debug_info")
@@ -134,7 +141,8 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None) -> TypeGrap
     units = list(unit_headers(info, sections.endian))
     merged = _Merged()
     functions = read_units_on_two_cores(sections, units, progress, merged.add,
-                                        meanwhile=lambda: _function_symbols(elf))
+                                        meanwhile=lambda: _function_symbols(elf),
+                                        function_bodies=function_bodies)
     abbrevs, compressed = sections.get(".debug_abbrev"), sections.compressed
     del sections, info  # the inflated sections: every value needed is decoded by now
     link_children(merged.dies)
@@ -143,7 +151,7 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None) -> TypeGrap
     stats["dwarf_versions"] = sorted(merged.versions)
     stats["unit_count"] = len(units)
     return TypeGraph(str(path), key, merged.cus, merged.dies, functions, merged.count,
-                     compressed, stats)
+                     compressed, stats, function_bodies=function_bodies)
 
 
 class _Merged:
@@ -171,7 +179,8 @@ class _Merged:
 
 
 def read_units(sections: ElfSections, units: list[UnitHeader],
-               progress: Progress | None = None, scale: float = 1.0) -> dict:
+               progress: Progress | None = None, scale: float = 1.0,
+               function_bodies: bool = True) -> dict:
     """The kept DIEs and compile units of ``units``, as plain (marshal-able) data.
 
     ``{"cus": [(offset, name, producer, language, version, files)], "dies":
@@ -190,7 +199,7 @@ def read_units(sections: ElfSections, units: list[UnitHeader],
     done = 0
     for unit in units:
         versions.add(unit.version)
-        raw = read_unit(sections, unit, ctx, compiled, count, tally)
+        raw = read_unit(sections, unit, ctx, compiled, count, tally, function_bodies)
         done += unit.end - unit.offset
         if not raw:
             continue
@@ -199,14 +208,27 @@ def read_units(sections: ElfSections, units: list[UnitHeader],
             continue  # type units and skeletons carry nothing pahole encodes
         files: list[str] = []
         if AT_STMT_LIST in top and debug_line:
-            files = file_table(debug_line, top[AT_STMT_LIST], ctx)
-        cus.append((top_offset, top.get(At.name) or "", top.get(At.producer) or "",
-                    top.get(At.language, 0), unit.version, files))
+            files = file_table(debug_line, _unit_attr(top, AT_STMT_LIST, int, unit), ctx)
+        cus.append((top_offset, _unit_attr(top, At.name, str, unit) or "",
+                    _unit_attr(top, At.producer, str, unit) or "",
+                    _unit_attr(top, At.language, int, unit) or 0, unit.version, files))
         dies.append(raw)
         if progress:
             progress(min(int(done * scale), len(info)), len(info))
     return {"cus": cus, "dies": dies, "tally": tally, "versions": sorted(versions),
             "count": count[0]}
+
+
+def _unit_attr(top: dict, at: int, kind: type, unit: UnitHeader):
+    """An attribute of the unit DIE, of the type its meaning needs (a corrupt form
+    gives, say, bytes where an offset belongs)."""
+    value = top.get(at)
+    if value is not None and not isinstance(value, kind):
+        raise BadInputError(f".debug_info: the unit DIE at {unit.die_offset:#x} has a "
+                            f"{value.__class__.__name__} for attribute {at:#x}, where DWARF "
+                            f"puts {'a string' if kind is str else 'a number'}; the section "
+                            f"is corrupt")
+    return value
 
 
 # Below this much .debug_info, a second process costs more than it saves.
@@ -216,7 +238,8 @@ PARENT_SHARE = 0.5  # 0.45 to 0.6 measured alike on kubeadm and podman-remote
 
 def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
                             progress: Progress | None, consume: Callable[[dict], None],
-                            meanwhile: Callable[[], object] = lambda: None) -> object:
+                            meanwhile: Callable[[], object] = lambda: None,
+                            function_bodies: bool = True) -> object:
     """:func:`read_units` over all units, the later half read by a forked child
     (:mod:`dwarfdiag.fork`); ``consume`` gets each part in unit order, so DIE order
     is kept. Returns what ``meanwhile()`` returns.
@@ -229,7 +252,7 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
     """
     total = sum(u.end - u.offset for u in units)
     if total < PARALLEL_MIN_BYTES or len(units) < 2 or not second_core():
-        consume(read_units(sections, units, progress))
+        consume(read_units(sections, units, progress, function_bodies=function_bodies))
         return meanwhile()
     running, split = 0, len(units) - 1
     for i, unit in enumerate(units):
@@ -238,12 +261,15 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
             split = max(1, min(i + 1, len(units) - 1))
             break
     mine, theirs = units[:split], units[split:]
-    with Forked(lambda: read_units(sections, theirs)) as child:
+    with Forked(lambda: read_units(sections, theirs, function_bodies=function_bodies)) as child:
         consume(read_units(sections, mine, progress,
-                           scale=total / max(1, sum(u.end - u.offset for u in mine))))
+                           scale=total / max(1, sum(u.end - u.offset for u in mine)),
+                           function_bodies=function_bodies))
         result = meanwhile()
         second = child.result()
-    consume(read_units(sections, theirs) if second is LOST else second)  # type: ignore[arg-type]
+    if second is LOST:
+        second = read_units(sections, theirs, function_bodies=function_bodies)
+    consume(second)  # type: ignore[arg-type]
     return result
 
 

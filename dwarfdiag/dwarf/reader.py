@@ -484,8 +484,15 @@ def _keeps_children(tag: int) -> bool:
     return tag not in CHILD_TAGS and tag not in (Tag.compile_unit, Tag.inlined_subroutine)
 
 
+# Without function bodies (see TypeGraph's FunctionBodies, whose rule this is): what
+# a function holds is left out, but for types and functions, wherever they are.
+_KEPT_IN_BODIES = frozenset(TYPE_TAGS | {Tag.subprogram})
+_SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
+
+
 def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> dict:
-    """code -> (tag, has_children, keep rule, keeps children, decoder, skipper)."""
+    """code -> (tag, has_children, keep rule, keeps children, kept inside a function
+    body, opens a scope, decoder, skipper)."""
     key = (unit.abbrev_offset, unit.version, unit.address_size, unit.offset_size)
     table = compiled.get(key)
     if table is None:
@@ -493,7 +500,8 @@ def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> di
         table = {}
         for code, ab in abbrevs.items():
             table[code] = (int(ab.tag), ab.has_children, keep_rule(ab.tag),
-                           _keeps_children(ab.tag),
+                           _keeps_children(ab.tag), ab.tag in _KEPT_IN_BODIES,
+                           ab.tag in _SCOPES,
                            _compiled(compiled, ab, unit, sections.endian, True),
                            _compiled(compiled, ab, unit, sections.endian, False))
         compiled[key] = table
@@ -502,10 +510,12 @@ def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> di
 
 def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
               compiled: dict, die_count: list[int],
-              tally: dict | None = None) -> list[tuple]:
+              tally: dict | None = None, function_bodies: bool = True) -> list[tuple]:
     """All DIEs of ``unit`` that BTF needs, in DIE order, as ``(offset, tag,
     parent offset, attrs)`` tuples (see :data:`RawDie`; the parent of a top-level
-    DIE is the unit DIE).
+    DIE is the unit DIE). Without ``function_bodies``, less the DIEs that
+    :class:`~dwarfdiag.dwarf.typegraph.FunctionBodies` drops, never decoded: the
+    same DIEs, with the same parents, as a whole read after ``drop_function_bodies``.
 
     ``compiled`` caches generated decoders per (abbrev offset, unit shape);
     ``die_count[0]`` is incremented by every DIE read, kept or skipped;
@@ -522,12 +532,14 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
     d, cu, end = sections.get(".debug_info"), unit.offset, unit.end
     p = off = unit.die_offset
     # Open parents, innermost last, above a sentinel for the unit's top level:
-    # (offset children hang from, whether their members/parameters are kept).
-    # A skipped DIE's children hang from the nearest kept ancestor and are
-    # skipped too, except for nested type DIEs.
-    stack: list[tuple[int, bool]] = [(0, False)]
+    # (offset children hang from, whether their members/parameters are kept,
+    # whether they lie in a function body that is left out). A skipped DIE's
+    # children hang from the nearest kept ancestor and are skipped too, except for
+    # nested type DIEs; a DIE left out as a function body's is their parent, as it
+    # is after drop_function_bodies.
+    stack: list[tuple[int, bool, bool]] = [(0, False, False)]
     push, pop = stack.append, stack.pop
-    parent_off, parent_keeps = 0, False
+    parent_off, parent_keeps, in_body = 0, False, False
     try:
         while p < end:
             off = p
@@ -539,29 +551,35 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
             if code == 0:
                 if len(stack) > 1:
                     pop()
-                    parent_off, parent_keeps = stack[-1]
+                    parent_off, parent_keeps, in_body = stack[-1]
                 continue
             seen(code)
             try:
-                tag, children, rule, keeps, decode, skip = table[code]
+                tag, children, rule, keeps, kept_in_body, scope, decode, skip = table[code]
             except KeyError:
                 raise BadInputError(f".debug_info: DIE at {off:#x} uses abbreviation code "
                                     f"{code}, which the unit's table at {unit.abbrev_offset:#x} "
                                     f"does not define; the section is corrupt") from None
-            if rule == ALWAYS or (rule == UNDER_KEPT_PARENT and parent_keeps):
+            if not (rule == ALWAYS or (rule == UNDER_KEPT_PARENT and parent_keeps)):
+                p = skip(d, p, cu, ctx)
+                if children:
+                    push((parent_off, False, in_body))
+                    parent_keeps = False
+            elif in_body and not kept_in_body:  # kept, but a function body's: left out
+                p = skip(d, p, cu, ctx)
+                if children:
+                    push((off, keeps, True))
+                    parent_off, parent_keeps = off, keeps
+            else:
                 if tag == _COMPILE_UNIT:
                     p, attrs = _decode_unit_die(decode, d, p, cu, ctx)
                 else:
                     p, attrs = decode(d, p, cu, ctx)
                 append((off, tag, parent_off, attrs))
                 if children:
-                    push((off, keeps))
-                    parent_off, parent_keeps = off, keeps
-            else:
-                p = skip(d, p, cu, ctx)
-                if children:
-                    push((parent_off, False))
-                    parent_keeps = False
+                    body = scope and not function_bodies
+                    push((off, keeps, body))
+                    parent_off, parent_keeps, in_body = off, keeps, body
     except (IndexError, ValueError, struct.error) as e:
         raise BadInputError(f".debug_info: DIE data at or after {off:#x} (unit at "
                             f"{unit.offset:#x}) is truncated or corrupt ({e})") from None

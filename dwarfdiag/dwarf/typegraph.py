@@ -80,6 +80,8 @@ class TypeGraph:
     # derived per-DIE values that analyses memoise (never serialised)
     memo: dict = field(default_factory=dict, repr=False, compare=False)
     cached: bool = field(default=False, compare=False)  # in the cache (read from it or written)
+    # whether what lies inside functions is here (see FunctionBodies)
+    function_bodies: bool = field(default=True, compare=False)
 
     def __iter__(self) -> Iterator[Die]:
         return iter(self.dies.values())
@@ -183,6 +185,7 @@ class TypeGraph:
             if d.children and not dropped.isdisjoint(d.children):
                 d.children = [c for c in d.children if c not in dropped] or ()
         self.memo.clear()
+        self.function_bodies = False
         return len(gone)
 
     # --- serialisation for the cache ---------------------------------------
@@ -239,7 +242,10 @@ class FunctionBodies:
     """Which DIEs lie inside functions and are no type: parameters, variables,
     inlined calls and blocks, and all they hold but types (half a gc binary's DIEs).
     Analyses of types and function names (``diff``, ``check`` once the encoding is
-    cached) keep the graph without them, in half the memory. Decided DIE by DIE in DIE order, parents before children.
+    cached) keep the graph without them, in half the memory: never decoded when the
+    DWARF is read for them (the reader applies this rule as it walks), never
+    unpacked from the cache (an entry of their own), or dropped from a whole graph.
+    Decided DIE by DIE in DIE order, parents before children.
     """
 
     SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
