@@ -33,7 +33,8 @@ def inputs(paths: list[Path]) -> list[tuple[str, bytes]]:
 
 
 def default_inputs() -> list[tuple[str, bytes]]:
-    from dwarfdiag.btf.capture import capture, pahole_command
+    from dwarfdiag.btf.capture import capture
+    from dwarfdiag.toolchains.suites import pahole_command
     from dwarfdiag.btf.encoded_file import encode_file
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import select_programs
