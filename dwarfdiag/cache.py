@@ -187,26 +187,46 @@ def store_derived_pieces(area: str, key: str, pieces: Iterable[bytes]) -> None:
     """Store the pieces, joined, as one entry under ``key``, written as they come (the
     payload is never whole in memory), atomically: through a private temporary name
     and a rename. A failure to write is not an error."""
-    path = _entry(area, key)
+    store_derived_entries([(area, key)], ((0, piece) for piece in pieces))
+
+
+def store_derived_entries(entries: list[tuple[str, str]],
+                          pieces: Iterable[tuple[int, bytes]]) -> None:
+    """Several entries ``(area, key)`` written side by side from one stream of
+    ``(entry index, piece)``: what one walk over a graph makes goes to two entries
+    without a second walk. Each is atomic as in :func:`store_derived_pieces`; all
+    are renamed into place only once every piece is written."""
+    temps: list[str] = []
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        files, digests = [], []
         try:
-            digest = hashlib.sha256()
-            with os.fdopen(fd, "wb") as f:
-                f.write(bytes(36))  # the header, once the digest is known
-                for piece in pieces:
-                    digest.update(piece)
-                    f.write(piece)
+            for area, key in entries:
+                path = _entry(area, key)
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                           dir=path.parent)
+                temps.append(tmp)
+                files.append(os.fdopen(fd, "wb"))
+                files[-1].write(bytes(36))  # the header, once the digest is known
+                digests.append(hashlib.sha256())
+            for index, piece in pieces:
+                digests[index].update(piece)
+                files[index].write(piece)
+            for f, digest in zip(files, digests):
                 f.seek(0)
                 f.write(MAGIC + digest.digest())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            for f in files:
+                f.close()
+        for tmp, (area, key) in zip(temps, entries):
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, _entry(area, key))
         _maybe_sweep()
     except OSError:
         pass
+    finally:
+        for tmp in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def store_derived(area: str, key: str, payload: bytes) -> None:

@@ -241,3 +241,20 @@ def test_function_bodies_are_an_entry_of_their_own(own_cache, gc_seed_binary, mo
     assert reads == [1]
     again = load_typegraph(gc_seed_binary)
     assert reads == [1, 1] and again.to_data() == whole.to_data()
+
+
+def test_entries_written_side_by_side_land_together_or_not_at_all(own_cache):
+    def pieces(fail: bool):
+        yield 0, b"first "
+        yield 1, b"second "
+        yield 0, b"entry"
+        if fail:
+            raise OSError("disk full")
+        yield 1, b"entry"
+
+    cache.store_derived_entries([("a", "k"), ("b", "k")], pieces(fail=False))
+    assert cache.load_derived("a", "k") == b"first entry"
+    assert cache.load_derived("b", "k") == b"second entry"
+    cache.store_derived_entries([("a", "k2"), ("b", "k2")], pieces(fail=True))
+    assert cache.load_derived("a", "k2") is None and cache.load_derived("b", "k2") is None
+    assert not [p for p in (own_cache / "derived").rglob("*.tmp")]  # no temporary left

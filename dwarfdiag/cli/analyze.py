@@ -42,6 +42,7 @@ def check_cmd(
             # the reader's message, not pahole's
             report = analysis.check(PaholeChoice.of(pahole, toolchain))
     emit(report.summary(), as_json, output, inputs=inputs)
+    keep_until_exit(analysis, report)
 
 
 @app.command("diff")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dwarfdiag.cli.apps import btf_app
+from dwarfdiag.cli.apps import btf_app, keep_until_exit
 from dwarfdiag.cli.output import JsonOpt, OutputOpt, echo, emit, progress, write_output
 
 PaholeOpt = Annotated[Optional[str], typer.Option(help="pahole executable to run.")]
@@ -230,6 +230,7 @@ def btf_final(
             yield f"  running kernel: {kernel}"
 
     emit(summary, as_json, text=text)
+    keep_until_exit(made)
     if kernel is not None and kernel.startswith("refused"):
         raise typer.Exit(1)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dwarfdiag.cli.apps import dedup_app
+from dwarfdiag.cli.apps import dedup_app, keep_until_exit
 from dwarfdiag.cli.btf import PaholeOpt, ToolchainOpt
 from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_output, echo, emit, output_stream,
                                   progress, write_output)
@@ -163,5 +163,6 @@ def dedup_explain(
         inp = load_dedup_input(input, base, pahole, toolchain, progress=bar.advance)
         result = explain(inp, v, progress=bar.stage)
     emit(result, as_json, output, inputs=inputs)
+    keep_until_exit(inp)
     if not result.ok:
         raise typer.Exit(1)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from dwarfdiag.cache import derived_key, framed, load_derived, store_derived_pieces, unframed
+from dwarfdiag.cache import derived_key, framed, load_derived, store_derived_entries, unframed
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
@@ -64,16 +64,24 @@ BODIES = "typegraph-bodies"
 
 
 def _store(graph: TypeGraph) -> None:
-    """Both entries of a whole graph; the first only of a graph without function
-    bodies (the same entry: a read without them leaves out what the split does)."""
-    # piece by piece (TypeGraph.die_chunks): never a second copy of the graph
-    bodies = FunctionBodies()
-    outside = graph.die_chunks(lambda d: not bodies.drop(d.offset, d.tag, d.parent))
-    store_derived_pieces("typegraph", graph.key,
-                         framed(itertools.chain([graph.header_data()], outside)))
-    if graph.function_bodies:
-        inside = graph.die_chunks(lambda d: d.offset in bodies.dropped)
-        store_derived_pieces(BODIES, graph.key, framed(inside))
+    """Both entries of a whole graph, from one walk; the first only of a graph
+    without function bodies (the same entry: a read without them leaves out what
+    the split does)."""
+    # piece by piece: never a second copy of the graph
+    header = [(0, piece) for piece in framed([graph.header_data()])]
+    if not graph.function_bodies:
+        store_derived_entries([("typegraph", graph.key)], itertools.chain(
+            header, ((0, piece) for piece in framed(graph.die_chunks()))))
+        return
+
+    def pieces() -> Iterator[tuple[int, bytes]]:
+        yield from header
+        for outside, inside in graph.split_chunks(FunctionBodies().drop):
+            for entry, run in ((0, outside), (1, inside)):
+                for piece in framed([run]):
+                    yield entry, piece
+
+    store_derived_entries([("typegraph", graph.key), (BODIES, graph.key)], pieces())
 
 
 def _load(key: str, function_bodies: bool) -> TypeGraph | None:

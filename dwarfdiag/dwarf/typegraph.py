@@ -220,6 +220,24 @@ class TypeGraph:
         if seen:
             yield run
 
+    def split_chunks(self, inside: Callable[[int, int, int], bool]
+                     ) -> Iterator[tuple[list[tuple], list[tuple]]]:
+        """:meth:`die_chunks`, each run split in two in one walk: the DIEs for which
+        ``inside(offset, tag, parent)`` is false, and those for which it is true."""
+        outside_run: list[tuple] = []
+        inside_run: list[tuple] = []
+        seen = 0
+        for d in self.dies.values():
+            offset, tag, parent = d.offset, d.tag, d.parent
+            (inside_run if inside(offset, tag, parent) else outside_run).append(
+                (offset, tag, parent, d.cu, d.attrs))
+            seen += 1
+            if seen == self.CHUNK_DIES:
+                yield outside_run, inside_run
+                outside_run, inside_run, seen = [], [], 0
+        if seen:
+            yield outside_run, inside_run
+
     def to_data(self) -> dict:
         """The whole graph as one plain-data document (tests compare graphs with it)."""
         return {**self.header_data(),
