@@ -84,8 +84,8 @@ class BinaryAnalysis:
         from dwarfdiag.btf.encoded_file import encoded_binary
 
         def graph_to_encode() -> TypeGraph:
-            # a graph read for the encoder is cached by encoded_binary's background
-            # child, once the encoder is done walking it
+            # a graph read for the encoder is cached by a background child of
+            # encoded_binary while the encoder runs
             if "graph" not in self.__dict__:
                 self.__dict__["graph"] = self._load_graph(store=False)  # as cached_property
             return self.graph

@@ -42,9 +42,8 @@ def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None
     """The binary's TypeGraph, from the cache or read (and then cached, whole);
     without ``function_bodies``, less what lies inside functions
     (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`). ``store=False``: a graph
-    read here is left for the caller to cache with :func:`store_typegraph` once it
-    is done with it (in a background child: a child forked before the caller walks
-    the graph would copy every page the walk touches)."""
+    read here is left for the caller to cache with :func:`store_typegraph` (the
+    encoder's caller does it in a background child while it encodes)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process
         return _load_typegraph(Path(path), use_cache, progress, function_bodies, store)
 
