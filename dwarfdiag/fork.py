@@ -103,6 +103,28 @@ class Forked:
         self.stop()
 
 
+class OnSecondCore:
+    """``work()`` computed beside this process: in a forked child when there is a
+    second core, else (or when the child is lost) here, when :meth:`result` is
+    asked. Either way ``result()`` gives ``work()``'s value (plain data), and a
+    BadInputError as :class:`Forked` raises it. A context manager, as Forked."""
+
+    def __init__(self, work: Callable[[], object]):
+        self.work = work
+        self.child = Forked(work) if second_core() else None
+
+    def result(self) -> object:
+        found = self.child.result() if self.child is not None else LOST
+        return self.work() if found is LOST else found
+
+    def __enter__(self) -> "OnSecondCore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+
 def _fork() -> int:
     with warnings.catch_warnings():
         # Python 3.12+ warns when a process with threads forks (rich's progress

@@ -120,3 +120,23 @@ def test_finished_background_children_are_reaped_before_the_next(monkeypatch):
     assert first[-1] not in fork._BACKGROUND and len(fork._BACKGROUND) == 1
     fork.wait_for_background()
     assert fork._BACKGROUND == []
+
+
+@pytest.mark.parametrize("cores, lose", [({0, 1}, False), ({0, 1}, True), ({0}, False)])
+def test_on_second_core_gives_the_value_however_it_is_computed(cores, lose, monkeypatch):
+    """OnSecondCore: the child's value; the same computed here when the child is lost
+    (here: it exits at once) or when there is one core (then no child at all)."""
+    from dwarfdiag.fork import OnSecondCore
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores)
+    parent = os.getpid()
+
+    def work():
+        if lose and os.getpid() != parent:
+            os._exit(3)
+        return {"keys": {"main.T", "main.U"}, "cycles": [[1, 2]], "here": os.getpid() == parent}
+
+    with OnSecondCore(work) as beside:
+        value = beside.result()
+    assert value["keys"] == {"main.T", "main.U"} and value["cycles"] == [[1, 2]]
+    assert value["here"] == (lose or len(cores) == 1)

@@ -37,7 +37,7 @@ from dwarfdiag.dwarf.typegraph import TypeGraph
 from dwarfdiag.findings.check import (MAX_EXAMPLES, CheckSummary, Drift, Inconsistency,
                                       InconsistencyPattern, UnencodedDie, Unmatched)
 from dwarfdiag.findings.common import Provenance
-from dwarfdiag.fork import LOST, Forked, second_core
+from dwarfdiag.fork import OnSecondCore
 
 POSITIONAL_AGREEMENT = 0.99  # below this, align by matching runs instead of position
 
@@ -228,9 +228,11 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
     DWARF."""
     graph_of = graph if callable(graph) else (lambda: graph)
     ours = encoded.btf
-    with _cycles_beside(pahole, ours) as cycles:
+    # the cycles on the second core while this process compares (a seventh of a check)
+    with OnSecondCore(lambda: (reference_cycles(pahole), len(reference_cycles(ours)))) \
+            as cycles:
         report = _compare(graph_of, encoded, pahole, label, method, dedup_ret)
-        report.pahole_cycles, report.dwarf_cycles = cycles.result()
+        report.pahole_cycles, report.dwarf_cycles = cycles.result()  # type: ignore[misc]
     bad_edges = report.bad_edges
     report.encoder_made_cycles = [c for c in report.pahole_cycles
                                   if any((a, b) in bad_edges
@@ -239,34 +241,6 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
         first = report.pahole_cycles[0]
         report.cycle_example = " -> ".join(_describe(pahole, i) for i in first + first[:1])
     return report
-
-
-class _cycles_beside:
-    """The reference-only cycles of pahole's BTF and the number of ours, worked out
-    by a child on the second core while this process compares the types (a seventh
-    of a check), or here when there is no second core or the child is lost."""
-
-    def __init__(self, pahole: Btf, ours: Btf):
-        self.pair = (pahole, ours)
-        self.child = Forked(self._work) if second_core() else None
-
-    def _work(self) -> tuple[list[list[int]], int]:
-        pahole, ours = self.pair
-        return reference_cycles(pahole), len(reference_cycles(ours))
-
-    def result(self) -> tuple[list[list[int]], int]:
-        found = self.child.result() if self.child is not None else LOST
-        if found is LOST:
-            return self._work()
-        cycles, count = found  # type: ignore[misc]
-        return cycles, count
-
-    def __enter__(self) -> "_cycles_beside":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.child is not None:
-            self.child.stop()
 
 
 def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, label: str,

@@ -47,12 +47,12 @@ def _leave(code: object) -> None:
 
     A command that read a Go binary holds millions of small objects (the DIEs,
     the BTF, the replay's state); the interpreter's teardown frees them one by
-    one, a quarter of a second on podman-remote after the work is done. The
-    operating system frees the process's memory at once. Everything teardown
-    would do that matters is done here first: threads that are not daemons
-    joined, output flushed, then the exit handlers (the background cache writer's
-    reaping, the fallback cache's removal). Only the script does this; the library and ``app`` (the tests' way
-    in) exit as usual.
+    one (0.14 s after podman-remote's explain, its work done). The operating
+    system frees the process's memory at once. Everything teardown would do that
+    matters is done here first: threads that are not daemons joined, output
+    flushed, then the exit handlers (the background cache writers' reaping, the
+    fallback cache's removal). Only the script does this; the library and
+    ``app`` (the tests' way in) exit as usual.
     """
     if code is None:
         status = 0

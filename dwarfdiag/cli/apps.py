@@ -37,8 +37,8 @@ def keep_until_exit(*objects: object) -> None:
     """Leave ``objects`` (TypeGraphs: millions of small objects) for the operating
     system to free when the script leaves at once (see ``main``), rather than one by
     one as the command returns (a seventh of a warm diff of podman-remote, a quarter
-    of a second after kubeadm's explain). Only in
-    the script: a command invoked through ``app`` (the tests) frees them as usual."""
+    of a second after kubeadm's explain). Only in the script: a command invoked
+    through ``app`` (the tests) frees them as usual."""
     if State.leaving_at_once:
         State.kept.extend(objects)
 

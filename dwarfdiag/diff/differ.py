@@ -29,7 +29,7 @@ from dwarfdiag.dwarf.reader import TYPE_TAGS
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.findings.diff import (AbsentCycleType, DiffItem, DiffPattern, DiffResult,
                                      SideSummary, TypeDiff)
-from dwarfdiag.fork import LOST, Forked, second_core
+from dwarfdiag.fork import OnSecondCore, second_core
 
 IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
 # plain ints for the identity walk's hot loop (an IntEnum member costs a lookup each)
@@ -228,11 +228,9 @@ def _compare_all(ga: TypeGraph, ta: dict[str, Die], gb: TypeGraph, tb: dict[str,
     if len(keys) < PARALLEL_MIN_PAIRS or not second_core():
         return compare(keys)
     half = len(keys) // 2
-    with Forked(lambda: [_plain(d) for d in compare(keys[half:])]) as child:
+    with OnSecondCore(lambda: [_plain(d) for d in compare(keys[half:])]) as child:
         mine = compare(keys[:half])
         theirs = child.result()
-    if theirs is LOST:
-        return mine + compare(keys[half:])
     return mine + [TypeDiff(name, tuple(kinds), tuple(reps), identical,
                             [DiffItem(pattern, detail) for pattern, detail in items])
                    for name, kinds, reps, identical, items in theirs]
@@ -320,30 +318,6 @@ def _cycle_names(g: TypeGraph) -> tuple[list[list[str]], set[str]]:
     return cycles, keys
 
 
-class _cycles_beside:
-    """Both sides' :func:`cycle_names`, worked out by a child on the second core while
-    this process compares the types (encoding both sides is a third of a cold diff),
-    or here when there is no second core or the child is lost."""
-
-    def __init__(self, ga: TypeGraph, gb: TypeGraph):
-        self.graphs = (ga, gb)
-        self.child = Forked(lambda: [cycle_names(g) for g in self.graphs]) \
-            if second_core() else None
-
-    def result(self) -> list[tuple[list[list[str]], set[str]]]:
-        found = self.child.result() if self.child is not None else LOST
-        if found is LOST:
-            return [cycle_names(g) for g in self.graphs]
-        return [(cycles, set(keys)) for cycles, keys in found]
-
-    def __enter__(self) -> "_cycles_beside":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-
 def summary(g: TypeGraph, types: int, funcs: int) -> SideSummary:
     s = g.stats
     return SideSummary(g.source, sorted({cu.compiler for cu in g.cus}),
@@ -365,9 +339,11 @@ def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
 
     keys_a = {k for k in ta if wanted(k)}
     keys_b = {k for k in tb if wanted(k)}
-    with _cycles_beside(ga, gb) as cycles:
+    # both sides' cycles on the second core while this process compares (encoding
+    # both sides is a third of a cold diff)
+    with OnSecondCore(lambda: [cycle_names(g) for g in (ga, gb)]) as cycles:
         diffs = _compare_all(ga, ta, gb, tb, sorted(keys_a & keys_b))
-        (cycles_a, on_a), (cycles_b, on_b) = cycles.result()
+        (cycles_a, on_a), (cycles_b, on_b) = cycles.result()  # type: ignore[misc]
     for d in diffs:
         d.on_cycle = (d.name in on_a, d.name in on_b)
         if d.on_cycle[0] != d.on_cycle[1]:
