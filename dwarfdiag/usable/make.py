@@ -9,6 +9,7 @@ binary (:mod:`dwarfdiag.usable.final`), optionally its kernel profile
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,7 +24,7 @@ PROFILES = ("pahole", "kernel")
 @dataclass
 class Made:
     btf: Btf
-    provenance: dict[int, dict]
+    provenance: Mapping[int, dict]
     names: dict[str, str] = field(default_factory=dict)  # C name -> Go name
     changes: list[str] = field(default_factory=list)
     dropped: list[tuple[str, str]] = field(default_factory=list)  # functions pahole leaves out
