@@ -104,6 +104,35 @@ def test_script_leaves_at_once_with_everything_done(tmp_path):
     assert _run("btf", "info").returncode == 2  # usage error
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_a_full_output_is_one_line_and_exit_2(c_btf):
+    """Standard output on a full disk, or -o to one: one line naming which, exit 2."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "dump", str(c_btf),
+                               "--json"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "dwarfdiag: error: standard output: No space left on device; free some space or "
+        "write elsewhere (-o PATH)"]
+    proc = _run("btf", "dump", str(c_btf), "-o", "/dev/full")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "dwarfdiag: error: /dev/full: cannot write: No space left on device"]
+
+
+@pytest.mark.skipif(not os.path.exists("/sys/kernel/btf/vmlinux"),
+                    reason="the kernel exposes no BTF of its own")
+def test_output_into_a_closed_pipe_is_quiet():
+    """``dwarfdiag btf dump /sys/kernel/btf/vmlinux | head -1`` (12 MB of output, far
+    more than a pipe holds): no traceback, and the status of a writer whose reader
+    went away (1, as click has it)."""
+    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {sys.executable} -m dwarfdiag "
+                           f"btf dump /sys/kernel/btf/vmlinux | head -1"],
+                          capture_output=True, text=True)
+    assert proc.stdout.startswith("[1] ") and proc.stdout.count("\n") == 1
+    assert proc.stderr == "" and proc.returncode == 1
+
+
 def test_bad_btf_is_one_line_and_exit_2(tmp_path):
     bad = tmp_path / "bad.btf"
     bad.write_bytes(b"\x9f\xeb\x01\x00" + b"\x18\x00\x00\x00" + b"\x00" * 8)

@@ -10,6 +10,7 @@ line on stderr and exit code 2 (``--debug`` shows the traceback):
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import sys
 import threading
@@ -73,6 +74,15 @@ def _leave(code: object) -> None:
     os._exit(status)
 
 
+def _os_refusal(e: OSError) -> str:
+    where = e.filename or "standard output"
+    fix = {errno.ENOSPC: "free some space or write elsewhere (-o PATH)",
+           errno.EDQUOT: "free some space or write elsewhere (-o PATH)",
+           errno.EACCES: "check its permissions or write elsewhere (-o PATH)",
+           errno.EROFS: "write elsewhere (-o PATH)"}.get(e.errno)
+    return f"{where}: {e.strerror or e}" + (f"; {fix}" if fix else "")
+
+
 def _run() -> None:
     try:
         code = app(standalone_mode=False, prog_name="dwarfdiag")
@@ -89,9 +99,16 @@ def _run() -> None:
             sys.exit(0)
         _fail(f"{e.format_message().rstrip('.')} (see '{command} --help')")
     except BrokenPipeError:
-        # output piped into head(1) and friends: not an error
+        # output piped into head(1) and friends: nothing to say. (click catches it
+        # first in a command and exits 1, quietly, as a writer killed by SIGPIPE fails)
         sys.stderr.close()
-        sys.exit(0)
+        sys.exit(1)
+    except OSError as e:
+        # what the system refuses outside any file we name (standard output on a full
+        # disk, say): one line as for every error
+        if State.debug:
+            traceback.print_exc()
+        _fail(_os_refusal(e))
     except (KeyboardInterrupt, typer.Abort):
         print("dwarfdiag: interrupted", file=sys.stderr)
         sys.exit(130)

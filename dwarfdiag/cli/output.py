@@ -111,7 +111,11 @@ def write_output(path: Path, data: bytes | str, inputs: Iterable[Path] = ()) -> 
                 from None
         try:
             os.set_blocking(fd, True)
-            os.write(fd, raw)
+            view = memoryview(raw)
+            while view:  # a device or pipe may take less than all at once
+                view = view[os.write(fd, view):]
+        except OSError as e:
+            raise BadInputError(f"{path}: cannot write: {e.strerror}") from None
         finally:
             os.close(fd)
         return path
