@@ -94,9 +94,7 @@ def type_id_slots(r: Rec):
             yield item, 0
 
 
-def str_slots(r: Rec):
-    """(container, index) of every string offset, in btf_field_iter STRS order."""
-    yield None, -1  # r.name_off
-    if r.kind in (K.STRUCT, K.UNION, K.FUNC_PROTO, K.ENUM, K.ENUM64):
-        for item in r.items:
-            yield item, 0
+# Kinds whose items start with a string offset (member, parameter, enumerator names):
+# with the type's own name, the string slots of btf_field_iter's STRS order.
+NAMED_ITEMS = frozenset({K.STRUCT, K.UNION, K.FUNC_PROTO, K.ENUM, K.ENUM64})
+

@@ -8,7 +8,7 @@ now are equal strings equal offsets, which every later comparison relies on.
 
 from __future__ import annotations
 
-from dwarfdiag.dedup.records import str_slots
+from dwarfdiag.dedup.records import NAMED_ITEMS
 from dwarfdiag.dedup.state import DedupState
 
 
@@ -38,23 +38,34 @@ def dedup_strings(d: DedupState) -> None:
     if not d.base_strings:
         new[b""] = 0
         blob += b"\0"
+    # old offset -> new: an offset met again is the same string (the encoders write
+    # each name once, so most slots repeat an offset), and its string was placed
+    # when it was first met, as libbpf places it
+    moved: dict[int, int] = {}
+
+    def place(off: int) -> int:
+        s = _read(d.strings, off - start_str)
+        found = base_index.get(s)
+        if found is None:
+            local = new.get(s)
+            if local is None:
+                local = new[s] = len(blob)
+                blob.extend(s + b"\0")
+            found = start_str + local
+        moved[off] = found
+        return found
+
+    # every string slot in btf_field_iter's STRS order: the type's name, then its
+    # items' (records.NAMED_ITEMS)
+    recs, get = d.recs, moved.get
     for type_id in range(d.start_id, d.type_cnt):
-        r = d.recs[type_id]
-        for container, index in str_slots(r):
-            off = r.name_off if container is None else container[index]
-            if off == 0 or off < start_str:
-                continue
-            s = _read(d.strings, off - start_str)
-            if s in base_index:
-                new_off = base_index[s]
-            else:
-                local = new.get(s)
-                if local is None:
-                    local = new[s] = len(blob)
-                    blob += s + b"\0"
-                new_off = start_str + local
-            if container is None:
-                r.name_off = new_off
-            else:
-                container[index] = new_off
+        r = recs[type_id]
+        off = r.name_off
+        if off and off >= start_str:
+            r.name_off = get(off) or place(off)
+        if r.kind in NAMED_ITEMS:
+            for item in r.items:
+                off = item[0]
+                if off and off >= start_str:
+                    item[0] = get(off) or place(off)
     d.strings = bytes(blob)
