@@ -39,9 +39,10 @@ def content_key(path: Path) -> str:
 
 def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None = None,
                    function_bodies: bool = True, store: bool = True) -> TypeGraph:
-    """The binary's TypeGraph, from the cache or read (and then cached, whole);
-    without ``function_bodies``, less what lies inside functions
-    (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`). ``store=False``: a graph
+    """The binary's TypeGraph, from the cache or read (and then cached); without
+    ``function_bodies``, less what lies inside functions
+    (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`: never decoded when read, and
+    cached so). ``store=False``: a graph
     read here is left for the caller to cache with :func:`store_typegraph` (the
     encoder's caller does it in a background child while it encodes)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process

@@ -204,20 +204,16 @@ class TypeGraph:
                     for c in self.cus],
         }
 
-    def die_chunks(self, keep: Callable[[Die], bool] | None = None) -> Iterator[list[tuple]]:
+    def die_chunks(self) -> Iterator[list[tuple]]:
         """The DIEs in DIE order as ``(offset, tag, parent, cu, attrs)``, a run of
-        CHUNK_DIES at a time; with ``keep``, each run holds only the DIEs it keeps (so
-        the n-th runs of two complementary ``keep`` cover the same DIEs)."""
+        CHUNK_DIES at a time."""
         run: list[tuple] = []
-        seen = 0
         for d in self.dies.values():
-            if keep is None or keep(d):
-                run.append((d.offset, d.tag, d.parent, d.cu, d.attrs))
-            seen += 1
-            if seen == self.CHUNK_DIES:
+            run.append((d.offset, d.tag, d.parent, d.cu, d.attrs))
+            if len(run) == self.CHUNK_DIES:
                 yield run
-                run, seen = [], 0
-        if seen:
+                run = []
+        if run:
             yield run
 
     def split_chunks(self, inside: Callable[[int, int, int], bool]
