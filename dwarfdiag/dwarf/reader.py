@@ -484,10 +484,11 @@ def _keeps_children(tag: int) -> bool:
     return tag not in CHILD_TAGS and tag not in (Tag.compile_unit, Tag.inlined_subroutine)
 
 
-# Without function bodies (see TypeGraph's FunctionBodies, whose rule this is): what
-# a function holds is left out, but for types and functions, wherever they are.
-_KEPT_IN_BODIES = frozenset(TYPE_TAGS | {Tag.subprogram})
-_SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
+# Without function bodies (the rule of TypeGraph's FunctionBodies too): what a
+# function, an inlined call or a block holds is left out, but for types and
+# functions, wherever they are.
+KEPT_IN_BODIES = frozenset(TYPE_TAGS | {Tag.subprogram})
+BODY_SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
 
 
 def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> dict:
@@ -500,8 +501,8 @@ def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> di
         table = {}
         for code, ab in abbrevs.items():
             table[code] = (int(ab.tag), ab.has_children, keep_rule(ab.tag),
-                           _keeps_children(ab.tag), ab.tag in _KEPT_IN_BODIES,
-                           ab.tag in _SCOPES,
+                           _keeps_children(ab.tag), ab.tag in KEPT_IN_BODIES,
+                           ab.tag in BODY_SCOPES,
                            _compiled(compiled, ab, unit, sections.endian, True),
                            _compiled(compiled, ab, unit, sections.endian, False))
         compiled[key] = table

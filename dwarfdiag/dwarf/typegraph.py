@@ -262,18 +262,17 @@ class FunctionBodies:
     Decided DIE by DIE in DIE order, parents before children.
     """
 
-    SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
-
     def __init__(self) -> None:
-        from dwarfdiag.dwarf.reader import TYPE_TAGS
+        from dwarfdiag.dwarf.reader import BODY_SCOPES, KEPT_IN_BODIES
 
-        self.kept = TYPE_TAGS | {Tag.subprogram}  # functions stay: their names are compared
+        self.kept = KEPT_IN_BODIES  # functions stay: their names are compared
+        self.scope_tags = BODY_SCOPES
         self.scopes: set[int] = set()  # kept subprograms (and blocks outside functions)
         self.dropped: set[int] = set()
 
     def drop(self, offset: int, tag: int, parent: int) -> bool:
         if tag in self.kept or (parent not in self.scopes and parent not in self.dropped):
-            if tag in self.SCOPES:
+            if tag in self.scope_tags:
                 self.scopes.add(offset)
             return False
         self.dropped.add(offset)
