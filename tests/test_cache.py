@@ -258,3 +258,26 @@ def test_entries_written_side_by_side_land_together_or_not_at_all(own_cache):
     cache.store_derived_entries([("a", "k2"), ("b", "k2")], pieces(fail=True))
     assert cache.load_derived("a", "k2") is None and cache.load_derived("b", "k2") is None
     assert not [p for p in (own_cache / "derived").rglob("*.tmp")]  # no temporary left
+
+
+def test_btf_encode_leaves_what_an_analysis_needs(own_cache, gc_seed_binary):
+    """``btf encode`` (with functions) fills the analyses' encoding, its provenance and
+    the graph: an explain after it reads no DWARF; without functions it is an entry
+    of its own."""
+    from dwarfdiag.btf.encoded_file import encode_file, encoded_binary
+    from dwarfdiag.dwarf.loader import BODIES, content_key
+    from dwarfdiag.fork import wait_for_background
+
+    encoded = encode_file(gc_seed_binary)
+    wait_for_background()
+
+    def no_dwarf():
+        raise AssertionError("an encoding btf encode left must not read the DWARF")
+
+    analysed, raw = encoded_binary(gc_seed_binary, no_dwarf)
+    assert raw == encoded.raw and dict(analysed.provenance) == encoded.provenance
+    key = content_key(gc_seed_binary)  # the graph's entries are there too
+    assert cache.load_derived("typegraph", key) and cache.load_derived(BODIES, key)
+    assert encode_file(gc_seed_binary).cached
+    types_only = encode_file(gc_seed_binary, funcs=False)
+    assert not types_only.cached and types_only.types < encoded.types

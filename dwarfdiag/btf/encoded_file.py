@@ -120,8 +120,10 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
     The cache key (:func:`dwarfdiag.cache.derived_key`) covers the binary's
     bytes and dwarfdiag's code, so a warm run reads one verified entry and
     touches neither DWARF nor the encoder, and a changed rule is never
-    answered from an entry the old rule filled. Provenance (a dict per type)
-    is worked out only when asked for, and then kept in an entry of its own.
+    answered from an entry the old rule filled. With functions, the entry is the
+    analyses' (:func:`encoded_binary`), every type's provenance cached beside it;
+    without, provenance (a dict per type) is worked out only when asked for, and
+    then kept in an entry of its own.
     """
     key = _key(path, funcs) if use_cache else ""
 
@@ -130,6 +132,14 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
         from dwarfdiag.btf.raw import write_btf
         from dwarfdiag.dwarf.loader import load_typegraph
 
+        if use_cache and funcs:
+            # the analyses' own encoding (the same entry): the graph and every type's
+            # provenance are cached beside it by children on the second core, so an
+            # explain or a check after this reads no DWARF
+            enc, raw = encoded_binary(path, lambda: load_typegraph(path, progress=progress,
+                                                                   store=False))
+            return EncodedFile(raw, enc.warnings, len(enc.btf.types),
+                               load_provenance=lambda: dict(enc.provenance))
         enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress), funcs=funcs)
         raw = write_btf(enc.btf)
         if use_cache:
