@@ -46,7 +46,9 @@ class PaholeChoice:
 
         argv, label = pahole_command(pahole, toolchain)  # checks the two are not both given
         if pahole:
-            return cls(tuple(argv), label)
+            from dwarfdiag.toolchains.suites import linked_identity
+
+            return cls(tuple(argv), label, linked_identity(pahole))
         return cls.of_toolchain(require(toolchain or SYSTEM))
 
     @classmethod

@@ -7,6 +7,7 @@ sid's 1.32 run through their unpacked loaders, each with its own libbpf.
 from __future__ import annotations
 
 import errno
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -162,22 +163,26 @@ def test_a_second_check_reads_the_dwarf_without_function_bodies(gc_seed_binary, 
     assert whole.drifts and whole.drifts[0].unencoded_dies
 
 
-def test_an_unpacked_pahole_s_capture_is_cached_and_the_system_s_is_not(
+def test_a_pahole_s_capture_is_cached_by_what_pahole_is_made_of(
         gc_seed_binary, sid_toolchain, tmp_path, monkeypatch):
-    """pahole's BTF is a function of the binary's bytes and of the toolchain's exact
-    packages: captured once per (binary, toolchain); the system's pahole, whose
-    libraries apt may change, runs every time."""
+    """pahole's BTF is a function of the binary's bytes and of the pahole that ran:
+    an unpacked toolchain's exact packages, or for the system's pahole the bytes of
+    pahole and of every library the loader finds for it. Captured once per (binary,
+    pahole); a library that changes under the system's pahole is a new capture, and a
+    pahole nothing can be told of (a script) runs every time."""
+    import shutil
+
     from dwarfdiag.analysis import PaholeChoice
     from dwarfdiag.btf import capture as capture_module
     from dwarfdiag.btf.capture import cached_capture
-    from dwarfdiag.toolchains.suites import require
+    from dwarfdiag.toolchains.suites import linked_identity, require
 
     monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "toolchains").symlink_to(Path(sid_toolchain.root).parent)
     sid, system = PaholeChoice.of(toolchain="sid"), PaholeChoice.of()
-    assert sid.identity and "libbpf1" in sid.identity and system.identity is None
-    assert require("sid").identity() == sid.identity
+    assert sid.identity and "libbpf1" in sid.identity and system.identity
+    assert require("sid").identity() == sid.identity != system.identity
     first = cached_capture(gc_seed_binary, list(sid.argv), sid.label, sid.identity)
     runs = []
     real = capture_module.capture
@@ -188,7 +193,24 @@ def test_an_unpacked_pahole_s_capture_is_cached_and_the_system_s_is_not(
     assert again.run.returncode == first.run.returncode
     for _ in range(2):
         cached_capture(gc_seed_binary, list(system.argv), system.label, system.identity)
-    assert len(runs) == 2
+    assert len(runs) == 1
+
+    # the loader finds a copy of libbpf first: its bytes are part of the identity
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    libbpf = next(line.split("=>")[1].split("(")[0].strip() for line in subprocess.run(
+        ["ldd", system.argv[0]], capture_output=True, text=True).stdout.splitlines()
+        if "libbpf" in line)
+    shutil.copy(libbpf, libs / Path(libbpf).name)
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(libs))
+    copied = linked_identity(system.argv[0])
+    with open(libs / Path(libbpf).name, "ab") as f:
+        f.write(b"\0")
+    assert None is not copied != linked_identity(system.argv[0]) != system.identity
+    script = tmp_path / "pahole.sh"
+    script.write_text(f"#!/bin/sh\nexec {system.argv[0]} \"$@\"\n")
+    script.chmod(0o755)
+    assert PaholeChoice.of(pahole=str(script)).identity is None
 
 
 def test_a_warm_check_of_a_faithful_pahole_reads_no_dwarf(sid_toolchain, tmp_path,

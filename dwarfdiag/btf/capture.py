@@ -38,7 +38,7 @@ def cached_capture(binary: Path, argv: list[str], label: str, identity: str | No
     """:func:`capture`, answered from the cache when this very pahole (``identity``,
     see :meth:`~dwarfdiag.toolchains.suites.Toolchain.identity`) captured these bytes
     before with this code: pahole's BTF is a function of them. ``identity`` None
-    (the system's pahole, a ``--pahole PATH``): run every time."""
+    (a pahole nothing can be told of, such as a script): run every time."""
     import marshal
 
     from dwarfdiag.cache import derived_key, load_derived, store_derived

@@ -120,19 +120,36 @@ class CheckReport:
             self.unmatched, self.verdict())
 
 
-def slots(btf: Btf, t) -> list[tuple[str, int]]:
-    """Every reference of a type, labelled by where it sits."""
+def slot_targets(t) -> list[int]:
+    """Every reference of a type, in field order (labelled by :func:`slot_label`)."""
     k = t.kind
     if k in (BtfKind.STRUCT, BtfKind.UNION):
-        return [(f"member {btf.str_at(m.name_off) or '(anon)'}", m.type) for m in t.members]
+        return [m.type for m in t.members]
     if k == BtfKind.FUNC_PROTO:
-        return [("return", t.type)] + [(f"param {i}", p.type) for i, p in enumerate(t.params)]
+        return [t.type] + [p.type for p in t.params]
     if k == BtfKind.ARRAY:
-        return [("element", t.array.type), ("index", t.array.index_type)]
-    if k in (BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE, BtfKind.RESTRICT,
-             BtfKind.TYPE_TAG, BtfKind.FUNC, BtfKind.VAR, BtfKind.DECL_TAG):
-        return [("type", t.type)]
+        return [t.array.type, t.array.index_type]
+    if k in _ONE_REFERENCE:
+        return [t.type]
     return []
+
+
+def slot_label(btf: Btf, t, index: int) -> str:
+    """Where the ``index``-th reference of a type sits, in words (asked only for the
+    references that are wrong: spelling every member name was a fifth of a check)."""
+    k = t.kind
+    if k in (BtfKind.STRUCT, BtfKind.UNION):
+        return f"member {btf.str_at(t.members[index].name_off) or '(anon)'}"
+    if k == BtfKind.FUNC_PROTO:
+        return "return" if index == 0 else f"param {index - 1}"
+    if k == BtfKind.ARRAY:
+        return ("element", "index")[index]
+    return "type"
+
+
+_ONE_REFERENCE = frozenset({BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE,
+                            BtfKind.RESTRICT, BtfKind.TYPE_TAG, BtfKind.FUNC, BtfKind.VAR,
+                            BtfKind.DECL_TAG})
 
 
 def _split(btf: Btf) -> tuple[list[int], list[tuple[int, int]]]:
@@ -281,7 +298,7 @@ def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, l
                     add("member layout", f"{ours.str_at(om.name_off)}@{om.bit_offset(ot.kflag)}",
                         f"{pahole.str_at(pm.name_off)}@{pm.bit_offset(pt.kflag)}")
                     break
-        for (slot, p_target), (_, o_target) in zip(slots(pahole, pt), slots(ours, ot)):
+        for index, (p_target, o_target) in enumerate(zip(slot_targets(pt), slot_targets(ot))):
             landed = mapping.get(p_target, 0 if p_target == 0 else None)
             right_in_pahole = back.get(o_target, 0 if o_target == 0 else None)
             delta = (p_target - right_in_pahole) if right_in_pahole is not None else None
@@ -290,7 +307,8 @@ def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, l
             if landed == o_target:
                 continue
             bad_edges.add((p_id, p_target))
-            add(slot, _describe(ours, o_target), _describe(pahole, p_target), delta,
+            add(slot_label(pahole, pt, index), _describe(ours, o_target),
+                _describe(pahole, p_target), delta,
                 _crosses_unit(encoded, o_id, o_target), o_target, p_target)
     report.drifts = _drifts(graph_of, encoded, ours, ref_checks)
     report.bad_edges = bad_edges

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 
+_FIELDS: dict[type, frozenset[str]] = {}  # a record class -> its field names
+
 @dataclass
 class Provenance:
     """Where a BTF type comes from in the DWARF (all optional: raw BTF has none)."""
@@ -27,7 +29,9 @@ class Provenance:
         """From the encoder's provenance dict, keeping the keys this record knows."""
         if not data:
             return cls()
-        known = {f.name for f in fields(cls)}
+        known = _FIELDS.get(cls)
+        if known is None:  # worked out once per class: a check makes tens of thousands
+            known = _FIELDS[cls] = frozenset(f.name for f in fields(cls))
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def where(self) -> str:

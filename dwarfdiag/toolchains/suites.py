@@ -64,11 +64,15 @@ class Toolchain:
         return debian.loader_argv(Path(self.root), Path(self.pahole))
 
     def identity(self) -> str | None:
-        """What makes two runs of this pahole give the same BTF: the version of every
-        package of the unpacked closure (pahole, libdw, libelf, libbpf, ...) and the
-        pahole executable's bytes. None for the system's pahole, whose libraries apt
-        may change under it: its runs are not cached."""
-        if self.root is None or not self.packages:
+        """What makes two runs of this pahole give the same BTF: for an unpacked
+        toolchain, the version of every package of its closure (pahole, libdw,
+        libelf, libbpf, ...) and the pahole executable's bytes; for the system's
+        pahole, whose libraries apt may change under it, the bytes of pahole and of
+        every library the loader finds for it now (:func:`linked_identity`). None
+        when that cannot be told: its runs are not cached."""
+        if self.root is None:
+            return linked_identity(self.pahole)
+        if not self.packages:
             return None
         import hashlib
 
@@ -82,6 +86,36 @@ class Toolchain:
     def record(self) -> ToolchainRecord:
         return ToolchainRecord(self.name, self.pahole_version, self.libbpf_version, self.root,
                                self.pahole, dict(self.packages), self.pahole_argv())
+
+
+def linked_identity(executable: str) -> str | None:
+    """A digest of an executable's bytes and of every shared library the dynamic
+    loader resolves for it (as ``ldd`` reports them, under this environment), so
+    that an upgraded libbpf or libdw is a new identity. None for anything ``ldd``
+    cannot resolve (a script, a missing library, no ldd)."""
+    import hashlib
+
+    executable = shutil.which(executable) or executable
+    try:
+        proc = run_tool(["ldd", executable], 30)
+    except (OSError, ToolchainError):
+        return None
+    if proc.returncode != 0:
+        return None
+    files = [executable]
+    for line in proc.stdout.splitlines():
+        path = line.split("=>", 1)[-1].strip().split(" (", 1)[0].strip()
+        if "not found" in line:
+            return None
+        if path.startswith("/"):
+            files.append(path)
+    digest = hashlib.sha256()
+    try:
+        for path in files:
+            digest.update(path.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
+    except OSError:
+        return None
+    return f"linked:{digest.hexdigest()}"
 
 
 def _index_path(name: str) -> Path:
