@@ -68,6 +68,7 @@ class BinaryAnalysis:
         self.progress = progress
         self.function_bodies = function_bodies
         self._captures: dict[str, Capture] = {}
+        self._pahole_running = False  # pahole has the second core: read on this one
 
     @cached_property
     def graph(self) -> TypeGraph:
@@ -79,7 +80,7 @@ class BinaryAnalysis:
         # the encoder needs the DIEs inside functions (parameters make FUNC_PROTOs)
         whole = self.function_bodies or "_encoding" not in self.__dict__
         return load_typegraph(self.path, progress=self.progress, function_bodies=whole,
-                              store=store)
+                              store=store, one_core=self._pahole_running)
 
     @cached_property
     def _encoding(self) -> tuple[Encoded, bytes]:
@@ -137,13 +138,16 @@ class BinaryAnalysis:
 
         pahole_thread = threading.Thread(target=run, name="pahole", daemon=True)
         pahole_thread.start()
+        # a DWARF read meanwhile stays on this core when pahole surely runs on the
+        # other: three processes on two cores were slower (kubeadm's cold check 4.00 ->
+        # 3.75 s, podman-remote's alike)
+        self._pahole_running = not _captured_before(pahole, self.path)
         try:
-            # the read still forks its second half: pahole ends well before it, and a
-            # core left idle then costs more than three processes on two cores before
             self.encoded
             if pahole.identity is None:  # pahole surely runs: the graph meanwhile
                 self.graph  # (read already, or from the cache)
         finally:
+            self._pahole_running = False
             pahole_thread.join()
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
@@ -186,6 +190,16 @@ class BinaryAnalysis:
                       if o in self.encoded.provenance}
         return DedupInput(theirs, cap.btf, f"{pahole.label}, captured before btf__dedup",
                           provenance, report, binary=str(self.path))
+
+
+def _captured_before(pahole: PaholeChoice, path: Path) -> bool:
+    """Is pahole's capture of ``path`` in the cache (so pahole will not run)?"""
+    if pahole.identity is None:
+        return False
+    from dwarfdiag.btf.capture import capture_key
+    from dwarfdiag.cache import has_derived
+
+    return has_derived("capture", capture_key(path, pahole.identity))
 
 
 def has_dwarf(path: Path) -> bool:

@@ -163,6 +163,12 @@ def _entry(area: str, key: str) -> Path:
     return cache_dir(DERIVED, area) / f"{key}.bin"
 
 
+def has_derived(area: str, key: str) -> bool:
+    """Whether an entry is stored under ``key`` (unread: a hint, e.g. for planning
+    work; :func:`load_derived` is what verifies it)."""
+    return _entry(area, key).is_file()
+
+
 def load_derived(area: str, key: str) -> bytes | None:
     """The payload stored under ``key``, verified; None on any miss or damage."""
     path = _entry(area, key)

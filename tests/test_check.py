@@ -264,3 +264,31 @@ def test_the_cycles_found_on_the_second_core_are_the_ones_found_here(gc_seed_bin
     assert len(forks) == 1
     monkeypatch.setattr(fork.Forked, "result", lambda self: fork.LOST)
     assert report() == alone
+
+
+def test_the_read_leaves_the_second_core_to_a_pahole_that_runs(gc_seed_binary, sid_toolchain,
+                                                               tmp_path, monkeypatch):
+    """While pahole captures on the other core, the DWARF is read in this process
+    alone; once the capture is cached (pahole will not run), on both cores."""
+    import shutil
+
+    from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
+    from dwarfdiag.dwarf import loader
+    from dwarfdiag.fork import wait_for_background
+
+    cache_root = tmp_path / "cache"
+    monkeypatch.setenv("DWARFDIAG_CACHE", str(cache_root))
+    cache_root.mkdir()
+    (cache_root / "toolchains").symlink_to(Path(sid_toolchain.root).parent)
+    one_core = []
+    real = loader.read_units_on_two_cores
+    monkeypatch.setattr(loader, "read_units_on_two_cores",
+                        lambda *a, **k: one_core.append(k["one_core"]) or real(*a, **k))
+    sid = PaholeChoice.of(toolchain="sid")
+    first = BinaryAnalysis(gc_seed_binary, function_bodies=False).check(sid)
+    wait_for_background()
+    for area in ("encoded", "provenance", "typegraph", "typegraph-bodies"):
+        shutil.rmtree(cache_root / "derived" / area)
+    second = BinaryAnalysis(gc_seed_binary, function_bodies=False).check(sid)
+    assert one_core == [True, False]
+    assert second.summary() == first.summary()

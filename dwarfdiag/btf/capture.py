@@ -33,6 +33,13 @@ class Capture:
                 "btf_bytes": len(self.btf), "run": self.run.as_dict()}
 
 
+def capture_key(binary: Path, identity: str) -> str:
+    """The cache key of this pahole's (``identity``) capture of ``binary``."""
+    from dwarfdiag.cache import derived_key
+
+    return derived_key(Path(binary), "capture", identity)
+
+
 def cached_capture(binary: Path, argv: list[str], label: str, identity: str | None,
                    timeout: float = 600) -> Capture:
     """:func:`capture`, answered from the cache when this very pahole (``identity``,
@@ -41,11 +48,11 @@ def cached_capture(binary: Path, argv: list[str], label: str, identity: str | No
     (a pahole nothing can be told of, such as a script): run every time."""
     import marshal
 
-    from dwarfdiag.cache import derived_key, load_derived, store_derived
+    from dwarfdiag.cache import load_derived, store_derived
 
     if identity is None:
         return capture(binary, argv, label, timeout)
-    key = derived_key(Path(binary), "capture", identity)
+    key = capture_key(binary, identity)
     payload = load_derived("capture", key)
     if payload is not None:
         try:

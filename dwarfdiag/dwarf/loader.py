@@ -38,15 +38,18 @@ def content_key(path: Path) -> str:
 
 
 def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None = None,
-                   function_bodies: bool = True, store: bool = True) -> TypeGraph:
+                   function_bodies: bool = True, store: bool = True,
+                   one_core: bool = False) -> TypeGraph:
     """The binary's TypeGraph, from the cache or read (and then cached); without
     ``function_bodies``, less what lies inside functions
     (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`: never decoded when read, and
     cached so). ``store=False``: a graph
     read here is left for the caller to cache with :func:`store_typegraph` (the
-    encoder's caller does it in a background child while it encodes)."""
+    encoder's caller does it in a background child while it encodes). ``one_core``:
+    a read stays in this process (another one, pahole, has the second core)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process
-        return _load_typegraph(Path(path), use_cache, progress, function_bodies, store)
+        return _load_typegraph(Path(path), use_cache, progress, function_bodies, store,
+                               one_core)
 
 
 def store_typegraph(graph: TypeGraph) -> None:
@@ -106,7 +109,7 @@ def _load(key: str, function_bodies: bool) -> TypeGraph | None:
 
 
 def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
-                    function_bodies: bool, store: bool) -> TypeGraph:
+                    function_bodies: bool, store: bool, one_core: bool) -> TypeGraph:
     # without the cache, no key: hashing the binary is wasted, and a graph without a
     # key fills no cache downstream either (diff's cycles)
     key = content_key(path) if use_cache else ""
@@ -115,20 +118,20 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
         if graph is not None:
             graph.source, graph.cached = str(path), True
             return graph
-    graph = read_typegraph(path, key, progress, function_bodies)
+    graph = read_typegraph(path, key, progress, function_bodies, one_core)
     if store or not function_bodies:
         store_typegraph(graph)
     return graph
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None,
-                   function_bodies: bool = True) -> TypeGraph:
+                   function_bodies: bool = True, one_core: bool = False) -> TypeGraph:
     """Read the DWARF of ``path`` (without ``function_bodies``, leaving out what
     :class:`~dwarfdiag.dwarf.typegraph.FunctionBodies` drops, never decoded); errors
     name the file, the section and the offset."""
     try:
         with bulk_build():
-            return _read_typegraph(Path(path), key, progress, function_bodies)
+            return _read_typegraph(Path(path), key, progress, function_bodies, one_core)
     except BadInputError as e:
         if str(e).startswith(f"{path}:"):
             raise
@@ -138,7 +141,7 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None,
 
 
 def _read_typegraph(path: Path, key: str, progress: Progress | None,
-                    function_bodies: bool) -> TypeGraph:
+                    function_bodies: bool, one_core: bool) -> TypeGraph:
     elf = ElfFile(path)
     sections = read_sections(elf)
     info = sections.get(".debug_info")
@@ -150,7 +153,7 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None,
     merged = _Merged()
     functions = read_units_on_two_cores(sections, units, progress, merged.add,
                                         meanwhile=lambda: _function_symbols(elf),
-                                        function_bodies=function_bodies)
+                                        function_bodies=function_bodies, one_core=one_core)
     abbrevs, compressed = sections.get(".debug_abbrev"), sections.compressed
     del sections, info  # the inflated sections: every value needed is decoded by now
     link_children(merged.dies)
@@ -247,7 +250,7 @@ PARENT_SHARE = 0.5  # 0.45 to 0.6 measured alike on kubeadm and podman-remote
 def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
                             progress: Progress | None, consume: Callable[[dict], None],
                             meanwhile: Callable[[], object] = lambda: None,
-                            function_bodies: bool = True) -> object:
+                            function_bodies: bool = True, one_core: bool = False) -> object:
     """:func:`read_units` over all units, the later half read by a forked child
     (:mod:`dwarfdiag.fork`); ``consume`` gets each part in unit order, so DIE order
     is kept. Returns what ``meanwhile()`` returns.
@@ -259,7 +262,7 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
     other way has its part read here instead.
     """
     total = sum(u.end - u.offset for u in units)
-    if total < PARALLEL_MIN_BYTES or len(units) < 2 or not second_core():
+    if total < PARALLEL_MIN_BYTES or len(units) < 2 or one_core or not second_core():
         consume(read_units(sections, units, progress, function_bodies=function_bodies))
         return meanwhile()
     running, split = 0, len(units) - 1
