@@ -80,6 +80,11 @@ def cache_root() -> Path:
     return _degrade(root)
 
 
+def is_temporary() -> bool:
+    """Is this run's cache a private temporary directory (removed as it exits)?"""
+    return _fallback is not None
+
+
 def _degrade(root: Path) -> Path:
     global _fallback, _fallback_for
     _fallback = Path(tempfile.mkdtemp(prefix="dwarfdiag-cache-"))
@@ -163,6 +168,128 @@ def _entry(area: str, key: str) -> Path:
     return cache_dir(DERIVED, area) / f"{key}.bin"
 
 
+# --- entries being written ------------------------------------------------------------
+# An entry a command leaves to a child to write (after it has left, see
+# dwarfdiag.fork) has a lock file beside it, ``<key>.writing``, locked (flock) from
+# the reservation until the entry is in place. The lock is the writer's open file:
+# the child that inherits it holds it until it has written the entry or died. A
+# reader that misses such an entry waits for the lock instead of working it out again.
+WRITING = ".writing"
+MAX_WAIT_SECONDS = 120  # a writer slower than this is taken as stuck: the reader works
+_reserved: dict[tuple[str, str], int] = {}  # this process's reservations: lock fds
+
+
+def _lock_file(area: str, key: str) -> Path:
+    return cache_dir(DERIVED, area) / f"{key}{WRITING}"
+
+
+def reserve(entries: list[tuple[str, str]]) -> list[int]:
+    """Mark ``entries`` (area, key) as being written: a lock file each, held by the
+    returned descriptors, which the child that writes them inherits (hand them to
+    :func:`dwarfdiag.fork.in_background`); writing an entry releases its lock. A
+    lock that cannot be made is left out: a reader then simply misses."""
+    import fcntl
+
+    fds = []
+    for area, key in entries:
+        if _held_here(area, key):
+            continue
+        try:
+            fd = os.open(_lock_file(area, key), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another run writes the same entry: its lock will do
+            os.close(fd)
+            continue
+        _reserved[(area, key)] = fd
+        fds.append(fd)
+    return fds
+
+
+def _held_here(area: str, key: str) -> bool:
+    """Does this process still hold the entry's lock (not handed to a child)?"""
+    fd = _reserved.get((area, key))
+    if fd is None:
+        return False
+    try:
+        held = os.path.samestat(os.fstat(fd), _lock_file(area, key).stat())
+    except OSError:
+        held = False
+    if not held:
+        del _reserved[(area, key)]  # handed over (and closed here) or taken away
+    return held
+
+
+def _release(area: str, key: str) -> None:
+    fd = _reserved.pop((area, key), None)
+    if fd is None:
+        return
+    try:
+        _lock_file(area, key).unlink(missing_ok=True)
+    except OSError:
+        pass
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _wait_for_writer(area: str, key: str) -> None:
+    """If another process holds the entry's lock, wait (at most MAX_WAIT_SECONDS) until
+    the entry is in place or the writer is gone."""
+    import fcntl
+
+    if _held_here(area, key):
+        return  # put off by this very process: it is written after it leaves
+    lock, entry = _lock_file(area, key), _entry(area, key)
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return  # no writer (or it just finished: the entry is there)
+    try:
+        deadline, pause = time.monotonic() + MAX_WAIT_SECONDS, 0.002
+        while time.monotonic() < deadline and not entry.exists():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return  # released: the writer finished or died
+            except BlockingIOError:
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+            except OSError:
+                return
+    finally:
+        os.close(fd)
+
+
+def wait_for_writers(timeout: float = MAX_WAIT_SECONDS) -> bool:
+    """Wait until no entry of the cache is being written; False after ``timeout``.
+    For whoever must see every entry a finished command left (tests, benchmarks)."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    root = cache_root() / DERIVED
+    locks = sorted(root.glob(f"*/*{WRITING}")) if root.is_dir() else []
+    for lock in locks:
+        try:
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        return False
+                    time.sleep(0.01)
+        finally:
+            os.close(fd)
+    return True
+
+
 def has_derived(area: str, key: str) -> bool:
     """Whether an entry is stored under ``key`` (unread: a hint, e.g. for planning
     work; :func:`load_derived` is what verifies it)."""
@@ -170,8 +297,11 @@ def has_derived(area: str, key: str) -> bool:
 
 
 def load_derived(area: str, key: str) -> bytes | None:
-    """The payload stored under ``key``, verified; None on any miss or damage."""
+    """The payload stored under ``key``, verified; None on any miss or damage. An
+    entry being written by another process (:func:`reserve`) is waited for."""
     path = _entry(area, key)
+    if not path.exists():
+        _wait_for_writer(area, key)
     try:
         with open(path, "rb") as f:
             header = f.read(36)  # magic + SHA-256; the payload read apart, never copied
@@ -233,6 +363,8 @@ def store_derived_entries(entries: list[tuple[str, str]],
         for tmp in temps:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        for area, key in entries:
+            _release(area, key)  # written, or failed for good: readers go on
 
 
 def store_derived(area: str, key: str, payload: bytes) -> None:
@@ -306,7 +438,7 @@ def sweep(max_bytes: int = MAX_DERIVED_BYTES, now: float | None = None) -> tuple
             st = f.stat()
         except OSError:
             continue
-        if f.name.endswith(".tmp"):
+        if f.name.endswith((".tmp", WRITING)):  # a writer's, killed if this old
             if now - st.st_mtime > STALE_TMP_SECONDS:
                 f.unlink(missing_ok=True)
                 removed, freed = removed + 1, freed + st.st_size

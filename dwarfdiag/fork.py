@@ -17,6 +17,12 @@ computes the part itself, meeting the same error, if any, where it would have.
 :func:`in_background` is the other use: a side effect nothing waits for (a
 cache entry written while the command goes on), run by a child the process
 reaps when it exits, so the entry is there once the command has returned.
+The script (``python -m dwarfdiag``) puts that work off instead
+(:func:`detach_at_exit`): it runs in a detached child once the command's
+output is out and the process leaves, because a child working beside the
+command makes both pay for copied pages (a third of a second of kubeadm's
+check). A reader that needs the entry meanwhile waits for it (the lock
+files of :func:`dwarfdiag.cache.reserve`).
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ import marshal
 import os
 import signal
 import warnings
-from typing import Callable
+from typing import Callable, Sequence
 
 from dwarfdiag.errors import BadInputError
 
 LOST = object()  # what Forked.result() gives when the child did not deliver
 _BACKGROUND: list[int] = []  # children of in_background() not reaped yet
+_DETACHING = False  # the script: background work waits for the process to leave
+_PUT_OFF: list[tuple[Callable[[], object], tuple[int, ...]]] = []  # that work, in order
 
 
 def second_core() -> bool:
@@ -136,13 +144,19 @@ def _fork() -> int:
         return os.fork()
 
 
-def in_background(work: Callable[[], object]) -> None:
+def in_background(work: Callable[[], object], handed: Sequence[int] = ()) -> None:
     """Run ``work()`` for its side effect in a forked child on the second core (here
     and now without one). Whatever stops the child is not this process's concern:
     the work must be something a later run can do again, as filling the cache is.
+    ``handed``: descriptors the child needs (the locks of the entries it writes),
+    closed here once it has them. After :func:`detach_at_exit`, the work waits for
+    :func:`leave_work_behind`.
     """
+    if _DETACHING:
+        _PUT_OFF.append((work, tuple(handed)))
+        return
     if not second_core():
-        work()
+        _run_here(work, handed)
         return
     _reap_finished()  # a long run (investigate) forks one per binary: no zombies pile up
     pid = _fork()
@@ -151,9 +165,98 @@ def in_background(work: Callable[[], object]) -> None:
             work()
         finally:
             os._exit(0)
+    _close(handed)
     if not _BACKGROUND:
         atexit.register(wait_for_background)
     _BACKGROUND.append(pid)
+
+
+def when_idle(work: Callable[[], object], handed: Sequence[int] = ()) -> None:
+    """``work()`` now, here; after :func:`detach_at_exit`, in the child that
+    :func:`leave_work_behind` leaves, as :func:`in_background` work (a cache write
+    the command itself would otherwise wait for)."""
+    if _DETACHING:
+        _PUT_OFF.append((work, tuple(handed)))
+    else:
+        _run_here(work, handed)
+
+
+def detach_at_exit() -> None:
+    """From now on background work waits until the process leaves: then
+    :func:`leave_work_behind` starts it in a detached child. Only for a process that
+    calls that as it leaves (the script)."""
+    global _DETACHING
+    _DETACHING = True
+
+
+def leave_work_behind() -> None:
+    """Start the put-off work in a child of its own session, its standard streams on
+    /dev/null (a pipe the command writes to ends with the command), and return at
+    once: the caller leaves, and the child finishes the work after it. With two
+    cores, each piece of work after the first gets a child of its own."""
+    global _PUT_OFF
+    work, _PUT_OFF = _PUT_OFF, []
+    if not work:
+        return
+    handed = [fd for _, fds in work for fd in fds]
+    try:
+        pid = _fork()
+    except OSError:
+        return  # no process to spare: the next run fills the cache
+    if pid:
+        _close(handed)
+        return
+    try:  # the detached child: nothing it does may reach the command's caller
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        _close_all_but(handed)  # the caller's other descriptors are not ours to hold
+        *others, (last, last_fds) = work
+        for piece, fds in others:
+            pid = _fork() if second_core() else -1
+            if pid == 0:
+                _close_all_but(fds)
+                _quietly(piece, fds)
+                os._exit(0)
+            if pid > 0:
+                _close(fds)
+            else:
+                _quietly(piece, fds)
+        _quietly(last, last_fds)
+    finally:
+        os._exit(0)
+
+
+def _quietly(work: Callable[[], object], handed: Sequence[int]) -> None:
+    try:
+        _run_here(work, handed)
+    except BaseException:  # noqa: BLE001 - no one to tell: the next run does it again
+        pass
+
+
+def _run_here(work: Callable[[], object], handed: Sequence[int]) -> None:
+    try:
+        work()
+    finally:
+        _close(handed)  # whatever the work left of them
+
+
+def _close_all_but(keep: Sequence[int]) -> None:
+    """Close every descriptor above standard error except ``keep``."""
+    try:
+        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        open_fds = list(range(3, 1024))
+    _close([fd for fd in open_fds if fd > 2 and fd not in keep])
+
+
+def _close(fds: Sequence[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _reap_finished() -> None:

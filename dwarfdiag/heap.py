@@ -29,7 +29,7 @@ def bulk_build(freeze: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
+        if freeze:  # also inside another pause: the graph read while a check compares
+            gc.freeze()
         if was_enabled:
-            if freeze:
-                gc.freeze()
             gc.enable()

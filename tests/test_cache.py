@@ -23,9 +23,25 @@ def own_cache(tmp_path, monkeypatch):
 
 
 def _encode(binary: Path, out: Path, env_cache: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "encode", str(binary),
+    """The script, and then the cache writes it left to a detached child."""
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "encode", str(binary),
                            "-o", str(out), *extra], capture_output=True, text=True,
                           env={**os.environ, "DWARFDIAG_CACHE": str(env_cache)})
+    settle(env_cache)
+    return proc
+
+
+def settle(root: Path) -> None:
+    """Wait for the cache writes a finished command left behind in ``root``."""
+    saved = os.environ.get("DWARFDIAG_CACHE")
+    os.environ["DWARFDIAG_CACHE"] = str(root)
+    try:
+        assert cache.wait_for_writers(timeout=120)
+    finally:
+        if saved is None:
+            del os.environ["DWARFDIAG_CACHE"]
+        else:
+            os.environ["DWARFDIAG_CACHE"] = saved
 
 
 def test_a_content_change_at_the_same_size_is_a_new_key(own_cache, gc_seed_binary, tmp_path):
@@ -281,3 +297,46 @@ def test_btf_encode_leaves_what_an_analysis_needs(own_cache, gc_seed_binary):
     assert encode_file(gc_seed_binary).cached
     types_only = encode_file(gc_seed_binary, funcs=False)
     assert not types_only.cached and types_only.types < encoded.types
+
+
+def test_a_reader_waits_for_an_entry_being_written(own_cache):
+    """An entry reserved and handed to a child that writes it: a reader that misses
+    waits for it; a child that dies without writing lets the reader go on at once."""
+    fds = cache.reserve([("typegraph", "slow"), ("typegraph", "dies")])
+    assert len(fds) == 2 and (own_cache / "derived" / "typegraph" / "slow.writing").exists()
+    assert cache.load_derived("typegraph", "slow") is None  # ours, not handed: no wait
+    pid = os.fork()
+    if pid == 0:
+        try:
+            time.sleep(0.3)
+            cache.store_derived("typegraph", "slow", b"written")
+        finally:
+            os._exit(0)
+    for fd in fds:
+        os.close(fd)  # handed over: the child holds both locks now
+    start = time.monotonic()
+    assert cache.load_derived("typegraph", "slow") == b"written"
+    assert time.monotonic() - start < cache.MAX_WAIT_SECONDS
+    os.waitpid(pid, 0)  # it ended without writing "dies": its lock went with it
+    assert cache.load_derived("typegraph", "dies") is None
+    assert not (own_cache / "derived" / "typegraph" / "slow.writing").exists()
+    assert cache.wait_for_writers(timeout=5)
+
+
+def test_a_command_returns_before_its_cache_writes_and_they_are_waited_for(
+        own_cache, gotool_binary, tmp_path):
+    """The script leaves the graph's entries to a detached child: the next reader of
+    the graph (here, right after the command) gets them without reading DWARF."""
+    from dwarfdiag.dwarf.loader import content_key, load_typegraph
+
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "encode",
+                           str(gotool_binary), "-o", str(tmp_path / "a.btf")],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "DWARFDIAG_CACHE": str(own_cache)})
+    assert proc.returncode == 0, proc.stderr
+    key = content_key(gotool_binary)
+    assert cache.load_derived("typegraph", key) is not None  # waited for, if need be
+    graph = load_typegraph(gotool_binary)
+    assert graph.cached and graph.function_bodies
+    assert cache.wait_for_writers(timeout=5)
+    assert not list((own_cache / "derived").rglob("*.writing"))

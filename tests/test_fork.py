@@ -63,10 +63,17 @@ def test_bulk_build_pauses_the_collector_and_nests():
     frozen = gc.get_freeze_count()
     with bulk_build():
         assert not gc.isenabled()
-        with bulk_build(freeze=True):
+        with bulk_build():
             assert not gc.isenabled()
         assert not gc.isenabled()  # the inner one leaves it to the outer
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+    with bulk_build():
+        with bulk_build(freeze=True):  # a graph read while a check compares
+            inner = [[i] for i in range(1000)]
+        assert not gc.isenabled() and gc.get_freeze_count() >= frozen + len(inner)
+    assert gc.isenabled()
+    gc.unfreeze()
+    frozen = gc.get_freeze_count()
     with bulk_build(freeze=True):
         data = [[i] for i in range(1000)]  # lists: always tracked by the collector
     assert gc.is_tracked(data[0])
@@ -140,3 +147,64 @@ def test_on_second_core_gives_the_value_however_it_is_computed(cores, lose, monk
         value = beside.result()
     assert value["keys"] == {"main.T", "main.U"} and value["cycles"] == [[1, 2]]
     assert value["here"] == (lose or len(cores) == 1)
+
+
+LEAVER = """
+import os, sys, time
+from pathlib import Path
+from dwarfdiag import fork
+
+go, done = Path(sys.argv[1]), Path(sys.argv[2])
+
+def work():
+    while not go.exists():  # until the test says so: the caller has its output by then
+        time.sleep(0.01)
+    done.write_text(f"{os.getpid()} {os.getsid(0)}")
+
+fork.detach_at_exit()
+fork.in_background(work)
+fork.when_idle(lambda: Path(sys.argv[3]).write_text("second"))
+print("output", os.getpid(), flush=True)
+fork.leave_work_behind()
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("jobs", ["2", "1"])
+def test_put_off_work_runs_after_the_process_has_left(jobs, tmp_path):
+    """The script's cache writes: run by a detached child once the process leaves,
+    holding none of the caller's pipes, in a session of its own."""
+    import subprocess
+    import sys
+
+    go, done, second = tmp_path / "go", tmp_path / "done", tmp_path / "second"
+    proc = subprocess.run([sys.executable, "-c", LEAVER, str(go), str(done), str(second)],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DWARFDIAG_JOBS": jobs})
+    # the output is whole and the pipes closed while the work still waits for "go"
+    assert proc.returncode == 0 and proc.stdout.startswith("output ") and proc.stderr == ""
+    assert not done.exists()
+    go.touch()
+    deadline = time.monotonic() + 30
+    while not (done.exists() and second.exists()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pid, session = map(int, done.read_text().split())
+    assert session != os.getsid(0) and pid != int(proc.stdout.split()[1])
+    assert second.read_text() == "second"
+
+
+def test_without_detaching_when_idle_runs_now_and_in_background_forks(tmp_path, monkeypatch):
+    from dwarfdiag import fork
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.delenv("DWARFDIAG_JOBS", raising=False)
+    mark = tmp_path / "now"
+    fork.when_idle(lambda: mark.write_text(str(os.getpid())))
+    assert mark.read_text() == str(os.getpid())
+    read_end, write_end = os.pipe()
+    fork.in_background(lambda: os.write(write_end, b"x"), handed=[write_end])
+    with pytest.raises(OSError):
+        os.fstat(write_end)  # handed to the child: closed here
+    assert os.read(read_end, 1) == b"x"
+    os.close(read_end)
+    fork.wait_for_background()

@@ -38,6 +38,7 @@ from dwarfdiag.findings.check import (MAX_EXAMPLES, CheckSummary, Drift, Inconsi
                                       InconsistencyPattern, UnencodedDie, Unmatched)
 from dwarfdiag.findings.common import Provenance
 from dwarfdiag.fork import OnSecondCore
+from dwarfdiag.heap import bulk_build
 
 POSITIONAL_AGREEMENT = 0.99  # below this, align by matching runs instead of position
 
@@ -247,7 +248,7 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
     ours = encoded.btf
     # the cycles on the second core while this process compares (a seventh of a check)
     with OnSecondCore(lambda: (reference_cycles(pahole), len(reference_cycles(ours)))) \
-            as cycles:
+            as cycles, bulk_build():  # maps and lists of ints: nothing for the collector
         report = _compare(graph_of, encoded, pahole, label, method, dedup_ret)
         report.pahole_cycles, report.dwarf_cycles = cycles.result()  # type: ignore[misc]
     bad_edges = report.bad_edges

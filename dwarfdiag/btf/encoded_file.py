@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from dwarfdiag.cache import (derived_key, framed, load_derived, store_derived,
+from dwarfdiag.cache import (derived_key, framed, load_derived, reserve, store_derived,
                              store_derived_pieces, unframed)
 from dwarfdiag.fork import in_background
 
@@ -170,13 +170,12 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
     A cached encoding is parsed back from its raw BTF (the layout checked as any
     input's; libbpf's per-type checks left out, as for the encoder's own BTF when it
     is fresh); every type's provenance comes from its own entry, so no DWARF is read.
-    Both cache writes go to children on the second core, which the encoder leaves
-    idle: the graph's (if ``graph()`` left that to the caller,
-    :func:`~dwarfdiag.dwarf.loader.store_typegraph`) while the encoder runs, and
-    every type's provenance once it is done (working them all out is a tenth of the
-    encoding's time; this run needs a few). Forking before the encoder walks the
-    graph costs both processes copied pages, and still beat writing the graph after
-    it: kubeadm's cold explain 3.93 -> 3.31 s, final 3.63 -> 3.38 s.
+    Two cache writes are background work (:func:`~dwarfdiag.fork.in_background`):
+    the graph's, if ``graph()`` left that to the caller
+    (:func:`~dwarfdiag.dwarf.loader.put_in_cache`), and every type's provenance
+    (working them all out is a tenth of the encoding's time; this run needs a few).
+    In the script both wait until the command has left; called as a library, children
+    write them on the second core while the encoder runs.
     """
     from dwarfdiag.btf.encoder import Encoded, encode
     from dwarfdiag.btf.raw import parse_btf, write_btf
@@ -189,12 +188,13 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
             raw, warnings, _, skipped, units = hit
             return Encoded(parse_btf(raw, sanity=False), provenance, warnings, str(path),
                            skipped, units), raw
-    from dwarfdiag.dwarf.loader import store_typegraph
+    from dwarfdiag.dwarf.loader import put_in_cache
 
     g = graph()
-    in_background(lambda: store_typegraph(g))
+    put_in_cache(g, in_background)
     enc = encode(g)
     raw = write_btf(enc.btf)
     _store(key, enc, raw)
-    in_background(lambda: _store_provenance(key, enc.provenance))
+    in_background(lambda: _store_provenance(key, enc.provenance),
+                  reserve([("provenance", key)]))
     return enc, raw

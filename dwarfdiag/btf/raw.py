@@ -35,6 +35,7 @@ from dwarfdiag.btf.model import (
 )
 from dwarfdiag.btf.validate import sanity_check
 from dwarfdiag.errors import BtfFormatError
+from dwarfdiag.heap import bulk_build
 
 BTF_MAX_STR_OFFSET = 0x7FFFFFFF
 
@@ -60,7 +61,11 @@ def parse_btf(data: bytes, base: Btf | None = None, sanity: bool = True) -> Btf:
     base's. Raises BtfFormatError for anything libbpf's btf__new() refuses;
     ``sanity=False`` leaves out libbpf's per-type checks (for bytes our own writer
     made from our own encoder, read back from a verified cache entry)."""
-    data = bytes(data)
+    with bulk_build():  # a type object per record, no cycles among them
+        return _parse_btf(bytes(data), base, sanity)
+
+
+def _parse_btf(data: bytes, base: Btf | None, sanity: bool) -> Btf:
     header, codec = _parse_header(data)
     type_start = header.hdr_len + header.type_off
     str_start = header.hdr_len + header.str_off

@@ -18,6 +18,8 @@ import traceback
 
 import typer
 
+import dwarfdiag.cache
+from dwarfdiag import fork
 from dwarfdiag.cli import analyze, btf, cache, corpus, dedup, investigate, toolchains  # noqa: F401
 from dwarfdiag.cli.apps import State, app
 from dwarfdiag.cli.output import printable
@@ -37,6 +39,7 @@ def main() -> None:
     """The ``dwarfdiag`` script: run the command, then leave at once (see
     :func:`_leave`)."""
     State.leaving_at_once = True
+    fork.detach_at_exit()  # cache writes wait for the output to be out (_leave)
     try:
         _run()
     except SystemExit as e:
@@ -51,8 +54,10 @@ def _leave(code: object) -> None:
     one (0.14 s after podman-remote's explain, its work done). The operating
     system frees the process's memory at once. Everything teardown would do that
     matters is done here first: threads that are not daemons joined, output
-    flushed, then the exit handlers (the background cache writers' reaping, the
-    fallback cache's removal). Only the script does this; the library and
+    flushed, the cache writes the command put off handed to a detached child
+    (:func:`dwarfdiag.fork.leave_work_behind`: the caller has its prompt back
+    while they finish; a command interrupted leaves none), then the exit handlers
+    (the fallback cache's removal). Only the script does this; the library and
     ``app`` (the tests' way in) exit as usual.
     """
     if code is None:
@@ -70,6 +75,8 @@ def _leave(code: object) -> None:
             stream.flush()
         except (OSError, ValueError):  # closed (a broken pipe) or gone
             pass
+    if status != 130 and not dwarfdiag.cache.is_temporary():
+        fork.leave_work_behind()
     atexit._run_exitfuncs()
     os._exit(status)
 

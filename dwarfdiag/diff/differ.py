@@ -30,6 +30,7 @@ from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.findings.diff import (AbsentCycleType, DiffItem, DiffPattern, DiffResult,
                                      SideSummary, TypeDiff)
 from dwarfdiag.fork import OnSecondCore, second_core
+from dwarfdiag.heap import bulk_build
 
 IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
 # plain ints for the identity walk's hot loop (an IntEnum member costs a lookup each)
@@ -329,6 +330,13 @@ def summary(g: TypeGraph, types: int, funcs: int) -> SideSummary:
 
 def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
          package: str | None = None) -> DiffResult:
+    """What differs between two binaries' types and functions, type by type."""
+    with bulk_build():  # memo tables and findings, no cycles among them
+        return _diff(ga, gb, type_name, package)
+
+
+def _diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None,
+          package: str | None) -> DiffResult:
     ta, tb = named_types(ga), named_types(gb)
     fa, fb = functions(ga), functions(gb)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
-from dwarfdiag.cache import derived_key, framed, load_derived, store_derived_entries, unframed
+from dwarfdiag.cache import (derived_key, framed, load_derived, reserve, store_derived_entries,
+                             unframed)
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
 from dwarfdiag.dwarf.lines import file_table
@@ -24,7 +25,7 @@ from dwarfdiag.elf import ElfFile
 from dwarfdiag.dwarf.typegraph import (CompileUnit, Die, FunctionBodies, TypeGraph,
                                        link_children)
 from dwarfdiag.errors import BadInputError
-from dwarfdiag.fork import LOST, Forked, second_core
+from dwarfdiag.fork import LOST, Forked, second_core, when_idle
 from dwarfdiag.heap import bulk_build
 
 CACHE_FORMAT = 10  # bump when TypeGraph.header_data or die_chunks change shape
@@ -44,7 +45,7 @@ def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None
     ``function_bodies``, less what lies inside functions
     (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`: never decoded when read, and
     cached so). ``store=False``: a graph
-    read here is left for the caller to cache with :func:`store_typegraph` (the
+    read here is left for the caller to cache with :func:`put_in_cache` (the
     encoder's caller does it in a background child while it encodes). ``one_core``:
     a read stays in this process (another one, pahole, has the second core)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process
@@ -52,11 +53,19 @@ def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None
                                one_core)
 
 
-def store_typegraph(graph: TypeGraph) -> None:
-    """Write a graph :func:`load_typegraph` read with ``store=False`` to the cache."""
-    if graph.key and not graph.cached:
-        _store(graph)
-        graph.cached = True
+def put_in_cache(graph: TypeGraph,
+                 run: Callable[[Callable[[], object], Sequence[int]], None] = when_idle) -> None:
+    """Have ``run`` write a graph read with ``store=False`` to the cache, once:
+    :func:`~dwarfdiag.fork.when_idle` (now, or in the script once it has left) or
+    :func:`~dwarfdiag.fork.in_background`. Its entries are reserved meanwhile, so a
+    reader waits for them rather than reading the DWARF again."""
+    if not graph.key or graph.cached:
+        return
+    entries = [("typegraph", graph.key)]
+    if graph.function_bodies:
+        entries.append((BODIES, graph.key))
+    graph.cached = True  # in the cache, or on its way
+    run(lambda: _store(graph), reserve(entries))
 
 
 # The cache keeps a graph as two entries: the header and every DIE but the function
@@ -120,7 +129,7 @@ def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
             return graph
     graph = read_typegraph(path, key, progress, function_bodies, one_core)
     if store or not function_bodies:
-        store_typegraph(graph)
+        put_in_cache(graph)
     return graph
 
 
