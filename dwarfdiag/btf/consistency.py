@@ -121,17 +121,26 @@ class CheckReport:
             self.unmatched, self.verdict())
 
 
+_AGGREGATES = (BtfKind.STRUCT, BtfKind.UNION)
+_ONE_REFERENCE = frozenset({BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE,
+                            BtfKind.RESTRICT, BtfKind.TYPE_TAG, BtfKind.FUNC, BtfKind.VAR,
+                            BtfKind.DECL_TAG})
+
+
 def slot_targets(t) -> list[int]:
     """Every reference of a type, in field order (labelled by :func:`slot_label`)."""
-    k = t.kind
-    if k in (BtfKind.STRUCT, BtfKind.UNION):
+    return _targets(t, t.kind)
+
+
+def _targets(t, kind: BtfKind) -> list[int]:
+    if kind in _AGGREGATES:
         return [m.type for m in t.members]
-    if k == BtfKind.FUNC_PROTO:
-        return [t.type] + [p.type for p in t.params]
-    if k == BtfKind.ARRAY:
+    if kind == BtfKind.FUNC_PROTO:
+        return [t.size_or_type] + [p.type for p in t.params]
+    if kind == BtfKind.ARRAY:
         return [t.array.type, t.array.index_type]
-    if k in _ONE_REFERENCE:
-        return [t.type]
+    if kind in _ONE_REFERENCE:
+        return [t.size_or_type]
     return []
 
 
@@ -139,7 +148,7 @@ def slot_label(btf: Btf, t, index: int) -> str:
     """Where the ``index``-th reference of a type sits, in words (asked only for the
     references that are wrong: spelling every member name was a fifth of a check)."""
     k = t.kind
-    if k in (BtfKind.STRUCT, BtfKind.UNION):
+    if k in _AGGREGATES:
         return f"member {btf.str_at(t.members[index].name_off) or '(anon)'}"
     if k == BtfKind.FUNC_PROTO:
         return "return" if index == 0 else f"param {index - 1}"
@@ -148,26 +157,31 @@ def slot_label(btf: Btf, t, index: int) -> str:
     return "type"
 
 
-_ONE_REFERENCE = frozenset({BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE,
-                            BtfKind.RESTRICT, BtfKind.TYPE_TAG, BtfKind.FUNC, BtfKind.VAR,
-                            BtfKind.DECL_TAG})
+def _names(btf: Btf) -> Callable[[int], str]:
+    """``btf.str_at`` with its memo looked up here first (a check asks 300k times)."""
+    memo, str_at = btf._str_cache, btf.str_at
+
+    def name(off: int) -> str:
+        text = memo.get(off)
+        return text if text is not None else str_at(off)
+    return name
 
 
-def _split(btf: Btf) -> tuple[list[int], list[tuple[int, int]]]:
-    """Ids of plain types, and (FUNC, its FUNC_PROTO) pairs, in id order."""
-    protos = {t.type for _, t in btf.iter_types() if t.kind == BtfKind.FUNC}
-    plain, funcs = [], []
-    for i, t in btf.iter_types():
-        if t.kind == BtfKind.FUNC:
-            funcs.append((i, t.type))
-        elif not (t.kind == BtfKind.FUNC_PROTO and i in protos):
+def _split_keys(btf: Btf) -> tuple[list[int], list[tuple[int, str]], list[tuple[int, int]]]:
+    """Ids of plain types with their (kind, name) keys, and (FUNC, its FUNC_PROTO)
+    pairs, in id order (kinds as the raw numbers: one walk of plain ints)."""
+    name = _names(btf)
+    func, proto = int(BtfKind.FUNC), int(BtfKind.FUNC_PROTO)
+    protos = {t.size_or_type for t in btf.types if (t.info >> 24) & 0x1F == func}
+    plain, keys, funcs = [], [], []
+    for i, t in enumerate(btf.types, btf.start_id):
+        kind = (t.info >> 24) & 0x1F
+        if kind == func:
+            funcs.append((i, t.size_or_type))
+        elif kind != proto or i not in protos:
             plain.append(i)
-    return plain, funcs
-
-
-def _key(btf: Btf, i: int) -> tuple:
-    t = btf.type_by_id(i)
-    return (t.kind, btf.name_of(t))
+            keys.append((kind, name(t.name_off)))
+    return plain, keys, funcs
 
 
 def _matching_runs(a: list, b: list) -> list[tuple[int, int, int]]:
@@ -196,10 +210,8 @@ def _matching_runs(a: list, b: list) -> list[tuple[int, int, int]]:
 
 def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, Unmatched]:
     """pahole id -> our id, the method used, and what stayed unmatched."""
-    p_plain, p_funcs = _split(pahole)
-    o_plain, o_funcs = _split(ours)
-    pk = [_key(pahole, i) for i in p_plain]
-    ok = [_key(ours, i) for i in o_plain]
+    p_plain, pk, p_funcs = _split_keys(pahole)
+    o_plain, ok, o_funcs = _split_keys(ours)
     mapping: dict[int, int] = {}
     same = sum(1 for a, b in zip(pk, ok) if a == b)
     if len(pk) == len(ok) and (not pk or same / len(pk) >= POSITIONAL_AGREEMENT):
@@ -208,8 +220,7 @@ def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, Unmatched]:
     else:
         method = "matching runs"
         for a, b, size in _matching_runs(pk, ok):
-            for k in range(size):
-                mapping[p_plain[a + k]] = o_plain[b + k]
+            mapping.update(zip(p_plain[a:a + size], o_plain[b:b + size]))
     by_name: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for f, proto in o_funcs:
         by_name[ours.name_of(ours.type_by_id(f))].append((f, proto))
@@ -264,51 +275,67 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: 
 def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, label: str,
              method: str, dedup_ret: int | None) -> CheckReport:
     """The aligned pairs compared, and the drifts; the report's ``bad_edges`` are
-    pahole's references that land elsewhere than ours."""
+    pahole's references that land elsewhere than ours.
+
+    Every pair is visited, so the loop reads plain fields: equal info words mean
+    equal kind and vlen, and names come through the string memo directly.
+    """
     ours = encoded.btf
     mapping, how, unmatched = align(pahole, ours)
     back = {o: p for p, o in mapping.items()}
     report = CheckReport(encoded.source, label, method, dedup_ret, len(pahole.types),
                          len(ours.types), len(mapping), how, unmatched=unmatched,
                          mapping=mapping)
+    found = report.inconsistencies
+
+    def add(p_id: int, o_id: int, ot, slot: str, expected: str, actual: str, delta=None,
+            cross=None, expected_id=None, actual_id=None) -> None:
+        # the DIE's provenance only here: nearly every aligned pair is consistent
+        found.append(Inconsistency(
+            p_id, o_id, ot.kind.name, ours.name_of(ot), slot, expected, actual, delta,
+            cross, Provenance.of(encoded.provenance.get(o_id)), expected_id, actual_id))
+
     bad_edges: set[tuple[int, int]] = set()
     ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
+    p_types, o_types, p_start, o_start = pahole.types, ours.types, pahole.start_id, ours.start_id
+    p_name, o_name = _names(pahole), _names(ours)
+    landed_at, right_at, note = mapping.get, back.get, ref_checks.append
     for p_id, o_id in mapping.items():
-        pt, ot = pahole.type_by_id(p_id), ours.type_by_id(o_id)
-
-        def add(slot: str, expected: str, actual: str, delta=None, cross=None,
-                expected_id=None, actual_id=None) -> None:
-            # the DIE's provenance only here: nearly every aligned pair is consistent
-            report.inconsistencies.append(Inconsistency(
-                p_id, o_id, ot.kind.name, ours.name_of(ot), slot, expected, actual, delta,
-                cross, Provenance.of(encoded.provenance.get(o_id)), expected_id, actual_id))
-
-        if pt.kind != ot.kind:
-            add("kind", ot.kind.name, pt.kind.name)
+        pt, ot = p_types[p_id - p_start], o_types[o_id - o_start]
+        p_info, o_info = pt.info, ot.info
+        kind = ot.kind
+        if p_info != o_info and (p_info >> 24) & 0x1F != (o_info >> 24) & 0x1F:
+            add(p_id, o_id, ot, "kind", kind.name, pt.kind.name)
             continue
-        if pahole.name_of(pt) != ours.name_of(ot):
-            add("name", ours.name_of(ot), pahole.name_of(pt))
-        if ot.kind in SIZED and pt.size != ot.size:
-            add("size", str(ot.size), str(pt.size))
-        if pt.vlen != ot.vlen:
-            add("vlen", str(ot.vlen), str(pt.vlen))
-        if ot.kind in (BtfKind.STRUCT, BtfKind.UNION):
+        if p_name(pt.name_off) != o_name(ot.name_off):
+            add(p_id, o_id, ot, "name", o_name(ot.name_off), p_name(pt.name_off))
+        if kind in SIZED and pt.size_or_type != ot.size_or_type:
+            add(p_id, o_id, ot, "size", str(ot.size), str(pt.size))
+        if p_info != o_info and pt.vlen != ot.vlen:
+            add(p_id, o_id, ot, "vlen", str(ot.vlen), str(pt.vlen))
+        if kind in _AGGREGATES:
+            p_kflag, o_kflag = pt.kflag, ot.kflag
             for pm, om in zip(pt.members, ot.members):
-                if (pahole.str_at(pm.name_off), pm.bit_offset(pt.kflag)) != \
-                        (ours.str_at(om.name_off), om.bit_offset(ot.kflag)):
-                    add("member layout", f"{ours.str_at(om.name_off)}@{om.bit_offset(ot.kflag)}",
-                        f"{pahole.str_at(pm.name_off)}@{pm.bit_offset(pt.kflag)}")
+                p_at, o_at = pm.bit_offset(p_kflag), om.bit_offset(o_kflag)
+                if p_at != o_at or p_name(pm.name_off) != o_name(om.name_off):
+                    add(p_id, o_id, ot, "member layout", f"{o_name(om.name_off)}@{o_at}",
+                        f"{p_name(pm.name_off)}@{p_at}")
                     break
-        for index, (p_target, o_target) in enumerate(zip(slot_targets(pt), slot_targets(ot))):
-            landed = mapping.get(p_target, 0 if p_target == 0 else None)
-            right_in_pahole = back.get(o_target, 0 if o_target == 0 else None)
-            delta = (p_target - right_in_pahole) if right_in_pahole is not None else None
-            if ot.kind != BtfKind.FUNC and o_target:
-                ref_checks.append((o_target, delta))
+        plain = kind != BtfKind.FUNC
+        for index, (p_target, o_target) in enumerate(zip(_targets(pt, kind),
+                                                         _targets(ot, kind))):
+            landed = landed_at(p_target) if p_target else 0
+            if o_target:
+                right_in_pahole = right_at(o_target)
+                delta = (p_target - right_in_pahole) if right_in_pahole is not None else None
+                if plain:
+                    note((o_target, delta))
+            else:
+                delta = p_target  # void is void in both
             if landed == o_target:
                 continue
             bad_edges.add((p_id, p_target))
-            add(slot_label(pahole, pt, index), _describe(ours, o_target),
+            add(p_id, o_id, ot, slot_label(pahole, pt, index), _describe(ours, o_target),
                 _describe(pahole, p_target), delta,
                 _crosses_unit(encoded, o_id, o_target), o_target, p_target)
     report.drifts = _drifts(graph_of, encoded, ours, ref_checks)
