@@ -62,8 +62,8 @@ class BinaryAnalysis:
     def __init__(self, path: Path, progress: Progress | None = None,
                  function_bodies: bool = True):
         """``function_bodies=False``: what is asked of this binary needs no DIE inside a
-        function (check, explain), so a graph loaded once the encoding exists (from
-        the cache) leaves them out: half the DIEs, faster and in half the memory."""
+        function but those the encoder reads (check, explain, final, header), so the
+        graph leaves the others out: half the DIEs, faster and in half the memory."""
         self.path = Path(path)
         self.progress = progress
         self.function_bodies = function_bodies
@@ -77,9 +77,11 @@ class BinaryAnalysis:
     def _load_graph(self, store: bool) -> TypeGraph:
         from dwarfdiag.dwarf.loader import load_typegraph
 
-        # the encoder needs the DIEs inside functions (parameters make FUNC_PROTOs)
-        whole = self.function_bodies or "_encoding" not in self.__dict__
-        return load_typegraph(self.path, progress=self.progress, function_bodies=whole,
+        # the encoder needs the bodies of the functions pahole may encode (parameters
+        # make FUNC_PROTOs), and none other: a gc binary's are a tenth of them all
+        for_encoder = "_encoding" not in self.__dict__
+        return load_typegraph(self.path, progress=self.progress,
+                              function_bodies=self.function_bodies, encoder_bodies=for_encoder,
                               store=store, one_core=self._pahole_running)
 
     @cached_property
@@ -161,8 +163,8 @@ class BinaryAnalysis:
         cap = self.capture_while_reading(pahole)
         # the DIEs only where pahole's BTF is inconsistent: a warm check of a faithful
         # pahole reads no DWARF
-        return check(lambda: self.graph, self.encoded, parse_btf(cap.btf), pahole.label,
-                     cap.method, cap.dedup_ret)
+        return check(lambda: self.graph, self.encoded, lambda: parse_btf(cap.btf),
+                     pahole.label, cap.method, cap.dedup_ret)
 
     def check_btf(self, raw: bytes, label: str) -> CheckReport:
         """An already captured pre-dedup BTF (from the file ``label``) against the DWARF."""
@@ -222,7 +224,7 @@ def load_dedup_input(path: Path, base: Path | None = None, pahole: str | None = 
         if base is not None:
             raise UnsupportedError("--base applies to raw split BTF input, not to a binary")
         choice = PaholeChoice.of(pahole, toolchain) if (pahole or toolchain) else None
-        return BinaryAnalysis(path, progress).dedup_input(choice)
+        return BinaryAnalysis(path, progress, function_bodies=False).dedup_input(choice)
     if pahole or toolchain:
         PaholeChoice.of(pahole, toolchain)  # an unknown toolchain is reported as such first
         raise BadInputError(f"{path}: --pahole/--toolchain capture pahole's BTF of a binary "

@@ -31,6 +31,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -133,6 +134,9 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+_digesting = threading.Lock()  # check's pahole thread and its reader ask at once
+
+
 @lru_cache(maxsize=64)
 def _file_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
     # memoised within one process only; across processes the bytes are hashed again
@@ -152,7 +156,8 @@ def file_digest(path: Path) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise BadInputError(f"{path}: a binary must be a regular file, not a pipe or device; "
                             f"save it to a file first")
-    return _file_digest(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    with _digesting:  # one thread hashes, the other gets its memo
+        return _file_digest(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def derived_key(path: Path, *parts: object) -> str:

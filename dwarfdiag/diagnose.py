@@ -175,5 +175,6 @@ def parity_of_builds(matrix: Matrix, toolchain,
             continue
         if progress:
             progress(f"parity of {b.program} ({b.compiler}) with {toolchain.name}'s pahole")
-        out.append(parity(BinaryAnalysis(Path(b.binary)), b.program, b.compiler, toolchain))
+        out.append(parity(BinaryAnalysis(Path(b.binary), function_bodies=False), b.program,
+                          b.compiler, toolchain))
     return out

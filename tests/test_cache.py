@@ -213,9 +213,11 @@ def test_an_encoding_without_its_provenance_is_encoded_again(own_cache, gc_seed_
 
 
 def test_a_graph_read_for_the_encoder_is_cached_once_encoded(own_cache, gc_seed_binary):
-    """BinaryAnalysis leaves the graph it read for the encoder to the encoding's
-    background child: once that is reaped, the graph's entry is there, whole."""
+    """BinaryAnalysis reads for the encoder only the function bodies it needs, and
+    leaves the graph to the encoding's background child: once that is reaped, the
+    graph's entry is there, what a read without function bodies gives."""
     from dwarfdiag.analysis import BinaryAnalysis
+    from dwarfdiag.dwarf.constants import Tag
     from dwarfdiag.dwarf.loader import content_key, load_typegraph
     from dwarfdiag.fork import wait_for_background
 
@@ -223,11 +225,20 @@ def test_a_graph_read_for_the_encoder_is_cached_once_encoded(own_cache, gc_seed_
     analysis.encoded
     wait_for_background()
     assert cache.load_derived("typegraph", content_key(gc_seed_binary)) is not None
-    cached = load_typegraph(gc_seed_binary)
-    assert cached.cached
-    read = load_typegraph(gc_seed_binary, use_cache=False)  # no cache, so no key
+    cached = load_typegraph(gc_seed_binary, function_bodies=False)
+    assert cached.cached and not cached.function_bodies
+    read = load_typegraph(gc_seed_binary, use_cache=False, function_bodies=False)
     assert cached.to_data() == {**read.to_data(), "key": cached.key}
-    assert cached.to_data() == analysis.graph.to_data()  # the one read: whole, for the encoder
+    # the one read for the encoder: those DIEs, and the bodies of what pahole may
+    # encode (the runtime's assembly functions here), as a whole read has them
+    encoders = analysis.graph
+    assert encoders.encoder_bodies and not encoders.function_bodies
+    whole = load_typegraph(gc_seed_binary, use_cache=False)
+    assert set(cached.dies) <= set(encoders.dies) < set(whole.dies)
+    assert all(whole.dies[o].attrs == d.attrs and whole.dies[o].parent == d.parent
+               for o, d in encoders.dies.items())
+    may_encode = [d for d in whole if d.tag == Tag.subprogram and "." not in (d.name or "")]
+    assert may_encode and all(set(d.children) <= set(encoders.dies) for d in may_encode)
 
 
 def test_function_bodies_are_an_entry_of_their_own(own_cache, gc_seed_binary, monkeypatch):
@@ -278,8 +289,8 @@ def test_entries_written_side_by_side_land_together_or_not_at_all(own_cache):
 
 def test_btf_encode_leaves_what_an_analysis_needs(own_cache, gc_seed_binary):
     """``btf encode`` (with functions) fills the analyses' encoding, its provenance and
-    the graph: an explain after it reads no DWARF; without functions it is an entry
-    of its own."""
+    the graph without function bodies: an explain after it reads no DWARF; without
+    functions it is an entry of its own."""
     from dwarfdiag.btf.encoded_file import encode_file, encoded_binary
     from dwarfdiag.dwarf.loader import BODIES, content_key
     from dwarfdiag.fork import wait_for_background
@@ -292,8 +303,9 @@ def test_btf_encode_leaves_what_an_analysis_needs(own_cache, gc_seed_binary):
 
     analysed, raw = encoded_binary(gc_seed_binary, no_dwarf)
     assert raw == encoded.raw and dict(analysed.provenance) == encoded.provenance
-    key = content_key(gc_seed_binary)  # the graph's entries are there too
-    assert cache.load_derived("typegraph", key) and cache.load_derived(BODIES, key)
+    key = content_key(gc_seed_binary)  # the graph's entry is there too (what the
+    # encoder read leaves the function bodies it does not need out: no entry of theirs)
+    assert cache.load_derived("typegraph", key) and cache.load_derived(BODIES, key) is None
     assert encode_file(gc_seed_binary).cached
     types_only = encode_file(gc_seed_binary, funcs=False)
     assert not types_only.cached and types_only.types < encoded.types

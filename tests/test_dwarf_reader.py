@@ -301,6 +301,62 @@ def test_a_read_without_function_bodies_is_the_whole_read_less_them(
         assert without.to_data() == whole.to_data(), binary
 
 
+CLONES = r"""
+#include <stdio.h>
+#include <stdlib.h>
+struct point { int x, y; struct point *next; };
+typedef struct { long a; char b[16]; } pair_t;
+static int __attribute__((noinline)) sum(struct point *p, int scale)
+{ int s = 0; while (p) { s += p->x * scale + p->y; p = p->next; } return s; }
+static inline int twice(int v) { return v * 2; }
+int pub(pair_t *q, long k) { struct local { int z; } l = { (int)k }; return (int)(q->a + k + l.z + twice(q->b[0])); }
+static int __attribute__((noinline)) clone_me(int a, int b, int c) { return a * b + c; }
+int use_clone(int x) { return clone_me(x, 3, 4) + clone_me(x, 3, 5); }
+int main(int argc, char **argv)
+{ struct point p = {argc, 2, NULL}; pair_t q = {argc, "x"};
+  printf("%d %d %d\n", sum(&p, atoi(argv[0])), pub(&q, argc), use_clone(argc)); return 0; }
+"""
+
+
+def test_the_encoders_read_encodes_as_the_whole_read(
+        work, gc_seed_binary, gccgo_seed_binary, gotool_binary):
+    """The encoder's read leaves out the bodies of the functions pahole cannot encode
+    (named with a dot: nearly all of a Go binary's): the encoding (bytes, every type's
+    provenance, warnings, the functions left out and why) is the whole read's, on gc,
+    gccgo and gcc (-O0 and -O2: inlined calls, constprop clones, types in functions)."""
+    from dwarfdiag.btf.encoder import encode
+    from dwarfdiag.btf.raw import write_btf
+    from dwarfdiag.dwarf.reader import pahole_may_encode
+
+    src = work / "clones.c"
+    src.write_text(CLONES)
+    c_programs = []
+    for flags in (("-O0", "-gdwarf-4"), ("-O2", "-gdwarf-5")):
+        out = work / ("clones" + "".join(flags))
+        subprocess.run([shutil.which("gcc") or "cc", "-g", *flags, "-o", str(out), str(src)],
+                       check=True)
+        c_programs.append(out)
+    for binary in (gc_seed_binary, gccgo_seed_binary, gotool_binary, *c_programs):
+        whole = read_typegraph(binary)
+        read = read_typegraph(binary, function_bodies=False, encoder_bodies=True)
+        bodiless = read_typegraph(binary, function_bodies=False)
+        assert read.encoder_bodies and not read.function_bodies
+        assert set(bodiless.dies) <= set(read.dies) <= set(whole.dies), binary
+        assert all(whole.dies[o].attrs == d.attrs and whole.dies[o].parent == d.parent
+                   for o, d in read.dies.items()), binary
+        for d in whole:  # every body pahole may want: whole
+            if d.tag == Tag.subprogram and pahole_may_encode(d.attrs):
+                assert set(d.children) <= set(read.dies), (binary, d)
+        for funcs in (True, False):
+            a, b = encode(whole, funcs=funcs), encode(read, funcs=funcs)
+            assert write_btf(a.btf) == write_btf(b.btf), binary
+            assert dict(a.provenance) == dict(b.provenance), binary
+            assert (a.warnings, a.skipped, a.units) == (b.warnings, b.skipped, b.units), binary
+    # a Go binary's functions are package-qualified: their bodies are left out
+    go = read_typegraph(gotool_binary, function_bodies=False, encoder_bodies=True)
+    assert len(go.dies) < 0.7 * len(read_typegraph(gotool_binary).dies)
+
+
 @pytest.mark.parametrize("which", ["first", "last"])
 def test_a_bad_unit_fails_the_read_alike_in_either_half(gc_seed_binary, monkeypatch, which):
     """The child's BadInputError reaches the user as it would from one process."""

@@ -248,27 +248,31 @@ def _describe(btf: Btf, i: int) -> str:
     return f"[{i}] {t.kind.name} '{btf.name_of(t) or '(anon)'}'"
 
 
-def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded, pahole: Btf,
-          label: str = "pahole", method: str = "",
+def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
+          pahole: Btf | Callable[[], Btf], label: str = "pahole", method: str = "",
           dedup_ret: int | None = None) -> CheckReport:
     """pahole's BTF against ours, type by type. ``graph`` may be a function that
     gives the TypeGraph: its DIEs are looked at only where pahole's ids drift (the
     DIEs that got no type), so a check with our encoding cached mostly reads no
-    DWARF."""
+    DWARF. ``pahole`` may be a function too (parsing pahole's bytes): the second
+    core finds our encoding's cycles meanwhile."""
     graph_of = graph if callable(graph) else (lambda: graph)
     ours = encoded.btf
-    # the cycles on the second core while this process compares (a seventh of a check)
-    with OnSecondCore(lambda: (reference_cycles(pahole), len(reference_cycles(ours)))) \
-            as cycles, bulk_build():  # maps and lists of ints: nothing for the collector
-        report = _compare(graph_of, encoded, pahole, label, method, dedup_ret)
-        report.pahole_cycles, report.dwarf_cycles = cycles.result()  # type: ignore[misc]
+    # each side's cycles on the second core: ours while pahole's BTF is parsed, then
+    # pahole's while this process compares (together a seventh of a check)
+    with OnSecondCore(lambda: len(reference_cycles(ours))) as dwarf_cycles:
+        theirs = pahole() if callable(pahole) else pahole
+        with OnSecondCore(lambda: reference_cycles(theirs)) as pahole_cycles, bulk_build():
+            report = _compare(graph_of, encoded, theirs, label, method, dedup_ret)
+            report.pahole_cycles = pahole_cycles.result()  # type: ignore[assignment]
+        report.dwarf_cycles = dwarf_cycles.result()  # type: ignore[assignment]
     bad_edges = report.bad_edges
     report.encoder_made_cycles = [c for c in report.pahole_cycles
                                   if any((a, b) in bad_edges
                                          for a, b in zip(c, c[1:] + c[:1]))]
     if report.pahole_cycles:
         first = report.pahole_cycles[0]
-        report.cycle_example = " -> ".join(_describe(pahole, i) for i in first + first[:1])
+        report.cycle_example = " -> ".join(_describe(theirs, i) for i in first + first[:1])
     return report
 
 

@@ -136,11 +136,13 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
             # the analyses' own encoding (the same entry): the graph and every type's
             # provenance are cached beside it by children on the second core, so an
             # explain or a check after this reads no DWARF
-            enc, raw = encoded_binary(path, lambda: load_typegraph(path, progress=progress,
-                                                                   store=False))
+            enc, raw = encoded_binary(path, lambda: load_typegraph(
+                path, progress=progress, store=False, function_bodies=False,
+                encoder_bodies=True))
             return EncodedFile(raw, enc.warnings, len(enc.btf.types),
                                load_provenance=lambda: dict(enc.provenance))
-        enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress), funcs=funcs)
+        enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress,
+                                    function_bodies=False, encoder_bodies=True), funcs=funcs)
         raw = write_btf(enc.btf)
         if use_cache:
             _store(key, enc, raw)

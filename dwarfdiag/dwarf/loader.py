@@ -40,17 +40,19 @@ def content_key(path: Path) -> str:
 
 def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None = None,
                    function_bodies: bool = True, store: bool = True,
-                   one_core: bool = False) -> TypeGraph:
+                   one_core: bool = False, encoder_bodies: bool = False) -> TypeGraph:
     """The binary's TypeGraph, from the cache or read (and then cached); without
     ``function_bodies``, less what lies inside functions
     (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`: never decoded when read, and
-    cached so). ``store=False``: a graph
+    cached so), but with ``encoder_bodies``, the bodies of the functions pahole may
+    encode all the same: what the encoder needs, and in a gc binary a tenth of the
+    bodies (kubeadm's one-core read 1.9 -> 1.4 s). ``store=False``: a graph
     read here is left for the caller to cache with :func:`put_in_cache` (the
     encoder's caller does it in a background child while it encodes). ``one_core``:
     a read stays in this process (another one, pahole, has the second core)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process
         return _load_typegraph(Path(path), use_cache, progress, function_bodies, store,
-                               one_core)
+                               one_core, encoder_bodies and not function_bodies)
 
 
 def put_in_cache(graph: TypeGraph,
@@ -78,12 +80,14 @@ BODIES = "typegraph-bodies"
 def _store(graph: TypeGraph) -> None:
     """Both entries of a whole graph, from one walk; the first only of a graph
     without function bodies (the same entry: a read without them leaves out what
-    the split does)."""
+    the split does), or with the encoder's alone (those left out as the split does)."""
     # piece by piece: never a second copy of the graph
     header = [(0, piece) for piece in framed([graph.header_data()])]
     if not graph.function_bodies:
+        runs = graph.die_chunks() if not graph.encoder_bodies else (
+            outside for outside, _ in graph.split_chunks(FunctionBodies().drop))
         store_derived_entries([("typegraph", graph.key)], itertools.chain(
-            header, ((0, piece) for piece in framed(graph.die_chunks()))))
+            header, ((0, piece) for piece in framed(runs))))
         return
 
     def pieces() -> Iterator[tuple[int, bytes]]:
@@ -111,36 +115,42 @@ def _load(key: str, function_bodies: bool) -> TypeGraph | None:
             runs = (sorted(outside + inside) for outside, inside
                     in itertools.zip_longest(runs, unframed(bodies), fillvalue=[]))
         graph = TypeGraph.from_pieces(header, runs)
-        graph.function_bodies = function_bodies
+        graph.function_bodies = graph.encoder_bodies = function_bodies
         return graph
     except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
         return None
 
 
 def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
-                    function_bodies: bool, store: bool, one_core: bool) -> TypeGraph:
+                    function_bodies: bool, store: bool, one_core: bool,
+                    encoder_bodies: bool) -> TypeGraph:
     # without the cache, no key: hashing the binary is wasted, and a graph without a
     # key fills no cache downstream either (diff's cycles)
     key = content_key(path) if use_cache else ""
     if use_cache:
-        graph = _load(key, function_bodies)
+        # the encoder's bodies come only with all of them (the second entry)
+        graph = _load(key, function_bodies or encoder_bodies)
         if graph is not None:
             graph.source, graph.cached = str(path), True
             return graph
-    graph = read_typegraph(path, key, progress, function_bodies, one_core)
+    graph = read_typegraph(path, key, progress, function_bodies, one_core, encoder_bodies)
     if store or not function_bodies:
         put_in_cache(graph)
     return graph
 
 
 def read_typegraph(path: Path, key: str = "", progress: Progress | None = None,
-                   function_bodies: bool = True, one_core: bool = False) -> TypeGraph:
+                   function_bodies: bool = True, one_core: bool = False,
+                   encoder_bodies: bool = False) -> TypeGraph:
     """Read the DWARF of ``path`` (without ``function_bodies``, leaving out what
-    :class:`~dwarfdiag.dwarf.typegraph.FunctionBodies` drops, never decoded); errors
-    name the file, the section and the offset."""
+    :class:`~dwarfdiag.dwarf.typegraph.FunctionBodies` drops, never decoded, but for
+    the bodies the encoder needs with ``encoder_bodies``); errors name the file, the
+    section and the offset."""
+    encoder_bodies = encoder_bodies and not function_bodies
     try:
         with bulk_build():
-            return _read_typegraph(Path(path), key, progress, function_bodies, one_core)
+            return _read_typegraph(Path(path), key, progress, function_bodies, one_core,
+                                   encoder_bodies)
     except BadInputError as e:
         if str(e).startswith(f"{path}:"):
             raise
@@ -150,7 +160,7 @@ def read_typegraph(path: Path, key: str = "", progress: Progress | None = None,
 
 
 def _read_typegraph(path: Path, key: str, progress: Progress | None,
-                    function_bodies: bool, one_core: bool) -> TypeGraph:
+                    function_bodies: bool, one_core: bool, encoder_bodies: bool) -> TypeGraph:
     elf = ElfFile(path)
     sections = read_sections(elf)
     info = sections.get(".debug_info")
@@ -162,7 +172,8 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None,
     merged = _Merged()
     functions = read_units_on_two_cores(sections, units, progress, merged.add,
                                         meanwhile=lambda: _function_symbols(elf),
-                                        function_bodies=function_bodies, one_core=one_core)
+                                        function_bodies=function_bodies, one_core=one_core,
+                                        encoder_bodies=encoder_bodies)
     abbrevs, compressed = sections.get(".debug_abbrev"), sections.compressed
     del sections, info  # the inflated sections: every value needed is decoded by now
     link_children(merged.dies)
@@ -171,7 +182,8 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None,
     stats["dwarf_versions"] = sorted(merged.versions)
     stats["unit_count"] = len(units)
     return TypeGraph(str(path), key, merged.cus, merged.dies, functions, merged.count,
-                     compressed, stats, function_bodies=function_bodies)
+                     compressed, stats, function_bodies=function_bodies,
+                     encoder_bodies=function_bodies or encoder_bodies)
 
 
 class _Merged:
@@ -200,7 +212,7 @@ class _Merged:
 
 def read_units(sections: ElfSections, units: list[UnitHeader],
                progress: Progress | None = None, scale: float = 1.0,
-               function_bodies: bool = True) -> dict:
+               function_bodies: bool = True, encoder_bodies: bool = False) -> dict:
     """The kept DIEs and compile units of ``units``, as plain (marshal-able) data.
 
     ``{"cus": [(offset, name, producer, language, version, files)], "dies":
@@ -219,7 +231,8 @@ def read_units(sections: ElfSections, units: list[UnitHeader],
     done = 0
     for unit in units:
         versions.add(unit.version)
-        raw = read_unit(sections, unit, ctx, compiled, count, tally, function_bodies)
+        raw = read_unit(sections, unit, ctx, compiled, count, tally, function_bodies,
+                        encoder_bodies)
         done += unit.end - unit.offset
         if not raw:
             continue
@@ -259,7 +272,8 @@ PARENT_SHARE = 0.5  # 0.45 to 0.6 measured alike on kubeadm and podman-remote
 def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
                             progress: Progress | None, consume: Callable[[dict], None],
                             meanwhile: Callable[[], object] = lambda: None,
-                            function_bodies: bool = True, one_core: bool = False) -> object:
+                            function_bodies: bool = True, one_core: bool = False,
+                            encoder_bodies: bool = False) -> object:
     """:func:`read_units` over all units, the later half read by a forked child
     (:mod:`dwarfdiag.fork`); ``consume`` gets each part in unit order, so DIE order
     is kept. Returns what ``meanwhile()`` returns.
@@ -272,7 +286,8 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
     """
     total = sum(u.end - u.offset for u in units)
     if total < PARALLEL_MIN_BYTES or len(units) < 2 or one_core or not second_core():
-        consume(read_units(sections, units, progress, function_bodies=function_bodies))
+        consume(read_units(sections, units, progress, function_bodies=function_bodies,
+                           encoder_bodies=encoder_bodies))
         return meanwhile()
     running, split = 0, len(units) - 1
     for i, unit in enumerate(units):
@@ -281,14 +296,14 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
             split = max(1, min(i + 1, len(units) - 1))
             break
     mine, theirs = units[:split], units[split:]
-    with Forked(lambda: read_units(sections, theirs, function_bodies=function_bodies)) as child:
+    bodies = dict(function_bodies=function_bodies, encoder_bodies=encoder_bodies)
+    with Forked(lambda: read_units(sections, theirs, **bodies)) as child:
         consume(read_units(sections, mine, progress,
-                           scale=total / max(1, sum(u.end - u.offset for u in mine)),
-                           function_bodies=function_bodies))
+                           scale=total / max(1, sum(u.end - u.offset for u in mine)), **bodies))
         result = meanwhile()
         second = child.result()
     if second is LOST:
-        second = read_units(sections, theirs, function_bodies=function_bodies)
+        second = read_units(sections, theirs, **bodies)
     consume(second)  # type: ignore[arg-type]
     return result
 

@@ -489,6 +489,17 @@ def _keeps_children(tag: int) -> bool:
 # functions, wherever they are.
 KEPT_IN_BODIES = frozenset(TYPE_TAGS | {Tag.subprogram})
 BODY_SCOPES = frozenset({Tag.subprogram, Tag.inlined_subroutine, Tag.lexical_block})
+_SUBPROGRAM, _AT_NAME = int(Tag.subprogram), int(At.name)
+
+
+def pahole_may_encode(attrs: dict) -> bool:
+    """Could pahole make a FUNC of the subprogram with these attributes (and so need
+    its parameters)? Not if it is named with a dot: pahole 1.30+ files ELF symbols
+    under the name up to the first dot, so a package-qualified Go name never matches
+    one (:func:`dwarfdiag.btf.functions.select_functions` has the whole rule).
+    Unnamed ones (gcc's concrete instances, named by their abstract origin) may."""
+    name = attrs.get(_AT_NAME)
+    return not isinstance(name, str) or "." not in name
 
 
 def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> dict:
@@ -511,12 +522,15 @@ def _abbrev_table(sections: ElfSections, unit: UnitHeader, compiled: dict) -> di
 
 def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
               compiled: dict, die_count: list[int],
-              tally: dict | None = None, function_bodies: bool = True) -> list[tuple]:
+              tally: dict | None = None, function_bodies: bool = True,
+              encoder_bodies: bool = False) -> list[tuple]:
     """All DIEs of ``unit`` that BTF needs, in DIE order, as ``(offset, tag,
     parent offset, attrs)`` tuples (see :data:`RawDie`; the parent of a top-level
     DIE is the unit DIE). Without ``function_bodies``, less the DIEs that
     :class:`~dwarfdiag.dwarf.typegraph.FunctionBodies` drops, never decoded: the
-    same DIEs, with the same parents, as a whole read after ``drop_function_bodies``.
+    same DIEs, with the same parents, as a whole read after ``drop_function_bodies``;
+    with ``encoder_bodies`` too, the bodies of the subprograms pahole may encode
+    (:func:`pahole_may_encode`) are read whole all the same: what the encoder needs.
 
     ``compiled`` caches generated decoders per (abbrev offset, unit shape);
     ``die_count[0]`` is incremented by every DIE read, kept or skipped;
@@ -534,10 +548,10 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
     p = off = unit.die_offset
     # Open parents, innermost last, above a sentinel for the unit's top level:
     # (offset children hang from, whether their members/parameters are kept,
-    # whether they lie in a function body that is left out). A skipped DIE's
-    # children hang from the nearest kept ancestor and are skipped too, except for
-    # nested type DIEs; a DIE left out as a function body's is their parent, as it
-    # is after drop_function_bodies.
+    # whether they lie in a function body that is left out: True; None inside one
+    # read whole for the encoder). A skipped DIE's children hang from the nearest
+    # kept ancestor and are skipped too, except for nested type DIEs; a DIE left out
+    # as a function body's is their parent, as it is after drop_function_bodies.
     stack: list[tuple[int, bool, bool]] = [(0, False, False)]
     push, pop = stack.append, stack.pop
     parent_off, parent_keeps, in_body = 0, False, False
@@ -579,6 +593,9 @@ def read_unit(sections: ElfSections, unit: UnitHeader, ctx: Context,
                 append((off, tag, parent_off, attrs))
                 if children:
                     body = scope and not function_bodies
+                    if body and encoder_bodies and (
+                            in_body is None or (tag == _SUBPROGRAM and pahole_may_encode(attrs))):
+                        body = None  # read whole: the encoder may want its parameters
                     push((off, keeps, body))
                     parent_off, parent_keeps, in_body = off, keeps, body
     except (IndexError, ValueError, struct.error) as e:

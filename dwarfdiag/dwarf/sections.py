@@ -8,10 +8,12 @@ ELF facts a report mentions. The ELF itself is read by
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dwarfdiag.elf import ElfFile
+from dwarfdiag.fork import second_core
 
 WANTED = (".debug_info", ".debug_abbrev", ".debug_str", ".debug_line_str",
           ".debug_str_offsets", ".debug_line", ".debug_addr")
@@ -37,11 +39,37 @@ class ElfSections:
 
 
 def read_sections(source: Path | ElfFile, wanted: tuple[str, ...] = WANTED) -> ElfSections:
-    """The ``wanted`` sections of an ELF (a path or an open :class:`ElfFile`)."""
+    """The ``wanted`` sections of an ELF (a path or an open :class:`ElfFile`).
+
+    Go compresses its DWARF; zlib lets other threads run while it inflates, so
+    ``.debug_info`` (the largest) is inflated by a thread on the second core while
+    this one inflates the rest (podman-remote: 0.07 -> 0.05 s).
+    """
     elf = source if isinstance(source, ElfFile) else ElfFile(Path(source))
     out = ElfSections(str(elf.path), elf.little_endian, elf.elf_class, elf.machine)
-    for name in wanted:
-        data = elf.contents(name)
+    found: dict[str, bytes | BaseException | None] = {}
+
+    def inflate(name: str) -> None:
+        try:
+            found[name] = elf.contents(name)
+        except BaseException as e:  # noqa: BLE001 - raised below, in the caller's thread
+            found[name] = e
+
+    apart = ".debug_info" if ".debug_info" in wanted and second_core() else None
+    thread = threading.Thread(target=inflate, args=(apart,)) if apart else None
+    if thread:
+        thread.start()
+    try:
+        for name in wanted:
+            if name != apart:
+                inflate(name)
+    finally:
+        if thread:
+            thread.join()
+    for name in wanted:  # in order: the first error is the one a plain loop meets
+        data = found[name]
+        if isinstance(data, BaseException):
+            raise data
         if data is not None:
             out.data[name] = data
             out.compressed = out.compressed or elf.is_compressed(name)

@@ -82,6 +82,9 @@ class TypeGraph:
     cached: bool = field(default=False, compare=False)  # in the cache (read from it or written)
     # whether what lies inside functions is here (see FunctionBodies)
     function_bodies: bool = field(default=True, compare=False)
+    # whether the bodies the encoder needs are (those of the functions pahole may
+    # encode, see reader.pahole_may_encode): with all of them, or read for it alone
+    encoder_bodies: bool = field(default=True, compare=False)
 
     def __iter__(self) -> Iterator[Die]:
         return iter(self.dies.values())
@@ -185,7 +188,7 @@ class TypeGraph:
             if d.children and not dropped.isdisjoint(d.children):
                 d.children = [c for c in d.children if c not in dropped] or ()
         self.memo.clear()
-        self.function_bodies = False
+        self.function_bodies = self.encoder_bodies = False
         return len(gone)
 
     # --- serialisation for the cache ---------------------------------------

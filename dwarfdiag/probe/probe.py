@@ -211,8 +211,8 @@ def probe_kit(report: ProbeReport, progress=None):
     from dwarfdiag.usable.make import make_btf
 
     binary = Path(report.binary)
-    made = make_btf(binary, "kernel", "1.1", progress=progress)
-    g = made.graph
+    made = make_btf(binary, "kernel", "1.1", progress=progress, function_bodies=True)
+    g = made.graph  # the probed function's parameters with it
     die = find_function(g, ElfFile(binary), report.symbol)
     pointees: dict[str, str] = {}  # parameter -> the Go name of the struct it points to
     params = [origin(g, c) if not c.type else c for c in g.children(die)

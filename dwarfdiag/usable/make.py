@@ -40,9 +40,11 @@ class Made:
 
 def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
              libbpf: str = "1.7", progress: Callable[[str], None] | None = None,
-             dwarf_path: Path | None = None) -> Made:
+             dwarf_path: Path | None = None, function_bodies: bool = False) -> Made:
     """The final BTF of ``path`` (a binary; ``dwarf_path`` where its DWARF is), or the
-    BTF in ``path`` (a BTF file), in ``profile``."""
+    BTF in ``path`` (a BTF file), in ``profile``. ``function_bodies``: the caller
+    wants every function's DIEs from ``made.graph`` (a probe's parameters); the
+    header wants types only."""
     from dwarfdiag.errors import BadInputError
 
     say = progress or (lambda text: None)
@@ -54,7 +56,7 @@ def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
     if has_dwarf(source):
         from dwarfdiag.usable.final import final_btf
 
-        analysis = BinaryAnalysis(source)
+        analysis = BinaryAnalysis(source, function_bodies=function_bodies)
         say(f"reading {source} and encoding it")
         analysis.encoded
         say(f"deduplicating as libbpf {libbpf}")
