@@ -16,8 +16,10 @@ all see the same machine load:
   independent failure, and the prediction for every libbpf version;
 * ``dwarfdiag check --toolchain sid`` cold: runs sid's pahole itself, then checks
   its BTF against the DWARF type by type;
-* ``dwarfdiag diff BINARY BINARY`` cold: both sides the same binary (its DWARF read
-  once, then from the cache), every Go type matched and classified;
+* ``dwarfdiag diff BINARY OTHER`` cold: OTHER is BINARY with one byte appended
+  after the ELF's end, a different binary to dwarfdiag (another content key:
+  its DWARF read again, as a diff of a gc and a gccgo build reads two), every Go
+  type matched and classified;
 * final, explain, check and diff again, warm: the cache as these commands left it
   (what the second command of an investigation finds).
 
@@ -78,14 +80,16 @@ def main() -> None:
     warm_cache.mkdir()
     (warm_cache / "toolchains").symlink_to(toolchains)  # shared, not fetched again
     env_warm = {**os.environ, "DWARFDIAG_CACHE": str(warm_cache)}
+    other = work / f"{binary.name}-other"  # the same DWARF, other bytes: not shared
+    other.write_bytes(binary.read_bytes() + b"\0")
     analyses = {
         "btf final": ["btf", "final", str(binary), "-o", str(work / "final.btf")],
         "dedup explain --libbpf 1.5": ["dedup", "explain", str(binary), "--libbpf", "1.5",
                                        "--json", "-o", str(work / "explain.json")],
         "check --toolchain sid": ["check", str(binary), "--toolchain", "sid", "--json", "-o",
                                   str(work / "check.json")],
-        "diff BINARY BINARY": ["diff", str(binary), str(binary), "--json", "-o",
-                               str(work / "diff.json")],
+        "diff BINARY OTHER": ["diff", str(binary), str(other), "--json", "-o",
+                              str(work / "diff.json")],
     }
     # fill the warm cache once, as each command leaves it
     run_env(dd + ["btf", "encode", str(binary), "-o", str(work / "warm.btf")], env_warm)

@@ -288,6 +288,28 @@ def test_a_side_without_function_bodies_diffs_as_the_whole_graph(pair, tmp_path,
     assert to_data(diff(*cached)) == whole
 
 
+def test_a_binary_and_a_copy_of_it_share_one_graph(pair, tmp_path, monkeypatch):
+    """The second side with the first one's bytes (the binary itself, or a copy) is
+    the graph loaded already, under its own name: no second read while the first
+    one's cache entry may still wait to be written; the diff is the one two loads
+    give: every type identical."""
+    from dwarfdiag.diff.differ import load_side
+    from dwarfdiag.findings.schema import to_data
+
+    monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
+    copy = tmp_path / "copy"
+    shutil.copy(pair[0], copy)
+    first = load_side(pair[0])
+    second = load_side(copy, other=first)
+    assert second.dies is first.dies and second.source == str(copy)
+    assert load_side(pair[1], other=first).dies is not first.dies  # other bytes: loaded
+    apart = load_side(copy)  # from the cache: a graph of its own
+    assert apart.dies is not first.dies
+    shared = to_data(diff(first, second))
+    assert shared == to_data(diff(first, apart))
+    assert all(d["identical"] for d in shared["diffs"]) and str(copy) in str(shared["b"])
+
+
 def test_the_second_core_compares_half_the_types_alike(pair, monkeypatch):
     """A big diff compares its later half in a forked child: the same result as one
     process, and the same again when that child is lost."""

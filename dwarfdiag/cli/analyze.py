@@ -64,7 +64,7 @@ def diff_cmd(
     with progress(f"reading {a}") as bar:
         ga = load_side(a, progress=bar.advance)
         bar.stage(f"reading {b}")
-        gb = load_side(b, progress=bar.advance)
+        gb = load_side(b, progress=bar.advance, other=ga)
         bar.stage("comparing")
         result = diff(ga, gb, type_name, package)
     emit(result, as_json, output, lambda: result.lines(limit), inputs=[a, b])

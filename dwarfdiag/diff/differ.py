@@ -41,13 +41,19 @@ MAX_EXAMPLES = 3
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
 
-def load_side(path, progress=None) -> TypeGraph:
+def load_side(path, progress=None, other: TypeGraph | None = None) -> TypeGraph:
     """One side of a diff: the binary's TypeGraph without what lies inside its
     functions (the diff compares types and function names only): read without
     decoding them, so that the first side takes half the memory while the second is
-    read, and cached so (a later whole load reads the DWARF again)."""
-    from dwarfdiag.dwarf.loader import load_typegraph
+    read, and cached so (a later whole load reads the DWARF again). ``other``, the
+    side loaded already, is shared when ``path`` has the same bytes (its cache entry
+    may still wait to be written: the script writes it as it leaves)."""
+    import dataclasses
 
+    from dwarfdiag.dwarf.loader import content_key, load_typegraph
+
+    if other is not None and other.key and content_key(path) == other.key:
+        return dataclasses.replace(other, source=str(path))
     return load_typegraph(path, progress=progress, function_bodies=False)
 
 
