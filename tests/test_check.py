@@ -296,3 +296,31 @@ def test_the_read_leaves_the_second_core_to_a_pahole_that_runs(gc_seed_binary, s
     second = BinaryAnalysis(gc_seed_binary, function_bodies=False).check(sid)
     assert one_core == [True, False]
     assert second.summary() == first.summary()
+
+
+@pytest.mark.parametrize("jobs", ["2", "1"])
+def test_pahole_btf_libbpf_refuses_fails_the_check_as_it_fails_the_parse(
+        gc_seed_binary, jobs, monkeypatch):
+    """pahole's BTF is parsed without libbpf's per-type checks and checked beside the
+    comparison (on the second core, or here): BTF that libbpf refuses fails the check
+    with the parse's own message, however the comparison fared on it."""
+    import dataclasses
+
+    from dwarfdiag.analysis import PaholeChoice
+    from dwarfdiag.btf.capture import cached_capture
+    from dwarfdiag.btf.raw import write_btf
+    from dwarfdiag.errors import BadInputError, BtfFormatError
+
+    system = PaholeChoice.of()
+    cap = cached_capture(gc_seed_binary, list(system.argv), system.label, None)
+    btf = parse_btf(cap.btf)
+    index = next(i for i, t in enumerate(btf.types) if t.kind == BtfKind.PTR)
+    btf.types[index] = dataclasses.replace(btf.types[index], size_or_type=len(btf.types) + 99)
+    bad = write_btf(btf)
+    with pytest.raises(BtfFormatError) as parsed:
+        parse_btf(bad)
+    graph = load_typegraph(gc_seed_binary)
+    monkeypatch.setenv("DWARFDIAG_JOBS", jobs)
+    with pytest.raises(BadInputError) as checked:
+        check(graph, encode(graph), lambda: parse_btf(bad, sanity=False), system.label)
+    assert str(checked.value) == str(parsed.value)

@@ -31,6 +31,7 @@ from dwarfdiag.btf.compare import SIZED
 from dwarfdiag.btf.cycles import reference_cycles
 from dwarfdiag.btf.encoder import Encoded
 from dwarfdiag.btf.model import Btf, BtfKind
+from dwarfdiag.btf.validate import sanity_check
 from dwarfdiag.dwarf.constants import tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
 from dwarfdiag.dwarf.typegraph import TypeGraph
@@ -254,17 +255,29 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
     """pahole's BTF against ours, type by type. ``graph`` may be a function that
     gives the TypeGraph: its DIEs are looked at only where pahole's ids drift (the
     DIEs that got no type), so a check with our encoding cached mostly reads no
-    DWARF. ``pahole`` may be a function too (parsing pahole's bytes): the second
-    core finds our encoding's cycles meanwhile."""
+    DWARF. ``pahole`` may be a function too, parsing pahole's bytes without libbpf's
+    per-type checks (``parse_btf(..., sanity=False)``): the second core finds our
+    encoding's cycles meanwhile, and makes those checks while this one compares."""
     graph_of = graph if callable(graph) else (lambda: graph)
     ours = encoded.btf
-    # each side's cycles on the second core: ours while pahole's BTF is parsed, then
-    # pahole's while this process compares (together a seventh of a check)
+    unchecked = callable(pahole)
+
+    def pahole_side(btf: Btf) -> list[list[int]]:
+        if unchecked:
+            sanity_check(btf)  # what parse_btf leaves out, as it would raise it
+        return reference_cycles(btf)
+
+    # on the second core: our cycles while pahole's BTF is parsed, then pahole's
+    # checks and cycles while this process compares (together a fifth of a check)
     with OnSecondCore(lambda: len(reference_cycles(ours))) as dwarf_cycles:
         theirs = pahole() if callable(pahole) else pahole
-        with OnSecondCore(lambda: reference_cycles(theirs)) as pahole_cycles, bulk_build():
-            report = _compare(graph_of, encoded, theirs, label, method, dedup_ret)
-            report.pahole_cycles = pahole_cycles.result()  # type: ignore[assignment]
+        with OnSecondCore(lambda: pahole_side(theirs)) as pahole_checked, bulk_build():
+            try:
+                report = _compare(graph_of, encoded, theirs, label, method, dedup_ret)
+            except Exception:
+                pahole_checked.result()  # BTF libbpf refuses: say that, not how we stumbled
+                raise
+            report.pahole_cycles = pahole_checked.result()  # type: ignore[assignment]
         report.dwarf_cycles = dwarf_cycles.result()  # type: ignore[assignment]
     bad_edges = report.bad_edges
     report.encoder_made_cycles = [c for c in report.pahole_cycles

@@ -55,6 +55,13 @@ VOID_TAGS = frozenset({Tag.unspecified_type})
 UNSUPPORTED_TAGS = frozenset({Tag.ptr_to_member_type, Tag.atomic_type})
 DW_OP_plus_uconst = 0x23
 DW_OP_constu = 0x10
+# Plain ints for what pass 2 reads once per DIE or member: IntEnum members cost a
+# descriptor call each on Python 3.11 (a tenth of an encoding).
+_MEMBER, _AT_DECLARATION, _AT_EXTERNAL, _AT_BIT_SIZE, _AT_BYTE_SIZE = (
+    int(Tag.member), int(At.declaration), int(At.external), int(At.bit_size),
+    int(At.byte_size))
+_AT_DATA_BIT_OFFSET, _AT_DATA_MEMBER_LOCATION, _AT_BIT_OFFSET = (
+    int(At.data_bit_offset), int(At.data_member_location), int(At.bit_offset))
 
 
 class TypeProvenance(Mapping):
@@ -203,65 +210,87 @@ class _Encoder:
 
     # -- pass 2: one btf__add_* per DIE ------------------------------------
     def _emit(self, die: Die, index_id: int | None) -> None:
-        tag, b, a = die.tag, self.b, die.attrs
-        if tag == Tag.base_type:
-            size = a.get(At.byte_size, 0)
-            enc = a.get(At.encoding)
-            encoding = (IntEncoding.SIGNED if enc in (ATE_signed, ATE_signed_char)
-                        else IntEncoding.BOOL if enc == ATE_boolean else IntEncoding.NONE)
-            name = die.name or ""
-            if size <= 0 or size & (size - 1) or size > 16:
-                name, size = "__SANITIZED_FAKE_INT__", 4
-            b.add_int(name, size, encoding)
-        elif tag in (Tag.pointer_type, Tag.reference_type, Tag.rvalue_reference_type):
-            b.add_ptr(self.ref(die))
-        elif tag == Tag.const_type:
-            b.add_const(self.ref(die))
-        elif tag == Tag.volatile_type:
-            b.add_volatile(self.ref(die))
-        elif tag == Tag.restrict_type:
-            b.add_restrict(self.ref(die))
-        elif tag == Tag.typedef:
-            b.add_typedef(die.name or "", self.ref(die))
-        elif tag in (Tag.structure_type, Tag.class_type, Tag.union_type):
-            union = tag == Tag.union_type
-            if a.get(At.declaration):
-                b.add_fwd(die.name or "", union)
-            else:
-                members, bitfields = self._members(die)
-                b.add_struct(die.name, a.get(At.byte_size, 0), members, union=union,
-                             bitfields=bitfields)
-        elif tag == Tag.enumeration_type:
-            self._enum(die)
-        elif tag == Tag.array_type:
-            b.add_array(self.ref(die), index_id or 0, self._nelems(die))
-        elif tag == Tag.subroutine_type:
-            b.add_func_proto(self.ref(die), self._params(die))
+        self._emitters[die.tag](self, die, index_id)
+
+    def _base_type(self, die: Die, index_id: int | None) -> None:
+        a = die.attrs
+        size = a.get(_AT_BYTE_SIZE, 0)
+        enc = a.get(At.encoding)
+        encoding = (IntEncoding.SIGNED if enc in (ATE_signed, ATE_signed_char)
+                    else IntEncoding.BOOL if enc == ATE_boolean else IntEncoding.NONE)
+        name = die.name or ""
+        if size <= 0 or size & (size - 1) or size > 16:
+            name, size = "__SANITIZED_FAKE_INT__", 4
+        self.b.add_int(name, size, encoding)
+
+    def _pointer(self, die: Die, index_id: int | None) -> None:
+        self.b.add_ptr(self.ref(die))
+
+    def _const(self, die: Die, index_id: int | None) -> None:
+        self.b.add_const(self.ref(die))
+
+    def _volatile(self, die: Die, index_id: int | None) -> None:
+        self.b.add_volatile(self.ref(die))
+
+    def _restrict(self, die: Die, index_id: int | None) -> None:
+        self.b.add_restrict(self.ref(die))
+
+    def _typedef(self, die: Die, index_id: int | None) -> None:
+        self.b.add_typedef(die.name or "", self.ref(die))
+
+    def _aggregate(self, die: Die, index_id: int | None) -> None:
+        union = die.tag == Tag.union_type
+        if die.attrs.get(_AT_DECLARATION):
+            self.b.add_fwd(die.name or "", union)
+        else:
+            members, bitfields = self._members(die)
+            self.b.add_struct(die.name, die.attrs.get(_AT_BYTE_SIZE, 0), members, union=union,
+                              bitfields=bitfields)
+
+    def _enumeration(self, die: Die, index_id: int | None) -> None:
+        self._enum(die)
+
+    def _array(self, die: Die, index_id: int | None) -> None:
+        self.b.add_array(self.ref(die), index_id or 0, self._nelems(die))
+
+    def _subroutine(self, die: Die, index_id: int | None) -> None:
+        self.b.add_func_proto(self.ref(die), self._params(die))
+
+    _emitters = {  # every tag of ENCODED_TAGS
+        Tag.base_type: _base_type, Tag.pointer_type: _pointer, Tag.reference_type: _pointer,
+        Tag.rvalue_reference_type: _pointer, Tag.const_type: _const,
+        Tag.volatile_type: _volatile, Tag.restrict_type: _restrict, Tag.typedef: _typedef,
+        Tag.structure_type: _aggregate, Tag.class_type: _aggregate,
+        Tag.union_type: _aggregate, Tag.enumeration_type: _enumeration,
+        Tag.array_type: _array, Tag.subroutine_type: _subroutine,
+    }
 
     def _members(self, die: Die) -> tuple[list, bool]:
-        out, bitfields = [], False
-        for m in self.g.children(die):
-            if m.tag != Tag.member or m.attrs.get(At.declaration) or m.attrs.get(At.external):
+        out, bitfields, dies, ref = [], False, self.g.dies, self.ref
+        for child in die.children:
+            m = dies[child]
+            a = m.attrs
+            if m.tag != _MEMBER or a.get(_AT_DECLARATION) or a.get(_AT_EXTERNAL):
                 continue
             offset = self._bit_offset(m)
-            bits = m.attrs.get(At.bit_size, 0)
+            bits = a.get(_AT_BIT_SIZE, 0)
             if bits:
                 bitfields = True
                 offset |= bits << 24
-            out.append((m.name, self.ref(m), offset))
+            out.append((m.name, ref(m), offset))
         return out, bitfields
 
     def _bit_offset(self, m: Die) -> int:
         a = m.attrs
-        if At.data_bit_offset in a:
-            return a[At.data_bit_offset]
-        loc = a.get(At.data_member_location, 0)
+        if _AT_DATA_BIT_OFFSET in a:
+            return a[_AT_DATA_BIT_OFFSET]
+        loc = a.get(_AT_DATA_MEMBER_LOCATION, 0)
         byte_offset = _location_offset(loc) if isinstance(loc, bytes) else loc
-        if At.bit_offset in a and At.bit_size in a:
+        if _AT_BIT_OFFSET in a and _AT_BIT_SIZE in a:
             # DWARF 2/3 numbers bits from the storage unit's most significant
             # end; BTF (and DWARF 4's data_bit_offset) from the least on LE.
-            storage = a.get(At.byte_size) or self._size_of(m.type) or 0
-            return byte_offset * 8 + storage * 8 - a[At.bit_offset] - a[At.bit_size]
+            storage = a.get(_AT_BYTE_SIZE) or self._size_of(m.type) or 0
+            return byte_offset * 8 + storage * 8 - a[_AT_BIT_OFFSET] - a[_AT_BIT_SIZE]
         return byte_offset * 8
 
     def _size_of(self, offset: int | None) -> int | None:
