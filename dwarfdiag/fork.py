@@ -17,12 +17,12 @@ computes the part itself, meeting the same error, if any, where it would have.
 :func:`in_background` is the other use: a side effect nothing waits for (a
 cache entry written while the command goes on), run by a child the process
 reaps when it exits, so the entry is there once the command has returned.
-The script (``python -m dwarfdiag``) puts that work off instead
-(:func:`detach_at_exit`): it runs in a detached child once the command's
-output is out and the process leaves, because a child working beside the
-command makes both pay for copied pages (a third of a second of kubeadm's
-check). A reader that needs the entry meanwhile waits for it (the lock
-files of :func:`dwarfdiag.cache.reserve`).
+A command of the script that reads one binary and ends (check, explain,
+final, diff ...) puts that work off instead (:func:`detach_at_exit`): it runs
+in a detached child once the command's output is out and the process leaves,
+because a child working beside the command makes both pay for copied pages (a
+third of a second of kubeadm's check). A reader that needs the entry meanwhile
+waits for it (the lock files of :func:`dwarfdiag.cache.reserve`).
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ def main() -> None:
     """The ``dwarfdiag`` script: run the command, then leave at once (see
     :func:`_leave`)."""
     State.leaving_at_once = True
-    fork.detach_at_exit()  # cache writes wait for the output to be out (_leave)
     try:
         _run()
     except SystemExit as e:

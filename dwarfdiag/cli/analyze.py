@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dwarfdiag.cli.apps import app, keep_until_exit
+from dwarfdiag.cli.apps import app, cache_writes_at_exit, keep_until_exit
 from dwarfdiag.cli.btf import PaholeOpt, ToolchainOpt
 from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_out_dir, check_output, echo, emit,
                                   progress)
@@ -26,6 +26,7 @@ def check_cmd(
     output: OutputOpt = None,
 ) -> None:
     """Check pahole's pre-dedup BTF against the DWARF, type by type and reference by reference."""
+    cache_writes_at_exit()
     from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
     from dwarfdiag.btf.files import read_btf_bytes
 
@@ -57,6 +58,7 @@ def diff_cmd(
 ) -> None:
     """Compare two builds' DWARF: matched Go types, representation classes, patterns, and
     the reference-only cycles each side's BTF would have."""
+    cache_writes_at_exit()
     from dwarfdiag.diff.differ import diff, load_side
 
     if output:
@@ -85,6 +87,7 @@ def probe_cmd(
 ) -> None:
     """Where to attach a uprobe on a Go function, where its arguments are at entry, and
     probe programs that read them (and the structs they point to) as printed."""
+    cache_writes_at_exit()
     from dwarfdiag.probe.probe import compare_lines, probe
 
     if compare:

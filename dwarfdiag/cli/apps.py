@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dwarfdiag import __version__
+from dwarfdiag import __version__, fork
 
 SETTINGS = dict(no_args_is_help=True, rich_markup_mode=None)
 app = typer.Typer(
@@ -31,6 +31,17 @@ class State:
     debug = False
     leaving_at_once = False  # main() is running: the process ends with os._exit
     kept: list = []
+
+
+def cache_writes_at_exit() -> None:
+    """This command reads one binary (diff: two) and ends: the cache writes it would
+    give background children wait until its output is out and run detached as the
+    script leaves (:func:`dwarfdiag.fork.detach_at_exit`; a child working beside the
+    command costs both copied pages). Commands that go on (investigate, bisect,
+    corpus matrix) write as they go: put-off work would pile up, holding every
+    binary's graph. Only in the script, as :func:`keep_until_exit`."""
+    if State.leaving_at_once:
+        fork.detach_at_exit()
 
 
 def keep_until_exit(*objects: object) -> None:

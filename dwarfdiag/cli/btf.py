@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dwarfdiag.cli.apps import btf_app, keep_until_exit
+from dwarfdiag.cli.apps import btf_app, cache_writes_at_exit, keep_until_exit
 from dwarfdiag.cli.output import JsonOpt, OutputOpt, echo, emit, progress, write_output
 
 PaholeOpt = Annotated[Optional[str], typer.Option(help="pahole executable to run.")]
@@ -87,6 +87,7 @@ def btf_encode(
     as_json: JsonOpt = False,
 ) -> None:
     """Encode DWARF as pre-dedup BTF, as pahole 1.32 builds it before btf__dedup."""
+    cache_writes_at_exit()
     from dwarfdiag.btf.encoded_file import encode_file
     from dwarfdiag.cli.output import check_output
 
@@ -189,6 +190,7 @@ def btf_final(
 ) -> None:
     """Write deduplicated BTF that works: pahole 1.32 + libbpf 1.7's output on any machine,
     or (--for kernel) BTF the kernel, C, bpftool and old libbpf accept."""
+    cache_writes_at_exit()
     from dwarfdiag.btf.raw import write_btf
     from dwarfdiag.cli.output import check_output
     from dwarfdiag.elf import dwarf_source, is_elf
@@ -265,6 +267,7 @@ def btf_header(
 ) -> None:
     """A C header of Go types and what they hold, for clang -target bpf, gcc and bpftrace;
     each struct's size and member offsets asserted against the DWARF."""
+    cache_writes_at_exit()
     import sys
 
     from dwarfdiag.cli.output import check_output

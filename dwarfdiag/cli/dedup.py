@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dwarfdiag.cli.apps import dedup_app, keep_until_exit
+from dwarfdiag.cli.apps import cache_writes_at_exit, dedup_app, keep_until_exit
 from dwarfdiag.cli.btf import PaholeOpt, ToolchainOpt
 from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_output, echo, emit, output_stream,
                                   progress, write_output)
@@ -107,6 +107,7 @@ def dedup_trace(
     toolchain: ToolchainOpt = None,
 ) -> None:
     """Replay btf__dedup step by step and stream every decision as JSON lines."""
+    cache_writes_at_exit()
     import sys
     from contextlib import nullcontext
 
@@ -151,6 +152,7 @@ def dedup_explain(
 ) -> None:
     """Say why btf__dedup fails (type, cycle, DIEs, root cause) or what it merged,
     and predict pahole's verdict for every libbpf version (exit 1 if it fails)."""
+    cache_writes_at_exit()
     from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.dedup.explain import explain
     from dwarfdiag.dedup.variants import variant
