@@ -265,7 +265,7 @@ def test_a_type_missing_on_one_side_is_named_not_counted_as_acyclic():
 def test_a_side_without_function_bodies_diffs_as_the_whole_graph(pair, tmp_path, monkeypatch):
     """``diff`` keeps each side without what lies inside its functions, read or taken
     from the cache alike; the result is the one the whole graphs give."""
-    from dwarfdiag.diff.differ import load_side
+    from dwarfdiag.diff.differ import load_side, side_cycles
     from dwarfdiag.dwarf.constants import Tag
     from dwarfdiag.findings.schema import to_data
 
@@ -286,6 +286,8 @@ def test_a_side_without_function_bodies_diffs_as_the_whole_graph(pair, tmp_path,
                    if d.tag in (Tag.subprogram, Tag.structure_type, Tag.member))
     assert to_data(diff(*read)) == whole
     assert to_data(diff(*cached)) == whole
+    with side_cycles(cached[0]) as early:  # as the command does: A's cycles first
+        assert to_data(diff(*cached, cycles_a=early)) == whole
 
 
 def test_a_binary_and_a_copy_of_it_share_one_graph(pair, tmp_path, monkeypatch):
@@ -293,7 +295,7 @@ def test_a_binary_and_a_copy_of_it_share_one_graph(pair, tmp_path, monkeypatch):
     the graph loaded already, under its own name: no second read while the first
     one's cache entry may still wait to be written; the diff is the one two loads
     give: every type identical."""
-    from dwarfdiag.diff.differ import load_side
+    from dwarfdiag.diff.differ import load_side, side_cycles
     from dwarfdiag.findings.schema import to_data
 
     monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
@@ -307,6 +309,8 @@ def test_a_binary_and_a_copy_of_it_share_one_graph(pair, tmp_path, monkeypatch):
     assert apart.dies is not first.dies
     shared = to_data(diff(first, second))
     assert shared == to_data(diff(first, apart))
+    with side_cycles(first) as early:  # A's cycles started before B is there
+        assert to_data(diff(first, second, cycles_a=early)) == shared
     assert all(d["identical"] for d in shared["diffs"]) and str(copy) in str(shared["b"])
 
 

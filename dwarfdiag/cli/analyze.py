@@ -59,16 +59,17 @@ def diff_cmd(
     """Compare two builds' DWARF: matched Go types, representation classes, patterns, and
     the reference-only cycles each side's BTF would have."""
     cache_writes_at_exit()
-    from dwarfdiag.diff.differ import diff, load_side
+    from dwarfdiag.diff.differ import diff, load_side, side_cycles
 
     if output:
         check_output(output, [a, b])
     with progress(f"reading {a}") as bar:
         ga = load_side(a, progress=bar.advance)
-        bar.stage(f"reading {b}")
-        gb = load_side(b, progress=bar.advance, other=ga)
-        bar.stage("comparing")
-        result = diff(ga, gb, type_name, package)
+        with side_cycles(ga) as cycles_a:  # beside the reading of B
+            bar.stage(f"reading {b}")
+            gb = load_side(b, progress=bar.advance, other=ga)
+            bar.stage("comparing")
+            result = diff(ga, gb, type_name, package, cycles_a)
     emit(result, as_json, output, lambda: result.lines(limit), inputs=[a, b])
     keep_until_exit(ga, gb, result)
 

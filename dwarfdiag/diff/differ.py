@@ -334,30 +334,45 @@ def summary(g: TypeGraph, types: int, funcs: int) -> SideSummary:
                        types, funcs)
 
 
+def side_cycles(g: TypeGraph) -> OnSecondCore:
+    """Side ``g``'s reference-only cycles (:func:`cycle_names`), worked out on the
+    second core from now on: started as soon as the first side is loaded, they run
+    beside the reading of the second (encoding a side for them is a sixth of a cold
+    diff). Give it to :func:`diff` as ``cycles_a``; a context manager."""
+    return OnSecondCore(lambda: cycle_names(g))
+
+
 def diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None = None,
-         package: str | None = None) -> DiffResult:
-    """What differs between two binaries' types and functions, type by type."""
+         package: str | None = None, cycles_a: OnSecondCore | None = None) -> DiffResult:
+    """What differs between two binaries' types and functions, type by type
+    (``cycles_a``: side A's cycles, started by :func:`side_cycles`)."""
     with bulk_build():  # memo tables and findings, no cycles among them
-        return _diff(ga, gb, type_name, package)
+        return _diff(ga, gb, type_name, package, cycles_a)
 
 
 def _diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None,
-          package: str | None) -> DiffResult:
-    ta, tb = named_types(ga), named_types(gb)
-    fa, fb = functions(ga), functions(gb)
-
+          package: str | None, cycles_a: OnSecondCore | None) -> DiffResult:
     def wanted(key: str) -> bool:
         if type_name and key != type_name and not key.endswith("." + type_name):
             return False
         return not package or gonames.package_of(key) == package
 
-    keys_a = {k for k in ta if wanted(k)}
-    keys_b = {k for k in tb if wanted(k)}
-    # both sides' cycles on the second core while this process compares (encoding
-    # both sides is a third of a cold diff)
-    with OnSecondCore(lambda: [cycle_names(g) for g in (ga, gb)]) as cycles:
+    # the sides' cycles on the second core while this process matches and compares
+    # (encoding both sides is a third of a cold diff): B's, and A's unless started
+    same = bool(ga.key) and ga.key == gb.key
+    todo = ([] if cycles_a else [ga]) + ([] if same and cycles_a else [gb])
+    with OnSecondCore(lambda: [cycle_names(g) for g in todo]) as cycles:
+        ta, tb = named_types(ga), named_types(gb)
+        fa, fb = functions(ga), functions(gb)
+        keys_a = {k for k in ta if wanted(k)}
+        keys_b = {k for k in tb if wanted(k)}
         diffs = _compare_all(ga, ta, gb, tb, sorted(keys_a & keys_b))
-        (cycles_a, on_a), (cycles_b, on_b) = cycles.result()  # type: ignore[misc]
+        found = cycles.result()
+        if cycles_a:
+            found.insert(0, cycles_a.result())  # type: ignore[union-attr]
+        if len(found) == 1:  # one binary's bytes on both sides
+            found.append(found[0])  # type: ignore[union-attr]
+        (cycles_a, on_a), (cycles_b, on_b) = found  # type: ignore[misc]
     for d in diffs:
         d.on_cycle = (d.name in on_a, d.name in on_b)
         if d.on_cycle[0] != d.on_cycle[1]:
