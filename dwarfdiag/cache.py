@@ -35,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 from pathlib import Path
 
 from dwarfdiag import __version__
@@ -106,14 +106,21 @@ def cache_dir(*parts: str) -> Path:
     return d
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a private temporary name and a rename,
-    so a reader never sees half a file, even when the writer is killed."""
+def atomic_write(path: Path, data: bytes | Callable[[Callable], None]) -> None:
+    """Write ``data`` (or what ``data(write)`` writes, pieces of bytes or text, as
+    UTF-8) to ``path`` through a private temporary name and a rename, so a reader
+    never sees half a file, even when the writer is killed."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            def write(piece: bytes | str) -> None:
+                f.write(piece.encode() if isinstance(piece, str) else piece)
+
+            if callable(data):
+                data(write)
+            else:
+                write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:

@@ -287,6 +287,18 @@ def test_two_cores_read_what_one_reads(gc_seed_binary, gccgo_seed_binary, monkey
     _compare_with_pyelftools(gc_seed_binary)  # DIE order and parents survive the merge
 
 
+def test_a_lost_reading_child_has_its_part_read_here(gc_seed_binary, monkeypatch):
+    """The parent lets the inflated sections go before the child's part arrives; a
+    child lost on the way has its part read here from the sections inflated again."""
+    from dwarfdiag import fork
+
+    one = read_typegraph(gc_seed_binary).to_data()
+    forks = _forks(monkeypatch)
+    monkeypatch.setattr(fork.Forked, "result", lambda self: fork.LOST)
+    assert read_typegraph(gc_seed_binary).to_data() == one
+    assert len(forks) == 1
+
+
 def test_a_read_without_function_bodies_is_the_whole_read_less_them(
         work, gc_seed_binary, gccgo_seed_binary, gotool_binary):
     """Leaving the function bodies out while reading (never decoded) keeps the very

@@ -96,12 +96,14 @@ def check_out_dir(path: Path, inputs: Iterable[Path] = ()) -> Path:
     return path
 
 
-def write_output(path: Path, data: bytes | str, inputs: Iterable[Path] = ()) -> Path:
-    """Write ``data`` to ``path``: through a temporary file and a rename for a
-    regular file (a reader never sees half of it); straight through for a
-    device or a FIFO someone reads (``-o /dev/stdout``)."""
+def write_output(path: Path, data: bytes | str | Callable[[Callable[[str], object]], None],
+                 inputs: Iterable[Path] = ()) -> Path:
+    """Write ``data`` to ``path`` (or what ``data(write)`` writes, piece by piece):
+    through a temporary file and a rename for a regular file (a reader never sees
+    half of it); straight through for a device or a FIFO someone reads
+    (``-o /dev/stdout``)."""
     path = check_output(path, inputs)
-    raw = data.encode() if isinstance(data, str) else data
+    produce = data if callable(data) else (lambda write: write(data))
     if path.exists() and not stat.S_ISREG(os.stat(path).st_mode):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
@@ -109,18 +111,21 @@ def write_output(path: Path, data: bytes | str, inputs: Iterable[Path] = ()) -> 
             raise BadInputError(f"{path}: cannot write: {e.strerror}"
                                 + (" (nothing reads this FIFO)" if e.errno == 6 else "")) \
                 from None
-        try:
-            os.set_blocking(fd, True)
-            view = memoryview(raw)
+        def write(piece: bytes | str) -> None:
+            view = memoryview(piece.encode() if isinstance(piece, str) else piece)
             while view:  # a device or pipe may take less than all at once
                 view = view[os.write(fd, view):]
+
+        try:
+            os.set_blocking(fd, True)
+            produce(write)
         except OSError as e:
             raise BadInputError(f"{path}: cannot write: {e.strerror}") from None
         finally:
             os.close(fd)
         return path
     try:
-        atomic_write(path, raw)
+        atomic_write(path, produce)
     except OSError as e:
         raise BadInputError(f"{path}: cannot write: {e.strerror}") from None
     return path
@@ -155,14 +160,18 @@ def emit(result: Any, as_json: bool, output: Path | None = None,
     ``text`` gives the lines; by default ``result.lines()``.
     """
     if as_json:
-        from dwarfdiag.findings.schema import to_json  # here: findings cost 40 ms to import
+        from dwarfdiag.findings.schema import json_chunks  # here: findings cost 40 ms
 
-        rendered = to_json(result)
+        def rendered(write: Callable[[str], object]) -> None:
+            json_chunks(result, write)  # written piece by piece as made, never joined
     else:
         lines = text() if text is not None else result.lines()
-        rendered = "".join(printable(line) + "\n" for line in lines)
+        whole = "".join(printable(line) + "\n" for line in lines)
+
+        def rendered(write: Callable[[str], object]) -> None:
+            write(whole)
     if output is None:
-        sys.stdout.write(rendered)
+        rendered(sys.stdout.write)
         sys.stdout.flush()
     else:
         write_output(output, rendered, inputs)

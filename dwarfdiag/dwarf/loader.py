@@ -169,13 +169,13 @@ def _read_typegraph(path: Path, key: str, progress: Progress | None,
                             f"or was linked with -ldflags=-w; rebuild without -s/-w (gc) or with "
                             f"-g (gccgo, gcc), or point at the unstripped binary")
     units = list(unit_headers(info, sections.endian))
+    abbrevs, compressed = sections.get(".debug_abbrev"), sections.compressed
+    del info  # the reading lets the inflated sections go once it is done with them
     merged = _Merged()
     functions = read_units_on_two_cores(sections, units, progress, merged.add,
                                         meanwhile=lambda: _function_symbols(elf),
                                         function_bodies=function_bodies, one_core=one_core,
                                         encoder_bodies=encoder_bodies)
-    abbrevs, compressed = sections.get(".debug_abbrev"), sections.compressed
-    del sections, info  # the inflated sections: every value needed is decoded by now
     link_children(merged.dies)
     _assign_packages(merged.cus, merged.dies)
     stats = _usage(abbrevs, merged.tally)
@@ -280,9 +280,9 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
 
     DWARF has no index, but its units are independent: the child reads the later
     part of ``.debug_info`` (1 - PARENT_SHARE of the bytes) while this process reads
-    the first, consumes it and runs ``meanwhile`` before it waits for the child. A
-    bad unit in the child fails the read exactly as it would here; a child lost any
-    other way has its part read here instead.
+    the first, consumes it and runs ``meanwhile`` before it waits for the child
+    (``sections`` are emptied then). A bad unit in the child fails the read exactly
+    as it would here; a child lost any other way has its part read here instead.
     """
     total = sum(u.end - u.offset for u in units)
     if total < PARALLEL_MIN_BYTES or len(units) < 2 or one_core or not second_core():
@@ -301,9 +301,16 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
         consume(read_units(sections, mine, progress,
                            scale=total / max(1, sum(u.end - u.offset for u in mine)), **bodies))
         result = meanwhile()
+        # this process is done with the inflated sections (40 MB of kubeadm's): gone
+        # before the child's part arrives, inflated again only if it is lost (from
+        # a regular file; what came through a pipe stays)
+        again = Path(sections.path).is_file()
+        if again:
+            sections.data.clear()
         second = child.result()
     if second is LOST:
-        second = read_units(sections, theirs, **bodies)
+        second = read_units(read_sections(sections.path) if again else sections, theirs,
+                            **bodies)
     consume(second)  # type: ignore[arg-type]
     return result
 

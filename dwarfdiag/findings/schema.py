@@ -29,7 +29,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from dwarfdiag.errors import BadInputError
 
@@ -98,7 +98,15 @@ def to_json(obj: Any) -> str:
     byte for byte what ``json.dumps(to_data(obj), indent=2, ensure_ascii=True)`` gives
     (the tests hold it to that), in half the time: json's indenting encoder is pure
     Python, a generator per level, and a diff's document is 10 MB."""
+    return "".join(json_chunks(obj))
+
+
+def json_chunks(obj: Any, sink: Callable[[str], object] | None = None) -> list[str]:
+    """:func:`to_json` in pieces of a few thousand tokens each, handed to ``sink``
+    (a file's ``write``) as they are made, or else returned: a 19 MB document
+    (kubeadm's diff) is then never whole in memory, as a string or as bytes."""
     chunks: list[str] = []
+    give = sink or chunks.append
     pieces: list[str] = []
 
     def put(piece: str) -> None:
@@ -106,13 +114,13 @@ def to_json(obj: Any) -> str:
         # document would hold 50 MB of them at once
         pieces.append(piece)
         if len(pieces) >= 4096:
-            chunks.append("".join(pieces))
+            give("".join(pieces))
             pieces.clear()
 
     _write(to_data(obj), put, "\n")
     pieces.append("\n")
-    chunks.append("".join(pieces))
-    return "".join(chunks)
+    give("".join(pieces))
+    return chunks
 
 
 def _write(value: Any, put, newline: str) -> None:
