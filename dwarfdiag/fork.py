@@ -214,7 +214,10 @@ def leave_work_behind() -> None:
         _close_all_but(handed)  # the caller's other descriptors are not ours to hold
         *others, (last, last_fds) = work
         for piece, fds in others:
-            pid = _fork() if second_core() else -1
+            try:
+                pid = _fork() if second_core() else -1
+            except OSError:
+                pid = -1  # no process to spare: this one does it
             if pid == 0:
                 _close_all_but(fds)
                 _quietly(piece, fds)

@@ -158,20 +158,10 @@ def slot_label(btf: Btf, t, index: int) -> str:
     return "type"
 
 
-def _names(btf: Btf) -> Callable[[int], str]:
-    """``btf.str_at`` with its memo looked up here first (a check asks 300k times)."""
-    memo, str_at = btf._str_cache, btf.str_at
-
-    def name(off: int) -> str:
-        text = memo.get(off)
-        return text if text is not None else str_at(off)
-    return name
-
-
 def _split_keys(btf: Btf) -> tuple[list[int], list[tuple[int, str]], list[tuple[int, int]]]:
     """Ids of plain types with their (kind, name) keys, and (FUNC, its FUNC_PROTO)
     pairs, in id order (kinds as the raw numbers: one walk of plain ints)."""
-    name = _names(btf)
+    name = btf.strings_by_offset()
     func, proto = int(BtfKind.FUNC), int(BtfKind.FUNC_PROTO)
     protos = {t.size_or_type for t in btf.types if (t.info >> 24) & 0x1F == func}
     plain, keys, funcs = [], [], []
@@ -315,7 +305,7 @@ def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, l
     bad_edges: set[tuple[int, int]] = set()
     ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
     p_types, o_types, p_start, o_start = pahole.types, ours.types, pahole.start_id, ours.start_id
-    p_name, o_name = _names(pahole), _names(ours)
+    p_name, o_name = pahole.strings_by_offset(), ours.strings_by_offset()
     landed_at, right_at, note = mapping.get, back.get, ref_checks.append
     for p_id, o_id in mapping.items():
         pt, ot = p_types[p_id - p_start], o_types[o_id - o_start]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 BTF_MAGIC = 0xEB9F
 BTF_VERSION = 1
@@ -381,6 +381,16 @@ class Btf:
 
     def name_of(self, t: BtfType) -> str:
         return self.str_at(t.name_off)
+
+    def strings_by_offset(self) -> Callable[[int], str]:
+        """:meth:`str_at` as a function that looks its memo up before the call (for
+        loops that ask hundreds of thousands of times, such as check's)."""
+        memo, str_at = self._str_cache, self.str_at
+
+        def at(off: int) -> str:
+            text = memo.get(off)
+            return text if text is not None else str_at(off)
+        return at
 
     def link_role(self, src: int, dst: int) -> str:
         """How type ``src`` refers to type ``dst``, in words for an edge label:

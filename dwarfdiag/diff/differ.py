@@ -20,6 +20,7 @@ representation creates (or breaks) the cycle.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from collections import defaultdict
 
 from dwarfdiag.diff.shapes import BASIC_NAMES, chain, go_kind, representation, typedef_depth
@@ -358,21 +359,21 @@ def _diff(ga: TypeGraph, gb: TypeGraph, type_name: str | None,
         return not package or gonames.package_of(key) == package
 
     # the sides' cycles on the second core while this process matches and compares
-    # (encoding both sides is a third of a cold diff): B's, and A's unless started
+    # (encoding both sides is a third of a cold diff): A's unless started already,
+    # B's unless B has A's bytes
     same = bool(ga.key) and ga.key == gb.key
-    todo = ([] if cycles_a else [ga]) + ([] if same and cycles_a else [gb])
-    with OnSecondCore(lambda: [cycle_names(g) for g in todo]) as cycles:
+    todo = ([] if cycles_a else [ga]) + ([] if same else [gb])
+    with OnSecondCore(lambda: [cycle_names(g) for g in todo]) if todo else \
+            nullcontext() as cycles:
         ta, tb = named_types(ga), named_types(gb)
         fa, fb = functions(ga), functions(gb)
         keys_a = {k for k in ta if wanted(k)}
         keys_b = {k for k in tb if wanted(k)}
         diffs = _compare_all(ga, ta, gb, tb, sorted(keys_a & keys_b))
-        found = cycles.result()
-        if cycles_a:
-            found.insert(0, cycles_a.result())  # type: ignore[union-attr]
-        if len(found) == 1:  # one binary's bytes on both sides
-            found.append(found[0])  # type: ignore[union-attr]
-        (cycles_a, on_a), (cycles_b, on_b) = found  # type: ignore[misc]
+        found = list(cycles.result()) if cycles else []  # type: ignore[union-attr]
+        side_a = cycles_a.result() if cycles_a else found.pop(0)
+        side_b = side_a if same else found.pop(0)
+        (cycles_a, on_a), (cycles_b, on_b) = side_a, side_b
     for d in diffs:
         d.on_cycle = (d.name in on_a, d.name in on_b)
         if d.on_cycle[0] != d.on_cycle[1]:

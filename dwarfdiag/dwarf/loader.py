@@ -46,9 +46,9 @@ def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None
     (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`: never decoded when read, and
     cached so), but with ``encoder_bodies``, the bodies of the functions pahole may
     encode all the same: what the encoder needs, and in a gc binary a tenth of the
-    bodies (kubeadm's one-core read 1.9 -> 1.4 s). ``store=False``: a graph
+    bodies (kubeadm's one-core read 1.9 -> 1.3 s). ``store=False``: a graph
     read here is left for the caller to cache with :func:`put_in_cache` (the
-    encoder's caller does it in a background child while it encodes). ``one_core``:
+    encoder's caller makes it background work). ``one_core``:
     a read stays in this process (another one, pahole, has the second core)."""
     with bulk_build(freeze=True):  # the graph lives as long as the process
         return _load_typegraph(Path(path), use_cache, progress, function_bodies, store,
