@@ -152,11 +152,11 @@ def in_background(work: Callable[[], object], handed: Sequence[int] = ()) -> Non
     closed here once it has them. After :func:`detach_at_exit`, the work waits for
     :func:`leave_work_behind`.
     """
+    if not second_core():  # DWARFDIAG_JOBS=1: one process, the work done here, now
+        _run_here(work, handed)
+        return
     if _DETACHING:
         _PUT_OFF.append((work, tuple(handed)))
-        return
-    if not second_core():
-        _run_here(work, handed)
         return
     _reap_finished()  # a long run (investigate) forks one per binary: no zombies pile up
     pid = _fork()
@@ -175,7 +175,7 @@ def when_idle(work: Callable[[], object], handed: Sequence[int] = ()) -> None:
     """``work()`` now, here; after :func:`detach_at_exit`, in the child that
     :func:`leave_work_behind` leaves, as :func:`in_background` work (a cache write
     the command itself would otherwise wait for)."""
-    if _DETACHING:
+    if _DETACHING and second_core():
         _PUT_OFF.append((work, tuple(handed)))
     else:
         _run_here(work, handed)
@@ -192,8 +192,8 @@ def detach_at_exit() -> None:
 def leave_work_behind() -> None:
     """Start the put-off work in a child of its own session, its standard streams on
     /dev/null (a pipe the command writes to ends with the command), and return at
-    once: the caller leaves, and the child finishes the work after it. With two
-    cores, each piece of work after the first gets a child of its own."""
+    once: the caller leaves, and the child finishes the work after it, each piece
+    after the first in a child of its own. (With one core nothing is put off.)"""
     global _PUT_OFF
     work, _PUT_OFF = _PUT_OFF, []
     if not work:
@@ -215,7 +215,7 @@ def leave_work_behind() -> None:
         *others, (last, last_fds) = work
         for piece, fds in others:
             try:
-                pid = _fork() if second_core() else -1
+                pid = _fork()
             except OSError:
                 pid = -1  # no process to spare: this one does it
             if pid == 0:

@@ -170,8 +170,7 @@ os._exit(0)
 """
 
 
-@pytest.mark.parametrize("jobs", ["2", "1"])
-def test_put_off_work_runs_after_the_process_has_left(jobs, tmp_path):
+def test_put_off_work_runs_after_the_process_has_left(tmp_path):
     """The script's cache writes: run by a detached child once the process leaves,
     holding none of the caller's pipes, in a session of its own."""
     import subprocess
@@ -180,7 +179,7 @@ def test_put_off_work_runs_after_the_process_has_left(jobs, tmp_path):
     go, done, second = tmp_path / "go", tmp_path / "done", tmp_path / "second"
     proc = subprocess.run([sys.executable, "-c", LEAVER, str(go), str(done), str(second)],
                           capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "DWARFDIAG_JOBS": jobs})
+                          env={**os.environ, "DWARFDIAG_JOBS": "2"})
     # the output is whole and the pipes closed while the work still waits for "go"
     assert proc.returncode == 0 and proc.stdout.startswith("output ") and proc.stderr == ""
     assert not done.exists()
@@ -191,6 +190,22 @@ def test_put_off_work_runs_after_the_process_has_left(jobs, tmp_path):
     pid, session = map(int, done.read_text().split())
     assert session != os.getsid(0) and pid != int(proc.stdout.split()[1])
     assert second.read_text() == "second"
+
+
+def test_with_one_process_nothing_is_put_off(tmp_path):
+    """DWARFDIAG_JOBS=1 keeps one process: the work is done where it is asked for,
+    before the output."""
+    import subprocess
+    import sys
+
+    go, done, second = tmp_path / "go", tmp_path / "done", tmp_path / "second"
+    go.touch()
+    proc = subprocess.run([sys.executable, "-c", LEAVER, str(go), str(done), str(second)],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DWARFDIAG_JOBS": "1"})
+    assert proc.returncode == 0 and proc.stdout.startswith("output ")
+    pid, session = map(int, done.read_text().split())
+    assert pid == int(proc.stdout.split()[1]) and second.read_text() == "second"
 
 
 def test_without_detaching_when_idle_runs_now_and_in_background_forks(tmp_path, monkeypatch):
