@@ -173,3 +173,32 @@ def test_unsupported_tags_warn_once_per_tag(work, sid_toolchain):
     # what is left is valid BTF for real libbpf 1.7: the unsupported DIEs became void
     result = HelperLibbpf.for_toolchain(sid_toolchain).dedup(raw)
     assert result.ok, result.log
+
+
+@pytest.mark.parametrize("how", ["child", "lost child", "one process"])
+def test_the_functions_chosen_on_the_second_core_encode_alike(how, monkeypatch):
+    """The encoder asks the second core which functions pahole encodes while it emits
+    the types; the same bytes and reasons come out of a child, of a lost child (asked
+    again here) and of one process (cgo: C functions pahole keeps and leaves out)."""
+    from conftest import corpus_binary
+
+    import os
+
+    from dwarfdiag import fork
+    from dwarfdiag.btf.encoder import encode
+    from dwarfdiag.btf.raw import write_btf
+    from dwarfdiag.dwarf.loader import load_typegraph
+
+    graph = load_typegraph(corpus_binary("cgo"))
+    monkeypatch.setenv("DWARFDIAG_JOBS", "1")
+    alone = encode(graph)
+    monkeypatch.delenv("DWARFDIAG_JOBS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    if how == "lost child":
+        monkeypatch.setattr(fork.Forked, "result", lambda self: fork.LOST)
+    elif how == "one process":
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    again = encode(graph)
+    assert any(t.kind == BtfKind.FUNC for t in alone.btf.types)
+    assert write_btf(again.btf) == write_btf(alone.btf)
+    assert again.skipped == alone.skipped and dict(again.provenance) == dict(alone.provenance)

@@ -34,6 +34,7 @@ the BTF it hands to ``btf__dedup`` (captured) and after dedup by libbpf 1.7:
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ from dwarfdiag.btf.model import Btf, FuncLinkage, IntEncoding
 from dwarfdiag.dwarf.constants import (ATE_boolean, ATE_signed, ATE_signed_char, At, Tag,
                                        tag_name)
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
+from dwarfdiag.fork import OnSecondCore
 from dwarfdiag.heap import bulk_build
 
 ENCODED_TAGS = frozenset({
@@ -145,14 +147,19 @@ class _Encoder:
         self.skipped: dict[str, str] = {}  # functions pahole 1.32 leaves out, and why
 
     def run(self, funcs: bool) -> Encoded:
-        plan = self._assign_ids()
-        for kind, die, extra in plan:
-            if kind == "die":
-                self._emit(die, extra)
-            else:  # the array index type pahole adds when no "int" came first
-                self.b.add_int("int", 4, IntEncoding.SIGNED)
-        if funcs:
-            self._emit_functions()
+        # which functions pahole encodes, on the second core while the types are
+        # emitted here (reading cgo's location lists: a quarter of podman-remote's)
+        with OnSecondCore(lambda: _functions_chosen(self.g)) if funcs else \
+                nullcontext() as functions:
+            plan = self._assign_ids()
+            for kind, die, extra in plan:
+                if kind == "die":
+                    self._emit(die, extra)
+                else:  # the array index type pahole adds when no "int" came first
+                    self.b.add_int("int", 4, IntEncoding.SIGNED)
+            if funcs:
+                chosen, self.skipped = functions.result()  # type: ignore[union-attr]
+                self._emit_functions({name: self.g.dies[at] for name, at in chosen.items()})
         return Encoded(self.b.btf(), self.prov, dict(self.warnings), self.g.source,
                        dict(self.skipped), [cu.offset for cu in self.g.cus])
 
@@ -341,16 +348,22 @@ class _Encoder:
             out.append((None, 0))
         return out
 
-    def _emit_functions(self) -> None:
-        from dwarfdiag.btf.functions import select_functions
-
-        chosen, self.skipped = select_functions(self.g)
+    def _emit_functions(self, chosen: dict[str, Die]) -> None:
         for name in sorted(chosen):
             die = chosen[name]
             proto = self.b.add_func_proto(self.ref(die), self._params(die))
             self.prov.note(proto, die, "func_proto of subprogram")
             fid = self.b.add_func(name, proto, FuncLinkage.STATIC)
             self.prov.note(fid, die, "func")
+
+
+def _functions_chosen(graph: TypeGraph) -> tuple[dict[str, int], dict[str, str]]:
+    """:func:`~dwarfdiag.btf.functions.select_functions` as plain data (a child's
+    value): each chosen function's DIE offset, and those left out with why."""
+    from dwarfdiag.btf.functions import select_functions
+
+    chosen, skipped = select_functions(graph)
+    return {name: die.offset for name, die in chosen.items()}, skipped
 
 
 def _location_offset(expr: bytes) -> int:
