@@ -336,19 +336,26 @@ def test_a_reader_waits_for_an_entry_being_written(own_cache):
 
 
 def test_a_command_returns_before_its_cache_writes_and_they_are_waited_for(
-        own_cache, gotool_binary, tmp_path):
-    """The script leaves the graph's entries to a detached child: the next reader of
-    the graph (here, right after the command) gets them without reading DWARF."""
-    from dwarfdiag.dwarf.loader import content_key, load_typegraph
+        own_cache, gotool_binary, tmp_path, monkeypatch):
+    """The script leaves the graph's and the provenance's entries to a detached child:
+    the next reader (here, right after the command) waits for them and reads no DWARF."""
+    from dwarfdiag.btf.encoded_file import encoded_binary
+    from dwarfdiag.dwarf import loader
+    from dwarfdiag.dwarf.loader import load_typegraph
 
     proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "encode",
                            str(gotool_binary), "-o", str(tmp_path / "a.btf")],
                           capture_output=True, text=True, timeout=600,
                           env={**os.environ, "DWARFDIAG_CACHE": str(own_cache)})
     assert proc.returncode == 0, proc.stderr
-    key = content_key(gotool_binary)
-    assert cache.load_derived("typegraph", key) is not None  # waited for, if need be
-    graph = load_typegraph(gotool_binary)
-    assert graph.cached and graph.function_bodies
+
+    def no_dwarf(*args, **kwargs):
+        raise AssertionError("the entries the command left must be waited for, not redone")
+
+    monkeypatch.setattr(loader, "read_typegraph", no_dwarf)
+    graph = load_typegraph(gotool_binary, function_bodies=False)  # waited for, if need be
+    assert graph.cached and not graph.function_bodies
+    encoded, raw = encoded_binary(gotool_binary, no_dwarf)  # and every type's provenance
+    assert raw == (tmp_path / "a.btf").read_bytes() and len(encoded.provenance) > 1000
     assert cache.wait_for_writers(timeout=5)
     assert not list((own_cache / "derived").rglob("*.writing"))
