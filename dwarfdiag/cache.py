@@ -428,7 +428,8 @@ def areas() -> list[Area]:
     for top in sorted(p for p in root.iterdir() if p.is_dir()):
         subs = sorted(p for p in top.iterdir() if p.is_dir()) if top.name == DERIVED else [top]
         for d in subs:
-            files = [f for f in d.rglob("*") if f.is_file() and not f.is_symlink()]
+            files = [f for f in d.rglob("*") if f.is_file() and not f.is_symlink()
+                     and not f.name.endswith(WRITING)]  # a writer's lock is no entry
             label = f"{DERIVED}/{d.name}" if top.name == DERIVED else d.name
             out.append(Area(label, d, len(files), sum(f.stat().st_size for f in files)))
     return out
