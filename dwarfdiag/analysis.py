@@ -89,8 +89,8 @@ class BinaryAnalysis:
         from dwarfdiag.btf.encoded_file import encoded_binary
 
         def graph_to_encode() -> TypeGraph:
-            # a graph read for the encoder is cached by a background child of
-            # encoded_binary while the encoder runs
+            # a graph read for the encoder is cached as background work of
+            # encoded_binary (in the script, once the command has left)
             if "graph" not in self.__dict__:
                 self.__dict__["graph"] = self._load_graph(store=False)  # as cached_property
             return self.graph
