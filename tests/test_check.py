@@ -114,6 +114,15 @@ def test_check_explains_pahole_124_from_the_data(gc_seed_binary):
     assert all(p.offset == "+1" for p in patterns)
     example = patterns[0].examples[0]
     assert example.die.die_offset > 0 and example.die.cu
+    # spelled out only when asked for: the pattern kept for each is the one its words
+    # give, and the examples are the first of their pattern
+    spelled = list(report.inconsistencies)
+    assert [i.pattern() for i in spelled] == report.inconsistencies.patterns()
+    assert report.inconsistencies[-1] == spelled[-1] and report.inconsistencies[:2] == spelled[:2]
+    assert all(i.expected_id is not None and i.actual_id is not None for i in spelled)
+    assert {(i.pahole_id, i.actual_id) for i in spelled} == report.bad_edges
+    first = next(i for i in spelled if i.pattern() == example.pattern())
+    assert first == example and report.inconsistencies == spelled
 
 
 def test_check_finds_pahole_130_consistent(gc_seed_binary, trixie_toolchain):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -44,6 +45,45 @@ from dwarfdiag.heap import bulk_build
 POSITIONAL_AGREEMENT = 0.99  # below this, align by matching runs instead of position
 
 
+class Inconsistencies(Sequence):
+    """A check's inconsistencies, each made into an :class:`Inconsistency` (its words
+    and its DIE's provenance) only when asked for. pahole 1.24's BTF of a gc binary
+    has tens of thousands (podman-remote 78k: half a second to spell out), and a
+    summary shows a few per pattern; the pattern of each is kept at once."""
+
+    def __init__(self, make: Callable[..., Inconsistency] = lambda inc: inc):
+        self._make = make
+        self._keys: list[tuple] = []  # each one's pattern (Inconsistency.pattern)
+        self._args: list[tuple] = []  # what make() makes it from
+        self._made: dict[int, Inconsistency] = {}
+
+    def add(self, key: tuple, *args: object) -> None:
+        self._keys.append(key)
+        self._args.append(args)
+
+    def patterns(self) -> list[tuple]:
+        return self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        index = range(len(self))[index]  # negative, or IndexError as a list says it
+        made = self._made.get(index)
+        if made is None:
+            made = self._made[index] = self._make(*self._args[index])
+        return made
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class CheckReport:
     binary: str
@@ -54,7 +94,7 @@ class CheckReport:
     our_types: int
     aligned: int
     alignment: str
-    inconsistencies: list[Inconsistency] = field(default_factory=list)
+    inconsistencies: Inconsistencies = field(default_factory=Inconsistencies)
     drifts: list[Drift] = field(default_factory=list)
     pahole_cycles: list[list[int]] = field(default_factory=list)
     encoder_made_cycles: list[list[int]] = field(default_factory=list)
@@ -67,10 +107,12 @@ class CheckReport:
     bad_edges: set[tuple[int, int]] = field(default_factory=set, repr=False)
 
     def patterns(self) -> list[InconsistencyPattern]:
-        groups: dict[tuple, list[Inconsistency]] = defaultdict(list)
-        for inc in self.inconsistencies:
-            groups[inc.pattern()].append(inc)
-        return [InconsistencyPattern(kind, slot, off, cross, len(items), items[:MAX_EXAMPLES])
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for index, key in enumerate(self.inconsistencies.patterns()):
+            groups[key].append(index)
+        found = self.inconsistencies
+        return [InconsistencyPattern(kind, slot, off, cross, len(items),
+                                     [found[i] for i in items[:MAX_EXAMPLES]])
                 for (kind, slot, off, cross), items in sorted(groups.items(),
                                                                key=lambda kv: -len(kv[1]))]
 
@@ -143,6 +185,24 @@ def _targets(t, kind: BtfKind) -> list[int]:
     if kind in _ONE_REFERENCE:
         return [t.size_or_type]
     return []
+
+
+def _slot_kind(kind: BtfKind, index: int) -> str:
+    """The first word of :func:`slot_label`, without the member's name."""
+    if kind in _AGGREGATES:
+        return "member"
+    if kind == BtfKind.FUNC_PROTO:
+        return "return" if index == 0 else "param"
+    if kind == BtfKind.ARRAY:
+        return ("element", "index")[index]
+    return "type"
+
+
+def _offset_word(delta: int | None) -> str:
+    """How far a reference is off, as :meth:`Inconsistency.pattern` words it."""
+    if delta is None:
+        return "-"
+    return f"{delta:+d}" if abs(delta) <= 16 else "elsewhere"
 
 
 def slot_label(btf: Btf, t, index: int) -> str:
@@ -290,17 +350,29 @@ def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, l
     ours = encoded.btf
     mapping, how, unmatched = align(pahole, ours)
     back = {o: p for p, o in mapping.items()}
+    def spell(p_id: int, o_id: int, index: int, slot: str, expected: str, actual: str,
+              delta: int | None = None, cross: bool | None = None) -> Inconsistency:
+        """An inconsistency in words, with its DIE: ``index`` is the reference's slot
+        (-1: the field ``slot`` names, its words given)."""
+        ot = ours.type_by_id(o_id)
+        o_target = p_target = None
+        if index >= 0:  # a reference: where it points in each, and where it should
+            o_target, p_target = _targets(ot, ot.kind)[index], \
+                _targets(pahole.type_by_id(p_id), ot.kind)[index]
+            slot = slot_label(pahole, pahole.type_by_id(p_id), index)
+            expected, actual = _describe(ours, o_target), _describe(pahole, p_target)
+        return Inconsistency(p_id, o_id, ot.kind.name, ours.name_of(ot), slot, expected,
+                             actual, delta, cross, Provenance.of(encoded.provenance.get(o_id)),
+                             o_target, p_target)
+
     report = CheckReport(encoded.source, label, method, dedup_ret, len(pahole.types),
                          len(ours.types), len(mapping), how, unmatched=unmatched,
-                         mapping=mapping)
+                         mapping=mapping, inconsistencies=Inconsistencies(spell))
     found = report.inconsistencies
 
-    def add(p_id: int, o_id: int, ot, slot: str, expected: str, actual: str, delta=None,
-            cross=None, expected_id=None, actual_id=None) -> None:
-        # the DIE's provenance only here: nearly every aligned pair is consistent
-        found.append(Inconsistency(
-            p_id, o_id, ot.kind.name, ours.name_of(ot), slot, expected, actual, delta,
-            cross, Provenance.of(encoded.provenance.get(o_id)), expected_id, actual_id))
+    def add(p_id: int, o_id: int, ot, slot: str, expected: str, actual: str) -> None:
+        found.add((ot.kind.name, slot.split()[0], "-", None),
+                  p_id, o_id, -1, slot, expected, actual)
 
     bad_edges: set[tuple[int, int]] = set()
     ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
@@ -342,9 +414,10 @@ def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, l
             if landed == o_target:
                 continue
             bad_edges.add((p_id, p_target))
-            add(p_id, o_id, ot, slot_label(pahole, pt, index), _describe(ours, o_target),
-                _describe(pahole, p_target), delta,
-                _crosses_unit(encoded, o_id, o_target), o_target, p_target)
+            # words only when asked for (Inconsistencies); the pattern at once
+            cross = _crosses_unit(encoded, o_id, o_target)
+            found.add((kind.name, _slot_kind(kind, index), _offset_word(delta), cross),
+                      p_id, o_id, index, "", "", "", delta, cross)
     report.drifts = _drifts(graph_of, encoded, ours, ref_checks)
     report.bad_edges = bad_edges
     return report

@@ -56,9 +56,9 @@ def _classify(btf: Btf, err: int, detail: dict, inp: DedupInput, hangs: bool) ->
 
 
 def _made_by_encoder(inp: DedupInput, edges: list[tuple[int, int]]) -> bool:
-    bad = {(i.pahole_id, i.actual_id) for i in inp.check.inconsistencies
-           if i.actual_id is not None}
-    return any(e in bad for e in edges)
+    # the check's references that land elsewhere than the DWARF's (its bad edges),
+    # without spelling out every inconsistency
+    return any(e in inp.check.bad_edges for e in edges)
 
 
 def _failure(btf: Btf, inp: DedupInput, err: int, phase: str, first_id, detail: dict,
