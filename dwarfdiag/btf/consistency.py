@@ -308,6 +308,13 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
     DWARF. ``pahole`` may be a function too, parsing pahole's bytes without libbpf's
     per-type checks (``parse_btf(..., sanity=False)``): the second core finds our
     encoding's cycles meanwhile, and makes those checks while this one compares."""
+    with bulk_build():  # maps, lists of ints, cycles: nothing for the collector
+        return _check(graph, encoded, pahole, label, method, dedup_ret)
+
+
+def _check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
+           pahole: Btf | Callable[[], Btf], label: str, method: str,
+           dedup_ret: int | None) -> CheckReport:
     graph_of = graph if callable(graph) else (lambda: graph)
     ours = encoded.btf
     unchecked = callable(pahole)
@@ -321,7 +328,7 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
     # checks and cycles while this process compares (together a fifth of a check)
     with OnSecondCore(lambda: len(reference_cycles(ours))) as dwarf_cycles:
         theirs = pahole() if callable(pahole) else pahole
-        with OnSecondCore(lambda: pahole_side(theirs)) as pahole_checked, bulk_build():
+        with OnSecondCore(lambda: pahole_side(theirs)) as pahole_checked:
             try:
                 report = _compare(graph_of, encoded, theirs, label, method, dedup_ret)
             except Exception:
@@ -426,8 +433,7 @@ def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, l
 def _crosses_unit(encoded: Encoded, referrer: int, target: int) -> bool | None:
     """Do the two types' DIEs lie in different compile units? None when either type
     has no DIE."""
-    a = encoded.provenance.get(referrer, {}).get("die_offset")
-    b = encoded.provenance.get(target, {}).get("die_offset")
+    a, b = encoded.die_offset(referrer), encoded.die_offset(target)
     if a is None or b is None:
         return None
     return encoded.unit_of(a) != encoded.unit_of(b)
@@ -453,11 +459,10 @@ def _unencoded_before(graph: TypeGraph, encoded: Encoded,
                       first_shifted: int) -> list[UnencodedDie]:
     """Type DIEs between the last correctly referenced type and ``first_shifted``
     that have no BTF type of their own."""
-    hi = encoded.provenance.get(first_shifted, {}).get("die_offset")
-    lo = encoded.provenance.get(first_shifted - 1, {}).get("die_offset")
+    hi, lo = encoded.die_offset(first_shifted), encoded.die_offset(first_shifted - 1)
     if hi is None:
         return []
-    encoded_dies = {p.get("die_offset") for p in encoded.provenance.values()}
+    encoded_dies = {encoded.die_offset(i) for i in encoded.provenance}
     out = []
     for die in graph:
         if lo is not None and die.offset <= lo:

@@ -103,6 +103,13 @@ class TypeProvenance(Mapping):
             yield {i: (e if isinstance(e := self._entries[i], dict) else self._work_out(e))
                    for i in ids[start:start + size]}
 
+    def die_offset(self, type_id: int) -> int | None:
+        """The offset of the type's DIE, without working the entry out."""
+        entry = self._entries.get(type_id)
+        if isinstance(entry, tuple):
+            return entry[0].offset
+        return entry.get("die_offset") if entry is not None else None
+
     def __contains__(self, type_id: object) -> bool:
         return type_id in self._entries  # without working the entry out
 
@@ -124,6 +131,12 @@ class Encoded:
     skipped: dict[str, str] = field(default_factory=dict)  # function pahole leaves out -> why
     # each compile unit's offset, ascending: the unit a DIE offset lies in, without the DIEs
     units: list[int] = field(default_factory=list)
+
+    def die_offset(self, type_id: int) -> int | None:
+        """The offset of the DIE type ``type_id`` was made from (None: none)."""
+        if isinstance(self.provenance, TypeProvenance):  # worked out only when asked
+            return self.provenance.die_offset(type_id)
+        return self.provenance.get(type_id, {}).get("die_offset")
 
     def unit_of(self, die_offset: int) -> int:
         """The index of the compile unit holding the DIE at ``die_offset``."""
