@@ -16,6 +16,9 @@ all see the same machine load:
   independent failure, and the prediction for every libbpf version;
 * ``dwarfdiag check --toolchain sid`` cold: runs sid's pahole itself, then checks
   its BTF against the DWARF type by type;
+* ``dwarfdiag check`` cold: the same with the machine's own pahole, the default
+  (Debian 12's 1.24, whose BTF of a gc binary drifts: tens of thousands of
+  inconsistencies), beside that pahole's own run;
 * ``dwarfdiag diff BINARY OTHER`` cold: OTHER is BINARY with one byte appended
   after the ELF's end, a different binary to dwarfdiag (another content key:
   its DWARF read again, as a diff of a gc and a gccgo build reads two), every Go
@@ -71,7 +74,7 @@ def main() -> None:
 
     from dwarfdiag.cache import cache_root
     from dwarfdiag.targets.resolve import resolve
-    from dwarfdiag.toolchains.suites import ensure
+    from dwarfdiag.toolchains.suites import ensure, pahole_command
 
     binary = Path(resolve(args.target).binary)
     sid, trixie = ensure("sid"), ensure("trixie")
@@ -95,6 +98,8 @@ def main() -> None:
                                        "--json", "-o", str(work / "explain.json")],
         "check --toolchain sid": ["check", str(binary), "--toolchain", "sid", "--json", "-o",
                                   str(work / "check.json")],
+        "check (the system's pahole)": ["check", str(binary), "--json", "-o",
+                                        str(work / "check-system.json")],
         "diff BINARY OTHER": ["diff", str(binary), str(other), "--json", "-o",
                               str(work / "diff.json")],
     }
@@ -109,6 +114,9 @@ def main() -> None:
         "pahole 1.30 --btf_encode_detached (trixie)":
             (trixie.pahole_argv() + [f"--btf_encode_detached={work / 'trixie.btf'}",
                                      str(binary)], None),
+        "the system's pahole --btf_encode_detached":
+            (pahole_command(None, None)[0] + [f"--btf_encode_detached={work / 'system.btf'}",
+                                              str(binary)], None),
         "dwarfdiag btf encode --no-cache (cold)":
             (dd + ["btf", "encode", str(binary), "-o", str(work / "cold.btf"), "--no-cache"],
              "cold"),
