@@ -399,6 +399,14 @@ def framed(values: Iterable[object]) -> Iterator[bytes]:
 def unframed(payload: bytes) -> Iterator[object]:
     """The values :func:`framed` wrote, each loaded when it is reached; ValueError
     (or marshal's own errors) when the frames do not fill the payload."""
+    for load in unframed_lazily(payload):
+        yield load()
+
+
+def unframed_lazily(payload: bytes) -> Iterator[Callable[[], object]]:
+    """For each value :func:`framed` wrote, a function that loads it when called
+    (the frames are found at once, nothing is unpacked): ValueError when the frames
+    do not fill the payload."""
     import marshal
 
     view, at = memoryview(payload), 0
@@ -408,7 +416,8 @@ def unframed(payload: bytes) -> Iterator[object]:
         size, = struct.unpack_from("<Q", view, at)
         if at + 8 + size > len(view):
             raise ValueError("a frame runs past the entry")
-        yield marshal.loads(view[at + 8:at + 8 + size])
+        frame = view[at + 8:at + 8 + size]
+        yield lambda frame=frame: marshal.loads(frame)
         at += 8 + size
 
 

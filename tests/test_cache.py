@@ -359,3 +359,25 @@ def test_a_command_returns_before_its_cache_writes_and_they_are_waited_for(
     assert raw == (tmp_path / "a.btf").read_bytes() and len(encoded.provenance) > 1000
     assert cache.wait_for_writers(timeout=5)
     assert not list((own_cache / "derived").rglob("*.writing"))
+
+
+def test_cached_provenance_unpacks_a_piece_when_one_of_its_types_is_asked(
+        own_cache, gc_seed_binary, monkeypatch):
+    """Every type's provenance comes back from the cache as the encoder worked it out,
+    its DIE offsets at once and each piece of entries only when asked for."""
+    from dwarfdiag.btf import encoded_file
+    from dwarfdiag.btf.encoder import encode
+    from dwarfdiag.dwarf.loader import load_typegraph
+
+    monkeypatch.setattr(encoded_file, "PROVENANCE_RUN", 97)  # many pieces
+    enc = encode(load_typegraph(gc_seed_binary))
+    encoded_file._store_provenance("k", enc.provenance)
+    back = encoded_file._load_provenance("k")
+    assert back is not None and len(back) == len(enc.provenance)
+    some = sorted(enc.provenance)[len(enc.provenance) // 2]
+    assert back[some] == enc.provenance[some]
+    assert sum(run is not None for run in back._runs) == 1  # that piece alone
+    assert all(back.die_offset(i) == enc.provenance[i].get("die_offset") for i in back)
+    assert dict(back) == dict(enc.provenance)
+    with pytest.raises(KeyError):
+        back[len(enc.provenance) + 10]

@@ -13,14 +13,16 @@ imports only the cache: it reads one verified entry and nothing else.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import marshal
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from dwarfdiag.cache import (derived_key, framed, load_derived, reserve, store_derived,
-                             store_derived_pieces, unframed)
+                             store_derived_pieces, unframed_lazily)
 from dwarfdiag.fork import in_background
 
 if TYPE_CHECKING:
@@ -82,34 +84,72 @@ PROVENANCE_RUN = 32768  # types per marshal piece of the provenance entry
 
 
 def _store_provenance(key: str, provenance: Mapping[int, dict]) -> None:
-    """Every type's provenance, in pieces of :data:`PROVENANCE_RUN` types: worked out
-    a piece at a time from the encoder's lazy mapping, so the whole is never in
-    memory at once."""
+    """Every type's provenance, in pieces of :data:`PROVENANCE_RUN` types (ids
+    ascending), after an index: each piece's first id, and every type's DIE offset.
+    Worked out a piece at a time from the encoder's lazy mapping, so the whole is
+    never in memory at once; read back a piece at a time as well
+    (:class:`CachedProvenance`)."""
     from dwarfdiag.btf.encoder import TypeProvenance
 
+    ids = sorted(provenance)
     if isinstance(provenance, TypeProvenance):
         runs = provenance.runs(PROVENANCE_RUN)
+        offsets = {i: provenance.die_offset(i) for i in ids}
     else:
-        ids = list(provenance)
         runs = ({i: provenance[i] for i in ids[start:start + PROVENANCE_RUN]}
                 for start in range(0, len(ids), PROVENANCE_RUN))
+        offsets = {i: provenance[i].get("die_offset") for i in ids}
+    index = {"firsts": ids[::PROVENANCE_RUN], "die_offsets": offsets}
+    store_derived_pieces("provenance", key, framed(itertools.chain([index], runs)))
 
-    store_derived_pieces("provenance", key, framed(runs))
 
-
-def _load_provenance(key: str) -> dict[int, dict] | None:
+def _load_provenance(key: str) -> "CachedProvenance | None":
     payload = load_derived("provenance", key)
     if payload is None:
         return None
-    every: dict[int, dict] = {}
     try:
-        for run in unframed(payload):
-            if not isinstance(run, dict):
-                return None
-            every.update(run)
-    except (ValueError, EOFError, TypeError):
-        return None
-    return every
+        return CachedProvenance(payload)
+    except (ValueError, EOFError, TypeError, KeyError):
+        return None  # a verified entry of another shape: a miss
+
+
+class CachedProvenance(Mapping):
+    """Every type's provenance from the cache, each piece unpacked when one of its
+    types is first asked for: a check asks for a few (its examples) and the DIE
+    offsets (kept apart, :meth:`die_offset`), not for 65k dicts (kubeadm's)."""
+
+    def __init__(self, payload: bytes):
+        frames = iter(unframed_lazily(payload))
+        index = next(frames)()
+        self._firsts: list[int] = list(index["firsts"])
+        self._offsets: dict[int, int | None] = index["die_offsets"]
+        self._pieces = list(frames)  # each unpacks its run when called
+        if len(self._pieces) != len(self._firsts):
+            raise ValueError("the provenance entry's index and pieces disagree")
+        self._runs: list[dict[int, dict] | None] = [None] * len(self._pieces)
+
+    def die_offset(self, type_id: int) -> int | None:
+        return self._offsets.get(type_id)
+
+    def _run(self, k: int) -> dict[int, dict]:
+        run = self._runs[k]
+        if run is None:
+            run = self._runs[k] = self._pieces[k]()
+        return run
+
+    def __getitem__(self, type_id: int) -> dict:
+        if type_id not in self._offsets:
+            raise KeyError(type_id)
+        return self._run(bisect.bisect_right(self._firsts, type_id) - 1)[type_id]
+
+    def __contains__(self, type_id: object) -> bool:
+        return type_id in self._offsets
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
 
 
 # --- btf encode -------------------------------------------------------------------

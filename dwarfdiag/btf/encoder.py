@@ -98,7 +98,7 @@ class TypeProvenance(Mapping):
     def runs(self, size: int) -> Iterator[dict[int, dict]]:
         """Every entry, ``size`` types at a time, worked out but not kept: writing
         them all out need not hold them all."""
-        ids = list(self._entries)
+        ids = sorted(self._entries)  # ascending, as the cache's index of pieces says
         for start in range(0, len(ids), size):
             yield {i: (e if isinstance(e := self._entries[i], dict) else self._work_out(e))
                    for i in ids[start:start + size]}
@@ -134,8 +134,10 @@ class Encoded:
 
     def die_offset(self, type_id: int) -> int | None:
         """The offset of the DIE type ``type_id`` was made from (None: none)."""
-        if isinstance(self.provenance, TypeProvenance):  # worked out only when asked
-            return self.provenance.die_offset(type_id)
+        # the encoder's and the cache's mappings know it without a whole entry
+        known = getattr(self.provenance, "die_offset", None)
+        if known is not None:
+            return known(type_id)
         return self.provenance.get(type_id, {}).get("die_offset")
 
     def unit_of(self, die_offset: int) -> int:
