@@ -84,6 +84,19 @@ class BinaryAnalysis:
                               function_bodies=self.function_bodies, encoder_bodies=for_encoder,
                               store=store, one_core=self._pahole_running)
 
+    def graph_around(self, lo: int | None, hi: int | None) -> TypeGraph:
+        """A graph holding at least the DIEs between offsets ``lo`` and ``hi``
+        (:data:`dwarfdiag.btf.consistency.GraphAround`): the graph, if here or asked
+        for whole; else just those DIEs from the cache's entry (a check naming the
+        DIEs behind an id drift needs a few, not kubeadm's 250k); else the graph."""
+        from dwarfdiag.dwarf.loader import load_typegraph_between
+
+        if "graph" not in self.__dict__ and hi is not None:
+            part = load_typegraph_between(self.path, lo, hi)
+            if part is not None:
+                return part
+        return self.graph
+
     @cached_property
     def _encoding(self) -> tuple[Encoded, bytes]:
         from dwarfdiag.btf.encoded_file import encoded_binary
@@ -164,7 +177,7 @@ class BinaryAnalysis:
         # the DIEs only where pahole's BTF is inconsistent: a warm check of a faithful
         # pahole reads no DWARF
         # libbpf's per-type checks of pahole's BTF on the second core, beside the compare
-        return check(lambda: self.graph, self.encoded, lambda: parse_btf(cap.btf, sanity=False),
+        return check(self.graph_around, self.encoded, lambda: parse_btf(cap.btf, sanity=False),
                      pahole.label, cap.method, cap.dedup_ret)
 
     def check_btf(self, raw: bytes, label: str) -> CheckReport:
@@ -187,7 +200,7 @@ class BinaryAnalysis:
 
         cap = self.capture_while_reading(pahole)
         theirs = parse_btf(cap.btf)
-        report = check(lambda: self.graph, self.encoded, theirs, pahole.label, cap.method,
+        report = check(self.graph_around, self.encoded, theirs, pahole.label, cap.method,
                        cap.dedup_ret)
         provenance = {p: self.encoded.provenance[o] for p, o in report.mapping.items()
                       if o in self.encoded.provenance}

@@ -381,3 +381,21 @@ def test_cached_provenance_unpacks_a_piece_when_one_of_its_types_is_asked(
     assert dict(back) == dict(enc.provenance)
     with pytest.raises(KeyError):
         back[len(enc.provenance) + 10]
+
+
+def test_a_range_of_the_cached_graph_is_the_whole_graph_there(own_cache, gc_seed_binary):
+    """load_typegraph_between: every unit, and the DIEs strictly between two offsets,
+    each with the provenance the whole graph gives it where that needs no other DIE."""
+    from dwarfdiag.dwarf.loader import load_typegraph, load_typegraph_between
+
+    assert load_typegraph_between(gc_seed_binary, None, 1 << 40) is None  # a miss
+    whole = load_typegraph(gc_seed_binary, function_bodies=False)
+    offsets = list(whole.dies)
+    lo, hi = offsets[len(offsets) // 3], offsets[2 * len(offsets) // 3]
+    part = load_typegraph_between(gc_seed_binary, lo, hi)
+    assert part is not None and list(part.dies) == [o for o in offsets if lo < o < hi]
+    assert part.cus == whole.cus
+    local = [d for d in part if part.provenance_is_local(d)]
+    assert local and all(part.provenance(d) == whole.provenance(whole.dies[d.offset])
+                         for d in local)
+    assert list(load_typegraph_between(gc_seed_binary, None, offsets[5]).dies) == offsets[:5]

@@ -35,7 +35,7 @@ from dwarfdiag.btf.model import Btf, BtfKind
 from dwarfdiag.btf.validate import sanity_check
 from dwarfdiag.dwarf.constants import tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
-from dwarfdiag.dwarf.typegraph import TypeGraph
+from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.findings.check import (MAX_EXAMPLES, CheckSummary, Drift, Inconsistency,
                                       InconsistencyPattern, UnencodedDie, Unmatched)
 from dwarfdiag.findings.common import Provenance
@@ -43,6 +43,10 @@ from dwarfdiag.fork import OnSecondCore
 from dwarfdiag.heap import bulk_build
 
 POSITIONAL_AGREEMENT = 0.99  # below this, align by matching runs instead of position
+# graph(lo, hi): a TypeGraph holding at least the DIEs between the two offsets (lo
+# None: from the start), each with the provenance the whole graph gives it where
+# TypeGraph.provenance_is_local says so; graph(None, None): the whole graph
+GraphAround = Callable[[int | None, int | None], TypeGraph]
 
 
 class Inconsistencies(Sequence):
@@ -299,13 +303,13 @@ def _describe(btf: Btf, i: int) -> str:
     return f"[{i}] {t.kind.name} '{btf.name_of(t) or '(anon)'}'"
 
 
-def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
+def check(graph: TypeGraph | GraphAround, encoded: Encoded,
           pahole: Btf | Callable[[], Btf], label: str = "pahole", method: str = "",
           dedup_ret: int | None = None) -> CheckReport:
-    """pahole's BTF against ours, type by type. ``graph`` may be a function that
-    gives the TypeGraph: its DIEs are looked at only where pahole's ids drift (the
-    DIEs that got no type), so a check with our encoding cached mostly reads no
-    DWARF. ``pahole`` may be a function too, parsing pahole's bytes without libbpf's
+    """pahole's BTF against ours, type by type. ``graph`` may be a function
+    ``graph(lo, hi)`` that gives a TypeGraph holding at least the DIEs between those
+    offsets: they are looked at only where pahole's ids drift (the DIEs that got no
+    type), so a check with our encoding cached mostly reads no DWARF. ``pahole`` may be a function too, parsing pahole's bytes without libbpf's
     per-type checks (``parse_btf(..., sanity=False)``): the second core finds our
     encoding's cycles meanwhile, and makes those checks while this one compares."""
     # maps, lists of ints and pahole's BTF: nothing for the collector, then or later
@@ -315,10 +319,10 @@ def check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
         return _check(graph, encoded, pahole, label, method, dedup_ret)
 
 
-def _check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
+def _check(graph: TypeGraph | GraphAround, encoded: Encoded,
            pahole: Btf | Callable[[], Btf], label: str, method: str,
            dedup_ret: int | None) -> CheckReport:
-    graph_of = graph if callable(graph) else (lambda: graph)
+    graph_of = graph if callable(graph) else (lambda lo, hi: graph)
     ours = encoded.btf
     unchecked = callable(pahole)
 
@@ -349,7 +353,7 @@ def _check(graph: TypeGraph | Callable[[], TypeGraph], encoded: Encoded,
     return report
 
 
-def _compare(graph_of: Callable[[], TypeGraph], encoded: Encoded, pahole: Btf, label: str,
+def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
              method: str, dedup_ret: int | None) -> CheckReport:
     """The aligned pairs compared, and the drifts; the report's ``bad_edges`` are
     pahole's references that land elsewhere than ours.
@@ -442,7 +446,7 @@ def _crosses_unit(encoded: Encoded, referrer: int, target: int) -> bool | None:
     return encoded.unit_of(a) != encoded.unit_of(b)
 
 
-def _drifts(graph_of: Callable[[], TypeGraph], encoded: Encoded, ours: Btf,
+def _drifts(graph_of: GraphAround, encoded: Encoded, ours: Btf,
             checks: list[tuple[int, int | None]]) -> list[Drift]:
     """Fixed-distance shifts of reference targets, and the DIEs that caused them."""
     shifted = Counter(d for _, d in checks if d)
@@ -452,13 +456,13 @@ def _drifts(graph_of: Callable[[], TypeGraph], encoded: Encoded, ours: Btf,
             continue
         start = min(t for t, d in checks if d == delta)
         after = [d for t, d in checks if t >= start]
-        unencoded = _unencoded_before(graph_of(), encoded, start)
+        unencoded = _unencoded_before(graph_of, encoded, start)
         out.append(Drift(delta, start, after.count(delta), len(after), _describe(ours, start),
                          unencoded))
     return out
 
 
-def _unencoded_before(graph: TypeGraph, encoded: Encoded,
+def _unencoded_before(graph_of: GraphAround, encoded: Encoded,
                       first_shifted: int) -> list[UnencodedDie]:
     """Type DIEs between the last correctly referenced type and ``first_shifted``
     that have no BTF type of their own."""
@@ -466,14 +470,26 @@ def _unencoded_before(graph: TypeGraph, encoded: Encoded,
     if hi is None:
         return []
     encoded_dies = {encoded.die_offset(i) for i in encoded.provenance}
+
+    def unencoded(graph: TypeGraph) -> list[Die]:
+        found = []
+        for die in graph:
+            if lo is not None and die.offset <= lo:
+                continue
+            if die.offset >= hi:
+                break
+            if die.tag in TYPE_TAGS and die.offset not in encoded_dies:
+                found.append(die)
+        return found
+
+    graph = graph_of(lo, hi)
+    dies = unencoded(graph)
+    if not all(graph.provenance_is_local(die) for die in dies):
+        graph = graph_of(None, None)  # an anonymous type's package is its owner's
+        dies = unencoded(graph)
     out = []
-    for die in graph:
-        if lo is not None and die.offset <= lo:
-            continue
-        if die.offset >= hi:
-            break
-        if die.tag in TYPE_TAGS and die.offset not in encoded_dies:
-            where = graph.provenance(die)
-            out.append(UnencodedDie(die.offset, tag_name(die.tag), die.name,
-                                    where.get("package"), where.get("cu")))
+    for die in dies:
+        where = graph.provenance(die)
+        out.append(UnencodedDie(die.offset, tag_name(die.tag), die.name,
+                                where.get("package"), where.get("cu")))
     return out

@@ -121,6 +121,29 @@ def _load(key: str, function_bodies: bool) -> TypeGraph | None:
         return None
 
 
+def load_typegraph_between(path: Path, lo: int | None, hi: int) -> TypeGraph | None:
+    """From the cache, a graph of every unit and of the DIEs (without function
+    bodies) with ``lo < offset < hi`` (``lo`` None: from the start), the runs
+    before unpacked one at a time and let go; None on a miss."""
+    payload = load_derived("typegraph", content_key(path))
+    if payload is None:
+        return None
+    try:
+        runs = unframed(payload)
+        header = next(runs)
+        kept: list[tuple] = []
+        for run in runs:  # in DIE order
+            kept.extend(die for die in run if (lo is None or die[0] > lo) and die[0] < hi)
+            if run and run[-1][0] >= hi:
+                break
+        graph = TypeGraph.from_pieces(header, [kept])
+    except Exception:  # noqa: BLE001 - a verified entry of another shape: a miss
+        return None
+    graph.function_bodies = graph.encoder_bodies = False
+    graph.source, graph.cached = str(path), True
+    return graph
+
+
 def _load_typegraph(path: Path, use_cache: bool, progress: Progress | None,
                     function_bodies: bool, store: bool, one_core: bool,
                     encoder_bodies: bool) -> TypeGraph:

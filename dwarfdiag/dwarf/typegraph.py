@@ -131,6 +131,11 @@ class TypeGraph:
             out["go_kind"] = die.attrs[At.go_kind]
         return out
 
+    def provenance_is_local(self, die: Die) -> bool:
+        """Does :meth:`provenance` of ``die`` need no DIE but it and its unit (a Go
+        type without a name takes its package from its owner)?"""
+        return die.name is not None or self.cus[die.cu].compiler == "c"
+
     def owner(self, die: Die) -> Die | None:
         """The named type an anonymous type DIE belongs to.
 
