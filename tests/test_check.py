@@ -117,7 +117,7 @@ def test_check_explains_pahole_124_from_the_data(gc_seed_binary):
     # spelled out only when asked for: the pattern kept for each is the one its words
     # give, and the examples are the first of their pattern
     spelled = list(report.inconsistencies)
-    assert [i.pattern() for i in spelled] == report.inconsistencies.patterns()
+    assert [i.pattern() for i in spelled] == report.inconsistencies.pattern_keys()
     assert report.inconsistencies[-1] == spelled[-1] and report.inconsistencies[:2] == spelled[:2]
     assert all(i.expected_id is not None and i.actual_id is not None for i in spelled)
     assert {(i.pahole_id, i.actual_id) for i in spelled} == report.bad_edges

@@ -65,7 +65,8 @@ class Inconsistencies(Sequence):
         self._keys.append(key)
         self._args.append(args)
 
-    def patterns(self) -> list[tuple]:
+    def pattern_keys(self) -> list[tuple]:
+        """Each one's :meth:`Inconsistency.pattern`, in order, none spelled out."""
         return self._keys
 
     def __len__(self) -> int:
@@ -112,7 +113,7 @@ class CheckReport:
 
     def patterns(self) -> list[InconsistencyPattern]:
         groups: dict[tuple, list[int]] = defaultdict(list)
-        for index, key in enumerate(self.inconsistencies.patterns()):
+        for index, key in enumerate(self.inconsistencies.pattern_keys()):
             groups[key].append(index)
         found = self.inconsistencies
         return [InconsistencyPattern(kind, slot, off, cross, len(items),

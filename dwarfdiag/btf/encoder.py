@@ -46,11 +46,6 @@ from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.fork import OnSecondCore
 from dwarfdiag.heap import bulk_build
 
-ENCODED_TAGS = frozenset({
-    Tag.base_type, Tag.pointer_type, Tag.reference_type, Tag.rvalue_reference_type,
-    Tag.const_type, Tag.volatile_type, Tag.restrict_type, Tag.typedef, Tag.structure_type,
-    Tag.class_type, Tag.union_type, Tag.enumeration_type, Tag.array_type, Tag.subroutine_type,
-})
 VOID_TAGS = frozenset({Tag.unspecified_type})
 # Type tags pahole does not encode: references to them become void, with one
 # warning per tag (not per DIE).
@@ -184,7 +179,7 @@ class _Encoder:
         next_id = 1
         by_unit: dict[int, list[Die]] = {}
         for die in self.g:
-            if die.tag in ENCODED_TAGS:
+            if die.tag in _ENCODED_TAGS:
                 by_unit.setdefault(die.cu, []).append(die)
             elif die.tag in UNSUPPORTED_TAGS:
                 self.warnings[tag_name(die.tag)] += 1
@@ -278,7 +273,7 @@ class _Encoder:
     def _subroutine(self, die: Die, index_id: int | None) -> None:
         self.b.add_func_proto(self.ref(die), self._params(die))
 
-    _emitters = {  # every tag of ENCODED_TAGS
+    _emitters = {  # the tags pahole encodes, each with its btf__add_*
         Tag.base_type: _base_type, Tag.pointer_type: _pointer, Tag.reference_type: _pointer,
         Tag.rvalue_reference_type: _pointer, Tag.const_type: _const,
         Tag.volatile_type: _volatile, Tag.restrict_type: _restrict, Tag.typedef: _typedef,
@@ -370,6 +365,9 @@ class _Encoder:
             self.prov.note(proto, die, "func_proto of subprogram")
             fid = self.b.add_func(name, proto, FuncLinkage.STATIC)
             self.prov.note(fid, die, "func")
+
+
+_ENCODED_TAGS = frozenset(_Encoder._emitters)  # the DIEs that get a BTF type
 
 
 def _functions_chosen(graph: TypeGraph) -> tuple[dict[str, int], dict[str, str]]:
