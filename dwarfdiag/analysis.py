@@ -177,7 +177,7 @@ class BinaryAnalysis:
         # the DIEs only where pahole's BTF is inconsistent: a warm check of a faithful
         # pahole reads no DWARF
         # libbpf's per-type checks of pahole's BTF on the second core, beside the compare
-        return check(self.graph_around, self.encoded, lambda: parse_btf(cap.btf, sanity=False),
+        return check(self.graph_around, self.encoded, lambda: parse_btf(cap.btf, sanity=False, on_demand=True),
                      pahole.label, cap.method, cap.dedup_ret)
 
     def check_btf(self, raw: bytes, label: str) -> CheckReport:

@@ -36,10 +36,42 @@ def test_split_btf_round_trips_on_its_base(base_builder, data):
     parsed = parse_btf(raw, base)
     assert parsed.start_id == base.type_cnt
     assert parsed.types == split.types
+    assert list(parse_btf(raw, base, on_demand=True).types) == split.types
     assert write_btf(parsed) == raw
     for tid, t in parsed.iter_types():
         assert parsed.type_by_id(tid) is t
         parsed.str_at(t.name_off)  # resolves, possibly through the base
+
+
+@given(btf_objects(), st.randoms(use_true_random=False))
+def test_types_decoded_on_demand_are_the_types_parsed_at_once(btf, rnd):
+    raw = write_btf(btf)
+    whole, lazy = parse_btf(raw), parse_btf(raw, on_demand=True)
+    assert lazy.heads() == whole.heads()  # known before any record is decoded
+    order = list(range(len(whole.types)))
+    rnd.shuffle(order)  # decoded in any order, each once, as the whole parse has it
+    assert [lazy.types[i] for i in order] == [whole.types[i] for i in order]
+    assert list(lazy.types) == whole.types
+    assert lazy.types[-1:] == whole.types[-1:]
+    assert write_btf(lazy) == raw
+
+
+@given(btf_objects(min_types=1), st.data())
+def test_a_damaged_file_fails_on_demand_as_it_fails_at_once(btf, data):
+    """The records' bounds and kinds are read at once: the same error, or the same
+    types (libbpf's per-type checks are left out of both)."""
+    raw = bytearray(write_btf(btf))
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    candidate = bytes(raw[:data.draw(st.integers(0, len(raw)))])
+    outcomes = []
+    for on_demand in (False, True):
+        try:
+            outcomes.append(list(parse_btf(candidate, sanity=False, on_demand=on_demand).types))
+        except BtfFormatError as e:
+            outcomes.append((str(e), e.offset))
+    assert outcomes[0] == outcomes[1]
 
 
 def test_both_byte_orders_decode_to_the_same_types():

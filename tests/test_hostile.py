@@ -321,6 +321,38 @@ def test_a_tool_that_never_returns_is_stopped_and_named(inputs, tmp_path):
     assert "pahole" in proc.stderr
 
 
+def test_a_tool_that_says_more_than_a_pipe_holds_while_we_compute_is_heard_whole(tmp_path):
+    """A tool's output goes to files, not to pipes our thread must empty: pahole 1.24
+    says 1.3 MB of "not handled!" on podman-remote while this process reads DWARF, and
+    a full pipe held it up. Every byte comes back, decoded as subprocess decodes."""
+    import threading
+
+    from dwarfdiag.toolchains.run import run_tool
+
+    talker = tmp_path / "talker"
+    talker.write_text("#!/bin/sh\n"
+                      "i=0; while [ $i -lt 20000 ]; do\n"
+                      "  echo \"die__process_unit: DW_TAG_constant @ <$i> not handled!\" >&2\n"
+                      "  i=$((i+1)); done\n"
+                      "printf 'out\\r\\nlast'\n")
+    talker.chmod(0o755)
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(proc=run_tool([talker], 60)))
+    worker.start()
+    busy = 0
+    while worker.is_alive():  # this thread keeps the interpreter meanwhile
+        busy = sum(range(10000)) + busy % 7
+    worker.join()
+    proc = box["proc"]
+    err = proc.stderr.splitlines()
+    assert proc.returncode == 0 and len(err) == 20000
+    assert err[0] == "die__process_unit: DW_TAG_constant @ <0> not handled!"
+    assert err[-1].endswith("<19999> not handled!")
+    assert proc.stdout == "out\nlast"  # universal newlines, as text=True pipes give
+    raw = run_tool([talker], 60, text=False)
+    assert raw.stdout == b"out\r\nlast" and raw.stderr.count(b"\n") == 20000
+
+
 @pytest.mark.toolchain
 @pytest.mark.parametrize("cut", [1, 4096, "half"])
 def test_real_binaries_cut_short(gc_seed_binary, tmp_path, cut):

@@ -23,6 +23,7 @@ is) so that thousands read as a few lines. Two analyses say what they mean:
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,11 @@ class Inconsistencies(Sequence):
     def add(self, key: tuple, *args: object) -> None:
         self._keys.append(key)
         self._args.append(args)
+
+    def adders(self) -> tuple[Callable[[tuple], None], Callable[[tuple], None]]:
+        """:meth:`add` as two appends, the pattern's and the arguments' (as a tuple),
+        for a loop that adds tens of thousands."""
+        return self._keys.append, self._args.append
 
     def pattern_keys(self) -> list[tuple]:
         """Each one's :meth:`Inconsistency.pattern`, in order, none spelled out."""
@@ -223,20 +229,24 @@ def slot_label(btf: Btf, t, index: int) -> str:
     return "type"
 
 
-def _split_keys(btf: Btf) -> tuple[list[int], list[tuple[int, str]], list[tuple[int, int]]]:
-    """Ids of plain types with their (kind, name) keys, and (FUNC, its FUNC_PROTO)
-    pairs, in id order (kinds as the raw numbers: one walk of plain ints)."""
+def _split_keys(btf: Btf) -> tuple[list[int], list[tuple[int, str]],
+                                   list[tuple[int, int, int]]]:
+    """Ids of plain types with their (kind, name) keys, and (FUNC, its FUNC_PROTO, its
+    name's offset) triples, in id order (kinds as the raw numbers: one walk of plain
+    ints)."""
     name = btf.strings_by_offset()
     func, proto = int(BtfKind.FUNC), int(BtfKind.FUNC_PROTO)
-    protos = {t.size_or_type for t in btf.types if (t.info >> 24) & 0x1F == func}
+    name_offs, infos, size_or_types = btf.heads()  # no record decoded for this
+    protos = {t for info, t in zip(infos, size_or_types) if (info >> 24) & 0x1F == func}
     plain, keys, funcs = [], [], []
-    for i, t in enumerate(btf.types, btf.start_id):
-        kind = (t.info >> 24) & 0x1F
+    for i, name_off, info, t in zip(itertools.count(btf.start_id), name_offs, infos,
+                                    size_or_types):
+        kind = (info >> 24) & 0x1F
         if kind == func:
-            funcs.append((i, t.size_or_type))
+            funcs.append((i, t, name_off))
         elif kind != proto or i not in protos:
             plain.append(i)
-            keys.append((kind, name(t.name_off)))
+            keys.append((kind, name(name_off)))
     return plain, keys, funcs
 
 
@@ -278,11 +288,11 @@ def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, Unmatched]:
         for a, b, size in _matching_runs(pk, ok):
             mapping.update(zip(p_plain[a:a + size], o_plain[b:b + size]))
     by_name: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for f, proto in o_funcs:
-        by_name[ours.name_of(ours.type_by_id(f))].append((f, proto))
+    for f, proto, name_off in o_funcs:
+        by_name[ours.str_at(name_off)].append((f, proto))
     unmatched_funcs = 0
-    for f, proto in p_funcs:
-        cands = by_name.get(pahole.name_of(pahole.type_by_id(f)))
+    for f, proto, name_off in p_funcs:
+        cands = by_name.get(pahole.str_at(name_off))
         if cands:
             of, oproto = cands.pop(0)
             mapping[f] = of
@@ -394,6 +404,10 @@ def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
     p_types, o_types, p_start, o_start = pahole.types, ours.types, pahole.start_id, ours.start_id
     p_name, o_name = pahole.strings_by_offset(), ours.strings_by_offset()
     landed_at, right_at, note = mapping.get, back.get, ref_checks.append
+    add_pattern, add_args = found.adders()
+    unit = encoded.unit_by_type
+    # (kind, slot index, delta, crossing) -> the pattern: a few hundred, met 78k times
+    patterns: dict[tuple, tuple] = {}
     for p_id, o_id in mapping.items():
         pt, ot = p_types[p_id - p_start], o_types[o_id - o_start]
         p_info, o_info = pt.info, ot.info
@@ -410,7 +424,10 @@ def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
         if kind in _AGGREGATES:
             p_kflag, o_kflag = pt.kflag, ot.kflag
             for pm, om in zip(pt.members, ot.members):
-                p_at, o_at = pm.bit_offset(p_kflag), om.bit_offset(o_kflag)
+                if p_kflag or o_kflag:
+                    p_at, o_at = pm.bit_offset(p_kflag), om.bit_offset(o_kflag)
+                else:  # no bitfield encoding: the offset is the word (Go's structs)
+                    p_at, o_at = pm.offset, om.offset
                 if p_at != o_at or p_name(pm.name_off) != o_name(om.name_off):
                     add(p_id, o_id, ot, "member layout", f"{o_name(om.name_off)}@{o_at}",
                         f"{p_name(pm.name_off)}@{p_at}")
@@ -430,21 +447,18 @@ def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
                 continue
             bad_edges.add((p_id, p_target))
             # words only when asked for (Inconsistencies); the pattern at once
-            cross = _crosses_unit(encoded, o_id, o_target)
-            found.add((kind.name, _slot_kind(kind, index), _offset_word(delta), cross),
-                      p_id, o_id, index, "", "", "", delta, cross)
+            a, b = unit[o_id], unit[o_target]  # the two DIEs' units (-1: no DIE)
+            cross = None if a < 0 or b < 0 else a != b
+            seen = (kind, index, delta, cross)
+            pattern = patterns.get(seen)
+            if pattern is None:
+                pattern = patterns[seen] = (kind.name, _slot_kind(kind, index),
+                                            _offset_word(delta), cross)
+            add_pattern(pattern)
+            add_args((p_id, o_id, index, "", "", "", delta, cross))
     report.drifts = _drifts(graph_of, encoded, ours, ref_checks)
     report.bad_edges = bad_edges
     return report
-
-
-def _crosses_unit(encoded: Encoded, referrer: int, target: int) -> bool | None:
-    """Do the two types' DIEs lie in different compile units? None when either type
-    has no DIE."""
-    a, b = encoded.die_offset(referrer), encoded.die_offset(target)
-    if a is None or b is None:
-        return None
-    return encoded.unit_of(a) != encoded.unit_of(b)
 
 
 def _drifts(graph_of: GraphAround, encoded: Encoded, ours: Btf,

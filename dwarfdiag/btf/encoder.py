@@ -37,6 +37,7 @@ from collections import Counter
 from contextlib import nullcontext
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from dwarfdiag.btf.build import BtfBuilder
 from dwarfdiag.btf.model import Btf, FuncLinkage, IntEncoding
@@ -140,6 +141,21 @@ class Encoded:
         from bisect import bisect_right
 
         return bisect_right(self.units, die_offset) - 1
+
+    @cached_property
+    def unit_by_type(self) -> list[int]:
+        """Per type id (0, void, included), the index of the compile unit holding its
+        DIE, -1 for none: worked out once for all (a check asks it twice per wrong
+        reference, 78k of them in pahole 1.24's BTF of podman-remote)."""
+        from bisect import bisect_right
+
+        units, die_offset = self.units, self.die_offset
+        by_type = [-1] * (self.btf.start_id + len(self.btf.types))
+        for type_id in range(self.btf.start_id, len(by_type)):
+            at = die_offset(type_id)
+            if at is not None:
+                by_type[type_id] = bisect_right(units, at) - 1
+        return by_type
 
 
 def encode(graph: TypeGraph, funcs: bool = True) -> Encoded:

@@ -15,6 +15,8 @@ accepts, including unknown header tail bytes and inter-section padding.
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 
 from dwarfdiag.btf.model import (
     BTF_HEADER_SIZE,
@@ -31,6 +33,7 @@ from dwarfdiag.btf.model import (
     Param,
     TRAILER_SIZES,
     SectionPadding,
+    TypesOnDemand,
     VarSecinfo,
 )
 from dwarfdiag.btf.validate import sanity_check
@@ -38,6 +41,7 @@ from dwarfdiag.errors import BtfFormatError
 from dwarfdiag.heap import bulk_build
 
 BTF_MAX_STR_OFFSET = 0x7FFFFFFF
+_NATIVE = "<" if sys.byteorder == "little" else ">"
 
 
 
@@ -53,19 +57,26 @@ class _Codec:
         self.triple = struct.Struct(order + "III")
         self.pair = struct.Struct(order + "II")
         self.trailers = _trailer_decoders(self)
+        # per 5-bit kind value: (fixed words, words per vlen item), None for no kind
+        self.trailer_words = tuple(None if t is None else (t[0] // 4, t[1] // 4)
+                                   for t in self.trailers)
 
 
-def parse_btf(data: bytes, base: Btf | None = None, sanity: bool = True) -> Btf:
+def parse_btf(data: bytes, base: Btf | None = None, sanity: bool = True,
+              on_demand: bool = False) -> Btf:
     """Parse raw BTF (a ``.BTF`` section or a ``pahole --btf_encode_detached``
     file). ``base`` makes it split BTF: ids and string offsets continue the
     base's. Raises BtfFormatError for anything libbpf's btf__new() refuses;
     ``sanity=False`` leaves out libbpf's per-type checks (for bytes our own writer
-    made from our own encoder, read back from a verified cache entry)."""
+    made from our own encoder, read back from a verified cache entry, or checked
+    apart). ``on_demand``: each record's trailer is decoded when its type is first
+    asked for (:class:`~dwarfdiag.btf.model.TypesOnDemand`); the records' bounds
+    and kinds are read at once, so a malformed section fails here all the same."""
     with bulk_build():  # a type object per record, no cycles among them
-        return _parse_btf(bytes(data), base, sanity)
+        return _parse_btf(bytes(data), base, sanity, on_demand)
 
 
-def _parse_btf(data: bytes, base: Btf | None, sanity: bool) -> Btf:
+def _parse_btf(data: bytes, base: Btf | None, sanity: bool, on_demand: bool = False) -> Btf:
     header, codec = _parse_header(data)
     type_start = header.hdr_len + header.type_off
     str_start = header.hdr_len + header.str_off
@@ -85,7 +96,8 @@ def _parse_btf(data: bytes, base: Btf | None, sanity: bool) -> Btf:
             trailing=data[str_start + header.str_len:],
         ),
     )
-    btf.types = _parse_types(data, type_start, header.type_len, btf.start_id, codec)
+    parse = _types_on_demand if on_demand else _parse_types
+    btf.types = parse(data, type_start, header.type_len, btf.start_id, codec)
     if sanity:
         sanity_check(btf)
     return btf
@@ -181,6 +193,57 @@ def _parse_types(data: bytes, start: int, length: int, first_id: int,
         raise BtfFormatError(f"type section has {end - pos} stray bytes after "
                              f"type [{type_id - 1}]", pos)
     return types
+
+
+def _types_on_demand(data: bytes, start: int, length: int, first_id: int,
+                     c: _Codec) -> TypesOnDemand:
+    """:func:`_parse_types`'s walk (its checks, its words) over the type section as
+    32-bit words, keeping each record's place and head; the trailers are decoded
+    later, one record at a time."""
+    words = array("I", data[start:start + length - length % 4])
+    if c.order != _NATIVE:
+        words.byteswap()
+    sizes = c.trailer_words
+    places: list[int] = []  # each record's first word
+    put = places.append
+    pos, end = 0, len(words)
+    type_id = first_id
+    while pos + 3 <= end:
+        info = words[pos + 1]
+        raw_kind = (info >> 24) & 0x1F
+        size = sizes[raw_kind]
+        if size is None:
+            raise BtfFormatError(f"type [{type_id}] has unsupported kind {raw_kind}",
+                                 start + 4 * pos + 4)
+        vlen = info & 0xFFFF
+        next_pos = pos + 3 + size[0] + size[1] * vlen
+        if next_pos > end:
+            raise BtfFormatError(
+                f"type [{type_id}] ({BtfKind(raw_kind).name}, vlen {vlen}) is truncated: it "
+                f"needs {4 * (next_pos - pos)} bytes, the type section has "
+                f"{length - 4 * pos} left", start + 4 * pos)
+        put(pos)
+        pos = next_pos
+        type_id += 1
+    if 4 * pos != length:
+        raise BtfFormatError(f"type section has {length - 4 * pos} stray bytes after "
+                             f"type [{type_id - 1}]", start + 4 * pos)
+    heads = ([words[p] for p in places], [words[p + 1] for p in places],
+             [words[p + 2] for p in places])
+    view = memoryview(data)
+    trailers = c.trailers
+    name_offs, infos, size_or_types = heads
+
+    def decode(index: int) -> BtfType:
+        info = infos[index]
+        fixed, per_item, trailer = trailers[(info >> 24) & 0x1F]
+        if trailer is None:
+            return BtfType(name_offs[index], info, size_or_types[index])
+        tail = start + 4 * places[index] + BTF_TYPE_SIZE
+        return trailer(view, tail, tail + fixed + per_item * (info & 0xFFFF),
+                       name_offs[index], info, size_or_types[index])
+
+    return TypesOnDemand(heads, decode)
 
 
 def _trailer_decoders(c: _Codec) -> tuple:
