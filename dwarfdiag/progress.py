@@ -7,6 +7,8 @@ the terminal alike.
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -34,6 +36,9 @@ class Reporter:
 def progress(text: str, transient: bool = True) -> Iterator[Reporter]:
     """A spinner with elapsed time and, when told, a bar; on stderr, and only when
     stderr is a terminal (pipes and CI logs stay clean)."""
+    if not _may_be_terminal():  # rich (a hundredth of a second to import) not needed
+        yield Reporter(None, None)
+        return
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -48,3 +53,14 @@ def progress(text: str, transient: bool = True) -> Iterator[Reporter]:
                   TimeElapsedColumn(), console=console, transient=transient) as bar:
         task = bar.add_task(escape(printable(text)), total=None)
         yield Reporter(bar, task)
+
+
+def _may_be_terminal() -> bool:
+    """Might rich take stderr for a terminal: it is one, or rich's environment
+    variables say to act as if (then rich's Console decides)."""
+    try:
+        if sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or os.environ.get("TTY_COMPATIBLE") == "1"

@@ -130,6 +130,26 @@ def test_the_checks_at_a_glance_pass_exactly_what_the_per_type_checks_pass(btf, 
     except ValueError:  # a kind libbpf does not know: type_problem cannot name it
         fine = False
     assert _valid_at_a_glance(parsed) == fine
+    # the same look over records decoded on demand (as check reads pahole's BTF)
+    assert _valid_at_a_glance(parse_btf(bytes(raw), sanity=False, on_demand=True)) == fine
+
+
+@given(btf_objects(min_types=1), st.data())
+def test_cycles_over_records_decoded_on_demand_are_the_cycles_over_all(btf, data):
+    """reference_cycles reads kinds and single references from the heads, and decodes
+    only arrays and prototypes: the same cycles, mutated references and all."""
+    from dwarfdiag.btf.cycles import reference_cycles
+
+    raw = bytearray(write_btf(btf))
+    for _ in range(data.draw(st.integers(0, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    try:
+        whole = parse_btf(bytes(raw), sanity=False)
+    except BtfFormatError:
+        return
+    lazy = parse_btf(bytes(raw), sanity=False, on_demand=True)
+    assert reference_cycles(lazy) == reference_cycles(whole)
 
 
 # -- libbpf's checks, one by one, each naming an offset

@@ -321,6 +321,25 @@ def test_a_tool_that_never_returns_is_stopped_and_named(inputs, tmp_path):
     assert "pahole" in proc.stderr
 
 
+@pytest.mark.parametrize("forced", [False, True])
+def test_progress_is_drawn_only_where_rich_sees_a_terminal(inputs, tmp_path, forced):
+    """dwarfdiag decides without rich (not imported for a pipe) whether rich would
+    draw: on a pipe no progress, unless FORCE_COLOR makes rich take it for a
+    terminal; then the binary's name in it is escaped as everywhere."""
+    hostile = tmp_path / "bin\x1b[31mred"
+    hostile.write_bytes(inputs["good.elf"].read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    if forced:
+        env["FORCE_COLOR"] = "1"
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "encode", str(hostile),
+                           "-o", str(tmp_path / "out.btf")], capture_output=True, text=True,
+                          env={**env, "DWARFDIAG_CACHE": str(tmp_path / "cache")}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    drawn = "reading" in proc.stderr or "encoding" in proc.stderr
+    assert drawn == forced, proc.stderr
+    assert "\x1b[31mred" not in proc.stderr  # the name's escape never reaches the terminal
+
+
 def test_a_tool_that_says_more_than_a_pipe_holds_while_we_compute_is_heard_whole(tmp_path):
     """A tool's output goes to files, not to pipes our thread must empty: pahole 1.24
     says 1.3 MB of "not handled!" on podman-remote while this process reads DWARF, and

@@ -12,11 +12,17 @@ cycles that pass through a typedef.
 
 from __future__ import annotations
 
-from dwarfdiag.btf.model import Btf, BtfKind
+from dwarfdiag.btf.model import KIND_BY_VALUE, Btf, BtfKind
 
 REFERENCE_KINDS = frozenset({BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE,
                              BtfKind.RESTRICT, BtfKind.TYPE_TAG, BtfKind.ARRAY,
                              BtfKind.FUNC_PROTO})
+
+
+# per 5-bit kind value: a reference kind? one whose only reference is its head's type?
+_IS_REFERENCE = tuple(k is not None and k in REFERENCE_KINDS for k in KIND_BY_VALUE)
+_ONE_REFERENCE = tuple(k is not None and k in REFERENCE_KINDS
+                       and k not in (BtfKind.ARRAY, BtfKind.FUNC_PROTO) for k in KIND_BY_VALUE)
 
 
 def reference_cycles(btf: Btf) -> list[list[int]]:
@@ -24,13 +30,18 @@ def reference_cycles(btf: Btf) -> list[list[int]]:
     one cycle path (type ids in reference order), smallest id first."""
     start = btf.start_id
     types = btf.types
-    is_ref = [t.kind in REFERENCE_KINDS for t in types]  # each kind worked out once
+    _, infos, size_or_types = btf.heads()  # kinds and single references, undecoded
+    is_ref = [_IS_REFERENCE[(info >> 24) & 0x1F] for info in infos]
     out_edges: dict[int, list[int]] = {}  # each node's, worked out once
 
     def edges(i: int) -> list[int]:
         found = out_edges.get(i)
         if found is None:
-            found = out_edges[i] = [r for r in types[i - start].referenced_ids()
+            at = i - start
+            # a pointer, typedef or qualifier points at its head's type: no decoding
+            targets = ([size_or_types[at]] if _ONE_REFERENCE[(infos[at] >> 24) & 0x1F]
+                       else types[at].referenced_ids())
+            found = out_edges[i] = [r for r in targets
                                     if 0 <= r - start < len(types) and is_ref[r - start]]
         return found
 

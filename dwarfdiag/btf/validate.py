@@ -92,7 +92,9 @@ def _valid_at_a_glance(btf: Btf) -> bool:
     """Every check of :func:`type_problem` passes, in one pass of plain reads (a
     check of pahole 1.24's BTF of podman-remote, 127k types, asks this): False as
     soon as one might fail, and always for split BTF; then the per-type checks find
-    the first problem and word it."""
+    the first problem and word it. The heads are read as words; a record is decoded
+    only for a trailer with ids or names in it (:class:`~dwarfdiag.btf.model.
+    TypesOnDemand`: pahole 1.24's 43k FUNCs, its pointers and typedefs, never)."""
     if btf.base is not None:
         return False
     strings, ids, types = len(btf.strings), btf.type_cnt, btf.types
@@ -100,38 +102,40 @@ def _valid_at_a_glance(btf: Btf) -> bool:
     aggregates = (int(BtfKind.STRUCT), int(BtfKind.UNION))
     enums = (int(BtfKind.ENUM), int(BtfKind.ENUM64))
     datasec = int(BtfKind.DATASEC)
-    for t in types:
-        kind = (t.info >> 24) & 0x1F
-        if t.name_off >= strings:
+    name_offs, infos, size_or_types = btf.heads()
+    for index, (name_off, info, size_or_type) in enumerate(zip(name_offs, infos,
+                                                               size_or_types)):
+        kind = (info >> 24) & 0x1F
+        if name_off >= strings:
             return False
         if kind in _NAMED_ONLY:
             continue
         if kind in _REFERRING:
-            if t.size_or_type >= ids:
+            if size_or_type >= ids:
                 return False
         elif kind in aggregates:
-            for m in t.members:
+            for m in types[index].members:
                 if m.name_off >= strings or m.type >= ids:
                     return False
         elif kind == func:
-            target = t.size_or_type
-            if not 0 < target < ids or (types[target - 1].info >> 24) & 0x1F != proto:
+            if not 0 < size_or_type < ids or (infos[size_or_type - 1] >> 24) & 0x1F != proto:
                 return False
         elif kind == proto:
-            if t.size_or_type >= ids:
+            if size_or_type >= ids:
                 return False
-            for p in t.params:
+            for p in types[index].params:
                 if p.name_off >= strings or p.type >= ids:
                     return False
         elif kind == array:
+            t = types[index]
             if t.array is None or t.array.type >= ids or t.array.index_type >= ids:
                 return False
         elif kind in enums:
-            for v in t.values:
+            for v in types[index].values:
                 if v.name_off >= strings:
                     return False
         elif kind == datasec:
-            for v in t.secinfos:
+            for v in types[index].secinfos:
                 if v.type >= ids:
                     return False
         else:

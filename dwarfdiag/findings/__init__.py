@@ -12,27 +12,45 @@ of dwarfdiag but ``errors``. The JSON format is described in
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
-from dwarfdiag.findings.bisect import BisectReport
-from dwarfdiag.findings.check import CheckSummary
-from dwarfdiag.findings.diff import DiffResult
-from dwarfdiag.findings.explain import Explanation
-from dwarfdiag.findings.investigation import Findings
-from dwarfdiag.findings.matrix import MatrixRecord
-from dwarfdiag.findings.schema import SchemaError, parse_json, read_document, to_json
+# Each name is imported from its module when first asked for: a command that writes
+# one kind of document does not import the six (a tenth of check's start-up).
+_HOME = {"BisectReport": "bisect", "CheckSummary": "check", "DiffResult": "diff",
+         "Explanation": "explain", "Findings": "investigation", "MatrixRecord": "matrix",
+         "SchemaError": "schema", "parse_json": "schema", "read_document": "schema",
+         "to_json": "schema"}
 
-DOCUMENTS: dict[str, type] = {cls.KIND: cls for cls in (
-    Findings, MatrixRecord, Explanation, CheckSummary, DiffResult, BisectReport)}
+
+def _documents() -> dict[str, type]:
+    """Every document class by its ``KIND``."""
+    return {cls.KIND: cls for cls in map(__getattr__, (
+        "Findings", "MatrixRecord", "Explanation", "CheckSummary", "DiffResult",
+        "BisectReport"))}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DOCUMENTS":
+        value: Any = _documents()
+    elif name in _HOME:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def parse(data: Any, source: str) -> Any:
     """A document of any kind from parsed JSON, checked against its schema."""
+    from dwarfdiag.findings.schema import SchemaError, read_document
+
+    documents = _documents()
     kind = data.get("kind") if isinstance(data, dict) else None
-    cls = DOCUMENTS.get(kind) if isinstance(kind, str) else None
+    cls = documents.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        known = ", ".join(DOCUMENTS)
+        known = ", ".join(documents)
         raise SchemaError(f"{source}: not a dwarfdiag document (its \"kind\" must be one of "
                           f"{known}); write it with the command's --json")
     return read_document(cls, data, source)
@@ -40,6 +58,8 @@ def parse(data: Any, source: str) -> Any:
 
 def load(path: Path, data: bytes | None = None) -> Any:
     """Read and check the document at ``path`` (``data``: its bytes, already read)."""
+    from dwarfdiag.findings.schema import parse_json
+
     return parse(parse_json(data if data is not None else Path(path).read_bytes(), str(path)),
                  str(path))
 
