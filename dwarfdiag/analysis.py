@@ -98,7 +98,7 @@ class BinaryAnalysis:
         return self.graph
 
     @cached_property
-    def _encoding(self) -> tuple[Encoded, bytes]:
+    def _encoding(self) -> tuple[Encoded, Callable[[], bytes]]:
         from dwarfdiag.btf.encoded_file import encoded_binary
 
         def graph_to_encode() -> TypeGraph:
@@ -118,7 +118,7 @@ class BinaryAnalysis:
 
     @property
     def encoded_raw(self) -> bytes:
-        return self._encoding[1]
+        return self._encoding[1]()
 
     def capture(self, pahole: PaholeChoice, cached: bool = False) -> Capture:
         """pahole's pre-dedup BTF of this binary (captured once per pahole; with

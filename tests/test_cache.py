@@ -186,7 +186,7 @@ def test_a_second_analysis_reads_the_encoding_and_no_dwarf(own_cache, monkeypatc
         raise AssertionError("a cached encoding must not read the DWARF")
 
     cached, cached_raw = encoded_binary(binary, no_dwarf)
-    assert cached_raw == fresh_raw == write_btf(cached.btf)
+    assert cached_raw() == fresh_raw() == write_btf(cached.btf)
     assert cached.warnings == fresh.warnings and cached.skipped == fresh.skipped
     assert cached.skipped, "the cgo program has functions pahole leaves out"
     assert dict(cached.provenance) == dict(fresh.provenance)
@@ -302,7 +302,7 @@ def test_btf_encode_leaves_what_an_analysis_needs(own_cache, gc_seed_binary):
         raise AssertionError("an encoding btf encode left must not read the DWARF")
 
     analysed, raw = encoded_binary(gc_seed_binary, no_dwarf)
-    assert raw == encoded.raw and dict(analysed.provenance) == encoded.provenance
+    assert raw() == encoded.raw and dict(analysed.provenance) == encoded.provenance
     key = content_key(gc_seed_binary)  # the graph's entry is there too (what the
     # encoder read leaves the function bodies it does not need out: no entry of theirs)
     assert cache.load_derived("typegraph", key) and cache.load_derived(BODIES, key) is None
@@ -356,7 +356,7 @@ def test_a_command_returns_before_its_cache_writes_and_they_are_waited_for(
     graph = load_typegraph(gotool_binary, function_bodies=False)  # waited for, if need be
     assert graph.cached and not graph.function_bodies
     encoded, raw = encoded_binary(gotool_binary, no_dwarf)  # and every type's provenance
-    assert raw == (tmp_path / "a.btf").read_bytes() and len(encoded.provenance) > 1000
+    assert raw() == (tmp_path / "a.btf").read_bytes() and len(encoded.provenance) > 1000
     assert cache.wait_for_writers(timeout=5)
     assert not list((own_cache / "derived").rglob("*.writing"))
 

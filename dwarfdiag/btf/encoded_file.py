@@ -14,6 +14,7 @@ imports only the cache: it reads one verified entry and nothing else.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import marshal
 from collections.abc import Iterator, Mapping
@@ -179,7 +180,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
             enc, raw = encoded_binary(path, lambda: load_typegraph(
                 path, progress=progress, store=False, function_bodies=False,
                 encoder_bodies=True))
-            return EncodedFile(raw, enc.warnings, len(enc.btf.types),
+            return EncodedFile(raw(), enc.warnings, len(enc.btf.types),
                                load_provenance=lambda: dict(enc.provenance))
         enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress,
                                     function_bodies=False, encoder_bodies=True), funcs=funcs)
@@ -204,18 +205,21 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
 
 
 # --- the analyses' encoding -------------------------------------------------------
-def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encoded", bytes]:
-    """The encoding of ``path`` with functions, and its raw BTF: from the cache when
-    both entries are there, else from the encoder over ``graph()`` (which then fills
+def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]
+                   ) -> tuple["Encoded", Callable[[], bytes]]:
+    """The encoding of ``path`` with functions, and a function giving its raw BTF
+    (written only when asked for: a check never asks): from the cache when both
+    entries are there, else from the encoder over ``graph()`` (which then fills
     both, so the next command on this binary reads them).
 
     A cached encoding is parsed back from its raw BTF (the layout checked as any
     input's; libbpf's per-type checks left out, as for the encoder's own BTF when it
     is fresh); every type's provenance comes from its own entry, so no DWARF is read.
-    Two cache writes are background work (:func:`~dwarfdiag.fork.in_background`):
+    The cache writes are background work (:func:`~dwarfdiag.fork.in_background`):
     the graph's, if ``graph()`` left that to the caller
-    (:func:`~dwarfdiag.dwarf.loader.put_in_cache`), and every type's provenance
-    (working them all out is a tenth of the encoding's time; this run needs a few).
+    (:func:`~dwarfdiag.dwarf.loader.put_in_cache`), and the encoding's with every
+    type's provenance (working them all out is a tenth of the encoding's time; this
+    run needs a few).
     In the script both wait until the command has left; called as a library, children
     write them on the second core while the encoder runs.
     """
@@ -229,14 +233,17 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]) -> tuple["Encod
         if provenance is not None:
             raw, warnings, _, skipped, units = hit
             return Encoded(parse_btf(raw, sanity=False), provenance, warnings, str(path),
-                           skipped, units), raw
+                           skipped, units), lambda: raw
     from dwarfdiag.dwarf.loader import put_in_cache
 
     g = graph()
     put_in_cache(g, in_background)
     enc = encode(g)
-    raw = write_btf(enc.btf)
-    _store(key, enc, raw)
-    in_background(lambda: _store_provenance(key, enc.provenance),
-                  reserve([("provenance", key)]))
-    return enc, raw
+    raw_btf = functools.cache(lambda: write_btf(enc.btf))
+
+    def store() -> None:
+        _store(key, enc, raw_btf())
+        _store_provenance(key, enc.provenance)
+
+    in_background(store, reserve([("encoded", key), ("provenance", key)]))
+    return enc, raw_btf
