@@ -63,6 +63,32 @@ def test_a_content_change_at_the_same_size_is_a_new_key(own_cache, gc_seed_binar
     assert proc.returncode == 2 and "corrupt" in proc.stderr  # cold and warm agree
 
 
+@pytest.mark.parametrize("size", [100, cache.SPLIT_DIGEST_BYTES - 1, cache.SPLIT_DIGEST_BYTES + 3])
+def test_every_byte_of_a_file_is_in_its_digest(tmp_path, size):
+    """Small files are hashed whole, big ones as two halves at once: either way a
+    changed byte anywhere (first, middle, last) is another digest."""
+    import hashlib
+
+    data = bytearray(os.urandom(size))
+    path = tmp_path / "f"
+    path.write_bytes(bytes(data))
+    digest = cache.file_digest(path)
+    if size < cache.SPLIT_DIGEST_BYTES:
+        assert digest == hashlib.sha256(data).hexdigest()
+    else:
+        half = size // 2
+        assert digest == hashlib.sha256(hashlib.sha256(data[:half]).digest()
+                                        + hashlib.sha256(data[half:]).digest()).hexdigest()
+    seen = {digest}
+    for at in (0, size // 2 - 1, size // 2, size - 1):
+        data[at] ^= 0x01
+        changed = tmp_path / f"changed{at}"
+        changed.write_bytes(bytes(data))
+        data[at] ^= 0x01
+        seen.add(cache.file_digest(changed))
+    assert len(seen) == 5
+
+
 def test_garbage_and_truncated_entries_are_misses(own_cache, gc_seed_binary, tmp_path):
     out = tmp_path / "a.btf"
     assert _encode(gc_seed_binary, out, own_cache).returncode == 0
