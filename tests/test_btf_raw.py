@@ -74,6 +74,22 @@ def test_a_damaged_file_fails_on_demand_as_it_fails_at_once(btf, data):
     assert outcomes[0] == outcomes[1]
 
 
+@given(st.binary(max_size=120), st.sampled_from([None, 1]))
+def test_every_string_decoded_at_once_reads_as_each_read_alone(tail, base_strings):
+    """check's strings_by_offset decodes the whole section into the memo at once:
+    every offset (a string's start, or inside one, as hostile BTF may point) reads
+    as str_at reads it alone, invalid UTF-8 and all."""
+    from dwarfdiag.btf.model import Btf
+
+    base = Btf(strings=b"\0base\0") if base_strings else None
+    strings = (b"" if base else b"\0") + tail.replace(b"\0", b"\0\0", 1) + b"\0"
+    at = Btf(strings=strings, base=base).strings_by_offset()
+    alone = Btf(strings=strings, base=base)
+    start = alone.start_str_off
+    for off in range(start, start + len(strings)):
+        assert at(off) == alone.str_at(off)
+
+
 def test_both_byte_orders_decode_to_the_same_types():
     b = BtfBuilder()
     i = b.add_int("int", 4)
