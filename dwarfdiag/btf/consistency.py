@@ -32,7 +32,7 @@ from typing import Callable
 from dwarfdiag.btf.compare import SIZED
 from dwarfdiag.btf.cycles import reference_cycles
 from dwarfdiag.btf.encoder import Encoded
-from dwarfdiag.btf.model import Btf, BtfKind
+from dwarfdiag.btf.model import KIND_BY_VALUE, Btf, BtfKind
 from dwarfdiag.btf.validate import sanity_check
 from dwarfdiag.dwarf.constants import tag_name
 from dwarfdiag.dwarf.reader import TYPE_TAGS
@@ -408,19 +408,28 @@ def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
     unit = encoded.unit_by_type
     # (kind, slot index, delta, crossing) -> the pattern: a few hundred, met 78k times
     patterns: dict[tuple, tuple] = {}
+    # pahole's heads as words: a pointer's, a typedef's or a function's record is not
+    # decoded at all (two thirds of the pairs); the others' trailers are
+    p_name_offs, p_infos, p_size_or_types = pahole.heads()
     for p_id, o_id in mapping.items():
-        pt, ot = p_types[p_id - p_start], o_types[o_id - o_start]
-        p_info, o_info = pt.info, ot.info
+        at, ot = p_id - p_start, o_types[o_id - o_start]
+        p_info, o_info, p_size_or_type = p_infos[at], ot.info, p_size_or_types[at]
         kind = ot.kind
         if p_info != o_info and (p_info >> 24) & 0x1F != (o_info >> 24) & 0x1F:
-            add(p_id, o_id, ot, "kind", kind.name, pt.kind.name)
+            add(p_id, o_id, ot, "kind", kind.name, KIND_BY_VALUE[(p_info >> 24) & 0x1F].name)
             continue
-        if p_name(pt.name_off) != o_name(ot.name_off):
-            add(p_id, o_id, ot, "name", o_name(ot.name_off), p_name(pt.name_off))
-        if kind in SIZED and pt.size_or_type != ot.size_or_type:
-            add(p_id, o_id, ot, "size", str(ot.size), str(pt.size))
-        if p_info != o_info and pt.vlen != ot.vlen:
-            add(p_id, o_id, ot, "vlen", str(ot.vlen), str(pt.vlen))
+        if p_name(p_name_offs[at]) != o_name(ot.name_off):
+            add(p_id, o_id, ot, "name", o_name(ot.name_off), p_name(p_name_offs[at]))
+        if kind in SIZED and p_size_or_type != ot.size_or_type:
+            add(p_id, o_id, ot, "size", str(ot.size), str(p_size_or_type))
+        if p_info != o_info and p_info & 0xFFFF != ot.vlen:
+            add(p_id, o_id, ot, "vlen", str(ot.vlen), str(p_info & 0xFFFF))
+        if kind in _ONE_REFERENCE:
+            pt = None
+            p_targets = [p_size_or_type]
+        else:
+            pt = p_types[at]
+            p_targets = _targets(pt, kind)
         if kind in _AGGREGATES:
             p_kflag, o_kflag = pt.kflag, ot.kflag
             for pm, om in zip(pt.members, ot.members):
@@ -433,8 +442,7 @@ def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
                         f"{p_name(pm.name_off)}@{p_at}")
                     break
         plain = kind != BtfKind.FUNC
-        for index, (p_target, o_target) in enumerate(zip(_targets(pt, kind),
-                                                         _targets(ot, kind))):
+        for index, (p_target, o_target) in enumerate(zip(p_targets, _targets(ot, kind))):
             landed = landed_at(p_target) if p_target else 0
             if o_target:
                 right_in_pahole = right_at(o_target)
