@@ -333,3 +333,47 @@ def test_pahole_btf_libbpf_refuses_fails_the_check_as_it_fails_the_parse(
     with pytest.raises(BadInputError) as checked:
         check(graph, encode(graph), lambda: parse_btf(bad, sanity=False), system.label)
     assert str(checked.value) == str(parsed.value)
+
+
+def _pair_with_every_kind_of_difference() -> tuple[bytes, bytes]:
+    """Our BTF and a 'pahole' BTF that agree on 300 ints and differ, one field each,
+    in five types after them (few enough for positional alignment)."""
+    sides = []
+    for pahole in (False, True):
+        b = BtfBuilder()
+        for n in range(300):
+            b.add_int(f"i{n}", 4)
+        b.add_struct("s", 16 if pahole else 8,
+                     [("a", 1, 0), ("c" if pahole else "b", 1, 32)])  # [301] size, member
+        b.add_ptr(1 if pahole else 301)  # [302] the pointer's target
+        b.add_typedef("T" if pahole else "t", 302)  # [303] the name
+        b.add_func_proto(1, [("x", 1), ("y", 1)] if pahole else [("x", 1)])  # [304] vlen
+        if pahole:  # [305] the kind
+            b.add_volatile(1)
+        else:
+            b.add_const(1)
+        sides.append(b.raw())
+    return sides[0], sides[1]
+
+
+@pytest.mark.parametrize("on_demand", [False, True])
+def test_each_kind_of_inconsistency_is_found_and_worded(on_demand):
+    """Kind, name, size, vlen, member layout and a reference, each found in the pair
+    that has it and spelled in words, with pahole's BTF parsed whole or on demand."""
+    from dwarfdiag.btf.encoder import Encoded
+
+    ours_raw, pahole_raw = _pair_with_every_kind_of_difference()
+    ours = Encoded(parse_btf(ours_raw), {}, units=[])
+    report = check(lambda lo, hi: None, ours, parse_btf(pahole_raw, on_demand=on_demand))
+    assert report.alignment == "positional" and report.aligned == 305
+    found = sorted((i.pahole_id, i.kind, i.slot, i.expected, i.actual)
+                   for i in report.inconsistencies)
+    assert found == [
+        (301, "STRUCT", "member layout", "b@32", "c@32"),
+        (301, "STRUCT", "size", "8", "16"),
+        (302, "PTR", "type", "[301] STRUCT 's'", "[1] INT 'i0'"),
+        (303, "TYPEDEF", "name", "t", "T"),
+        (304, "FUNC_PROTO", "vlen", "1", "2"),
+        (305, "CONST", "kind", "CONST", "VOLATILE"),
+    ]
+    assert report.bad_edges == {(302, 1)}
