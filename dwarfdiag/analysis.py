@@ -10,16 +10,16 @@ check and a dedup input over pahole's BTF share one capture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from dwarfdiag.btf.encoder import Encoded
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
-from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
+from dwarfdiag.errors import BadInputError, BtfFormatError, ToolchainError, UnsupportedError
 
 if TYPE_CHECKING:  # pahole's side (the capture, the toolchains, the check) when used
     from dwarfdiag.btf.capture import Capture
@@ -30,30 +30,45 @@ ENCODER_SOURCE = "dwarfdiag encoder (pahole 1.32 rules)"
 Progress = Callable[[int, int], None]  # (bytes of .debug_info read, total)
 
 
-@dataclass(frozen=True)
 class PaholeChoice:
     """Which pahole to run: its argv, the label that names its versions, and what
-    makes its runs repeatable (None: run it every time)."""
+    makes its runs repeatable (``identity``; None: run it every time).
 
-    argv: tuple[str, ...]
-    label: str
-    identity: str | None = None
+    The label and the identity are worked out when first asked for (pahole's
+    version, ``ldd`` and a hash of every library it loads: 20-70 ms), in a check by
+    the thread that runs pahole, while this one hashes the binary.
+    """
+
+    def __init__(self, argv: Sequence[str], label: str | Callable[[], str],
+                 identity: str | None | Callable[[], str | None] = None):
+        self.argv = tuple(argv)
+        self._label, self._identity = label, identity
+
+    @cached_property
+    def label(self) -> str:
+        return self._label() if callable(self._label) else self._label
+
+    @cached_property
+    def identity(self) -> str | None:
+        return self._identity() if callable(self._identity) else self._identity
 
     @classmethod
     def of(cls, pahole: str | None = None, toolchain: str | None = None) -> "PaholeChoice":
         """``--pahole PATH`` or ``--toolchain NAME`` (default: the system's pahole)."""
-        from dwarfdiag.toolchains.suites import SYSTEM, pahole_command, require
+        from dwarfdiag.toolchains.suites import SYSTEM, linked_identity, require, system_pahole
 
-        argv, label = pahole_command(pahole, toolchain)  # checks the two are not both given
+        if pahole and toolchain:
+            raise ToolchainError("give either --pahole or --toolchain, not both")
         if pahole:
-            from dwarfdiag.toolchains.suites import linked_identity
-
-            return cls(tuple(argv), label, linked_identity(pahole))
-        return cls.of_toolchain(require(toolchain or SYSTEM))
+            return cls((pahole,), pahole, lambda: linked_identity(pahole))
+        if toolchain in (None, SYSTEM):
+            path = system_pahole()  # there, or the error saying how to install it
+            return cls((path,), lambda: require(SYSTEM).label, lambda: linked_identity(path))
+        return cls.of_toolchain(require(toolchain))
 
     @classmethod
     def of_toolchain(cls, tc) -> "PaholeChoice":
-        return cls(tuple(tc.pahole_argv()), tc.label, tc.identity())
+        return cls(tc.pahole_argv(), tc.label, tc.identity)
 
 
 class BinaryAnalysis:
@@ -67,8 +82,10 @@ class BinaryAnalysis:
         self.path = Path(path)
         self.progress = progress
         self.function_bodies = function_bodies
-        self._captures: dict[str, Capture] = {}
-        self._pahole_running = False  # pahole has the second core: read on this one
+        self._captures: dict[tuple[str, ...], Capture] = {}  # by pahole's argv
+        # while pahole may run beside a read: set once the pahole thread knows whether
+        # it runs, and what it found (then a read stays on this core)
+        self._beside: tuple[threading.Event, dict] | None = None
 
     @cached_property
     def graph(self) -> TypeGraph:
@@ -82,7 +99,16 @@ class BinaryAnalysis:
         for_encoder = "_encoding" not in self.__dict__
         return load_typegraph(self.path, progress=self.progress,
                               function_bodies=self.function_bodies, encoder_bodies=for_encoder,
-                              store=store, one_core=self._pahole_running)
+                              store=store, one_core=self._pahole_runs())
+
+    def _pahole_runs(self) -> bool:
+        """Does pahole run on the other core now? (Waits until the pahole thread
+        knows: it works out pahole's identity and the capture's key meanwhile.)"""
+        if self._beside is None:
+            return False
+        decided, found = self._beside
+        decided.wait()
+        return bool(found.get("runs"))
 
     def graph_around(self, lo: int | None, hi: int | None) -> TypeGraph:
         """A graph holding at least the DIEs between offsets ``lo`` and ``hi``
@@ -124,9 +150,9 @@ class BinaryAnalysis:
         """pahole's pre-dedup BTF of this binary (captured once per pahole; with
         ``cached``, from the cache when this pahole captured these bytes before)."""
         self.graph  # a binary without DWARF fails here with the clear message
-        if pahole.label not in self._captures:
-            self._captures[pahole.label] = self._capture(pahole, cached)
-        return self._captures[pahole.label]
+        if pahole.argv not in self._captures:
+            self._captures[pahole.argv] = self._capture(pahole, cached)
+        return self._captures[pahole.argv]
 
     def _capture(self, pahole: PaholeChoice, cached: bool) -> Capture:
         from dwarfdiag.btf.capture import cached_capture
@@ -139,35 +165,38 @@ class BinaryAnalysis:
         other core while this process gets our encoding, and the DWARF when pahole
         surely runs (a thread waits for pahole; the reading keeps this one busy). An
         error reading the DWARF wins over pahole's, as in :meth:`capture`."""
-        import threading
-
-        if pahole.label in self._captures:
+        if pahole.argv in self._captures:
             return self.capture(pahole)
         box: dict[str, object] = {}
+        decided = threading.Event()
 
         def run() -> None:
             try:
+                # a DWARF read meanwhile stays on this core when pahole runs on the
+                # other: three processes on two cores were slower (kubeadm's cold
+                # check 4.14 -> 3.83 s with this, podman-remote's 2.16 -> 2.10 s)
+                box["runs"] = not _captured_before(pahole, self.path)
+                decided.set()
                 box["capture"] = self._capture(pahole, cached=True)
             except BaseException as e:  # noqa: BLE001 - handed to the caller below
                 box["error"] = e
+            finally:
+                decided.set()
 
         pahole_thread = threading.Thread(target=run, name="pahole", daemon=True)
         pahole_thread.start()
-        # a DWARF read meanwhile stays on this core when pahole surely runs on the
-        # other: three processes on two cores were slower (kubeadm's cold check 4.14 ->
-        # 3.83 s with this, podman-remote's 2.16 -> 2.10 s)
-        self._pahole_running = not _captured_before(pahole, self.path)
+        self._beside = (decided, box)
         try:
             self.encoded
             if pahole.identity is None:  # pahole surely runs: the graph meanwhile
                 self.graph  # (read already, or from the cache)
         finally:
-            self._pahole_running = False
+            self._beside = None
             pahole_thread.join()
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
-        self._captures[pahole.label] = box["capture"]  # type: ignore[assignment]
-        return self._captures[pahole.label]
+        self._captures[pahole.argv] = box["capture"]  # type: ignore[assignment]
+        return self._captures[pahole.argv]
 
     def check(self, pahole: PaholeChoice) -> CheckReport:
         """pahole's BTF against the DWARF, type by type and reference by reference."""

@@ -211,6 +211,15 @@ def parse_names(text: str) -> list[str]:
     return names
 
 
+def system_pahole() -> str:
+    """The path of the pahole on PATH, or the error saying how to install it (without
+    running it: :func:`require` asks its version too)."""
+    path = shutil.which("pahole")
+    if path is None:
+        raise ToolchainError("no pahole on PATH; install it with: apt-get install dwarves")
+    return path
+
+
 def pahole_command(pahole: str | None, toolchain: str | None) -> tuple[list[str], str]:
     """The argv that runs the chosen pahole, and a label naming its versions."""
     if pahole and toolchain:
