@@ -47,13 +47,13 @@ def file_table(debug_line: bytes, offset: int, ctx: Context) -> list[str]:
             unit = UnitHeader(offset, version, 0, address_size, osize, 0, 0, 0)
             dirs, p = _v5_entries(debug_line, p, ctx, unit)
             files, p = _v5_entries(debug_line, p, ctx, unit)
+            # each directory as the prefix _join puts before a relative name, made once
+            prefixes = [_join(_text(path), "") for path, _ in dirs]
             out = []
-            for entry in files:
-                name = _text(entry.get(DW_LNCT_path))
-                d = entry.get(DW_LNCT_directory_index, 0)
-                base = _text(dirs[d].get(DW_LNCT_path)) \
-                    if isinstance(d, int) and 0 <= d < len(dirs) else ""
-                out.append(_join(base, name))
+            for path, d in files:
+                name = _text(path)
+                prefix = prefixes[d] if isinstance(d, int) and 0 <= d < len(prefixes) else ""
+                out.append(prefix + name if prefix and not name.startswith("/") else name)
             return out
         dirs = [""]
         while debug_line[p] != 0:
@@ -87,7 +87,10 @@ def _join(directory: str, name: str) -> str:
     return directory.rstrip("/") + "/" + name
 
 
-def _v5_entries(d: bytes, p: int, ctx: Context, unit: UnitHeader) -> tuple[list[dict], int]:
+def _v5_entries(d: bytes, p: int, ctx: Context, unit: UnitHeader
+                ) -> tuple[list[tuple[object, object]], int]:
+    """A DWARF 5 directory or file table: each entry's (path, directory index) as the
+    forms give them (a hostile header may give a number for a path), 0 for no index."""
     count = d[p]
     p += 1
     formats = []
@@ -96,9 +99,12 @@ def _v5_entries(d: bytes, p: int, ctx: Context, unit: UnitHeader) -> tuple[list[
         form, p = uleb(d, p)
         formats.append((content, form))
     n, p = uleb(d, p)
+    if formats in _INLINE_FORMATS:  # gc's (every unit but cgo's): no dict, no dispatch
+        return _inline_entries(d, p, n, len(formats) == 2)
     entries = []
     for _ in range(n):
-        entry: dict[int, object] = {}
+        path: object = None
+        directory: object = 0
         for content, form in formats:
             # the forms Go and GCC use, inline (a unit has hundreds of entries);
             # read_form for any other
@@ -112,6 +118,34 @@ def _v5_entries(d: bytes, p: int, ctx: Context, unit: UnitHeader) -> tuple[list[
                 value, p = d[p], p + 1
             else:
                 value, p = read_form(d, p, form, 0, ctx, unit)
-            entry[content] = value
-        entries.append(entry)
+            if content == DW_LNCT_path:
+                path = value
+            elif content == DW_LNCT_directory_index:
+                directory = value
+        entries.append((path, directory))
+    return entries, p
+
+
+# gc's tables: directories by inline path, files by inline path and index
+_INLINE_FORMATS = ([(DW_LNCT_path, FORM_STRING)],
+                   [(DW_LNCT_path, FORM_STRING), (DW_LNCT_directory_index, FORM_UDATA)])
+
+
+def _inline_entries(d: bytes, p: int, n: int, with_directory: bool
+                    ) -> tuple[list[tuple[object, object]], int]:
+    """:func:`_v5_entries` for a table of inline paths (and ULEB128 indexes)."""
+    entries = []
+    put, find = entries.append, d.index
+    directory = 0
+    for _ in range(n):
+        end = find(0, p)
+        path = d[p:end].decode("utf-8", "replace")
+        p = end + 1
+        if with_directory:
+            directory = d[p]
+            if directory < 0x80:
+                p += 1
+            else:
+                directory, p = uleb(d, p)
+        put((path, directory))
     return entries, p
