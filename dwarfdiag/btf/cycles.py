@@ -12,7 +12,9 @@ cycles that pass through a typedef.
 
 from __future__ import annotations
 
-from dwarfdiag.btf.model import KIND_BY_VALUE, Btf, BtfKind
+from collections.abc import Iterable
+
+from dwarfdiag.btf.model import KIND_BY_VALUE, Btf, BtfKind, TypesOnDemand
 
 REFERENCE_KINDS = frozenset({BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.CONST, BtfKind.VOLATILE,
                              BtfKind.RESTRICT, BtfKind.TYPE_TAG, BtfKind.ARRAY,
@@ -31,22 +33,44 @@ def reference_cycles(btf: Btf) -> list[list[int]]:
     start = btf.start_id
     types = btf.types
     _, infos, size_or_types = btf.heads()  # kinds and single references, undecoded
+    count = len(infos)
     is_ref = [_IS_REFERENCE[(info >> 24) & 0x1F] for info in infos]
+    # records decoded on demand: an array's or a prototype's references read from its
+    # words (pahole 1.24's 46k prototypes of podman-remote: no object made for them)
+    words = types.words if isinstance(types, TypesOnDemand) else None
+    places = types.places if isinstance(types, TypesOnDemand) else None
+    array, proto = int(BtfKind.ARRAY), int(BtfKind.FUNC_PROTO)
+
+    def referenced(at: int) -> Iterable[int]:
+        """:meth:`~dwarfdiag.btf.model.BtfType.referenced_ids` of the record at ``at``."""
+        value = (infos[at] >> 24) & 0x1F
+        if _ONE_REFERENCE[value]:  # a pointer, typedef or qualifier: its head's type
+            return (size_or_types[at],)
+        if words is not None and places is not None:
+            tail = places[at] + 3
+            if value == array:  # type, index_type, nelems
+                return words[tail], words[tail + 1]
+            if value == proto:  # the return type, then (name_off, type) per parameter
+                return (size_or_types[at], *words[tail + 1:tail + 2 * (infos[at] & 0xFFFF):2])
+        return types[at].referenced_ids()
+
     out_edges: dict[int, list[int]] = {}  # each node's, worked out once
 
     def edges(i: int) -> list[int]:
         found = out_edges.get(i)
         if found is None:
-            at = i - start
-            # a pointer, typedef or qualifier points at its head's type: no decoding
-            targets = ([size_or_types[at]] if _ONE_REFERENCE[(infos[at] >> 24) & 0x1F]
-                       else types[at].referenced_ids())
-            found = out_edges[i] = [r for r in targets
-                                    if 0 <= r - start < len(types) and is_ref[r - start]]
+            found = out_edges[i] = [r for r in referenced(i - start)
+                                    if 0 <= r - start < count and is_ref[r - start]]
         return found
 
     nodes = [start + i for i, ref in enumerate(is_ref) if ref]
-    components = _tarjan(nodes, edges)
+    # a node no reference type points at lies on no cycle, and is no root of one:
+    # pahole 1.24's prototype of every function, pointed at by its FUNC only, is
+    # half the nodes of a gc binary
+    pointed_at: set[int] = set()
+    for i in nodes:
+        pointed_at.update(edges(i))
+    components = _tarjan([i for i in nodes if i in pointed_at], edges)
     cycles = []
     for comp in components:
         if len(comp) == 1 and comp[0] not in edges(comp[0]):

@@ -315,11 +315,14 @@ class TypesOnDemand(Sequence):
     ``on_demand``). Read-only: a Btf that is edited holds a list.
     """
 
-    __slots__ = ("heads", "_decode", "_decoded")
+    __slots__ = ("heads", "words", "places", "_decode", "_decoded")
 
-    def __init__(self, heads: tuple[list[int], list[int], list[int]],
-                 decode: Callable[[int], "BtfType"]):
+    def __init__(self, heads: tuple[list[int], list[int], list[int]], words: Sequence[int],
+                 places: list[int], decode: Callable[[int], "BtfType"]):
         self.heads = heads  # name_offs, infos, size_or_types, by index
+        # the type section as 32-bit words in this machine's order, and where each
+        # record starts in it: a trailer's words are read there without decoding it
+        self.words, self.places = words, places
         self._decode = decode  # index -> its record
         self._decoded: list[BtfType | None] = [None] * len(heads[0])
 

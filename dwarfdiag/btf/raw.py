@@ -243,7 +243,7 @@ def _types_on_demand(data: bytes, start: int, length: int, first_id: int,
         return trailer(view, tail, tail + fixed + per_item * (info & 0xFFFF),
                        name_offs[index], info, size_or_types[index])
 
-    return TypesOnDemand(heads, decode)
+    return TypesOnDemand(heads, words, places, decode)
 
 
 def _trailer_decoders(c: _Codec) -> tuple:

@@ -12,7 +12,7 @@ files we refuse; such files would make btf__dedup read out of bounds.
 
 from __future__ import annotations
 
-from dwarfdiag.btf.model import Btf, BtfKind, BtfType, record_size
+from dwarfdiag.btf.model import Btf, BtfKind, BtfType, TypesOnDemand, record_size
 from dwarfdiag.errors import BtfFormatError
 
 
@@ -97,6 +97,8 @@ def _valid_at_a_glance(btf: Btf) -> bool:
     TypesOnDemand`: pahole 1.24's 43k FUNCs, its pointers and typedefs, never)."""
     if btf.base is not None:
         return False
+    if isinstance(btf.types, TypesOnDemand):
+        return _words_valid_at_a_glance(btf, btf.types)
     strings, ids, types = len(btf.strings), btf.type_cnt, btf.types
     func, proto, array = int(BtfKind.FUNC), int(BtfKind.FUNC_PROTO), int(BtfKind.ARRAY)
     aggregates = (int(BtfKind.STRUCT), int(BtfKind.UNION))
@@ -138,6 +140,61 @@ def _valid_at_a_glance(btf: Btf) -> bool:
             for v in types[index].secinfos:
                 if v.type >= ids:
                     return False
+        else:
+            return False  # no kind libbpf knows: worded by type_problem
+    return True
+
+
+def _words_valid_at_a_glance(btf: Btf, types: TypesOnDemand) -> bool:
+    """:func:`_valid_at_a_glance` over the records' words, none decoded: every name
+    offset and every type id of a trailer is a column of it (a stride of the words),
+    checked by its largest value (pahole 1.24's 46k prototypes of podman-remote:
+    0.15 s decoded, 0.03 s so)."""
+    strings, ids = len(btf.strings), btf.type_cnt
+    words, places = types.words, types.places
+    name_offs, infos, size_or_types = types.heads
+    func, proto, array = int(BtfKind.FUNC), int(BtfKind.FUNC_PROTO), int(BtfKind.ARRAY)
+    aggregates = (int(BtfKind.STRUCT), int(BtfKind.UNION))
+    enum, enum64, datasec = int(BtfKind.ENUM), int(BtfKind.ENUM64), int(BtfKind.DATASEC)
+
+    def column_below(at: int, count: int, stride: int, limit: int) -> bool:
+        """Are the ``count`` words from ``at``, ``stride`` apart, all below ``limit``?"""
+        return count == 0 or max(words[at:at + count * stride:stride]) < limit
+
+    for index, (name_off, info, size_or_type) in enumerate(zip(name_offs, infos,
+                                                               size_or_types)):
+        kind = (info >> 24) & 0x1F
+        if name_off >= strings:
+            return False
+        if kind in _NAMED_ONLY:
+            continue
+        tail, vlen = places[index] + 3, info & 0xFFFF
+        if kind in _REFERRING:
+            if size_or_type >= ids:
+                return False
+        elif kind in aggregates:  # (name_off, type, offset) each
+            if not (column_below(tail, vlen, 3, strings)
+                    and column_below(tail + 1, vlen, 3, ids)):
+                return False
+        elif kind == func:
+            if not 0 < size_or_type < ids or (infos[size_or_type - 1] >> 24) & 0x1F != proto:
+                return False
+        elif kind == proto:  # (name_off, type) each
+            if size_or_type >= ids or not (column_below(tail, vlen, 2, strings)
+                                           and column_below(tail + 1, vlen, 2, ids)):
+                return False
+        elif kind == array:  # type, index_type, nelems
+            if words[tail] >= ids or words[tail + 1] >= ids:
+                return False
+        elif kind == enum:  # (name_off, val) each
+            if not column_below(tail, vlen, 2, strings):
+                return False
+        elif kind == enum64:  # (name_off, lo, hi) each
+            if not column_below(tail, vlen, 3, strings):
+                return False
+        elif kind == datasec:  # (type, offset, size) each
+            if not column_below(tail, vlen, 3, ids):
+                return False
         else:
             return False  # no kind libbpf knows: worded by type_problem
     return True
