@@ -26,7 +26,9 @@ import difflib
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Callable
 
 from dwarfdiag.btf.compare import SIZED
@@ -66,10 +68,10 @@ class Inconsistencies(Sequence):
         self._keys.append(key)
         self._args.append(args)
 
-    def adders(self) -> tuple[Callable[[tuple], None], Callable[[tuple], None]]:
-        """:meth:`add` as two appends, the pattern's and the arguments' (as a tuple),
-        for a loop that adds tens of thousands."""
-        return self._keys.append, self._args.append
+    def extend(self, keys: Sequence[tuple], args: Sequence[tuple]) -> None:
+        """Many :meth:`add` at once: each one's pattern, and its arguments."""
+        self._keys.extend(keys)
+        self._args.extend(args)
 
     def pattern_keys(self) -> list[tuple]:
         """Each one's :meth:`Inconsistency.pattern`, in order, none spelled out."""
@@ -366,15 +368,12 @@ def _check(graph: TypeGraph | GraphAround, encoded: Encoded,
 
 def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
              method: str, dedup_ret: int | None) -> CheckReport:
-    """The aligned pairs compared, and the drifts; the report's ``bad_edges`` are
-    pahole's references that land elsewhere than ours.
-
-    Every pair is visited, so the loop reads plain fields: equal info words mean
-    equal kind and vlen, and names come through the string memo directly.
-    """
+    """The aligned pairs compared (:class:`_PairComparison`), and the drifts; the
+    report's ``bad_edges`` are pahole's references that land elsewhere than ours."""
     ours = encoded.btf
     mapping, how, unmatched = align(pahole, ours)
     back = {o: p for p, o in mapping.items()}
+
     def spell(p_id: int, o_id: int, index: int, slot: str, expected: str, actual: str,
               delta: int | None = None, cross: bool | None = None) -> Inconsistency:
         """An inconsistency in words, with its DIE: ``index`` is the reference's slot
@@ -393,86 +392,140 @@ def _compare(graph_of: GraphAround, encoded: Encoded, pahole: Btf, label: str,
     report = CheckReport(encoded.source, label, method, dedup_ret, len(pahole.types),
                          len(ours.types), len(mapping), how, unmatched=unmatched,
                          mapping=mapping, inconsistencies=Inconsistencies(spell))
-    found = report.inconsistencies
-
-    def add(p_id: int, o_id: int, ot, slot: str, expected: str, actual: str) -> None:
-        found.add((ot.kind.name, slot.split()[0], "-", None),
-                  p_id, o_id, -1, slot, expected, actual)
-
+    pairs = list(mapping.items())
+    compare = _PairComparison(encoded, pahole, mapping, back)
+    # a big check's later pairs on the second core (what is found comes back as
+    # plain data, in order after this process's)
+    cut = len(pairs) if len(pairs) < PARALLEL_MIN_PAIRS else int(len(pairs) * PARENT_SHARE)
+    with OnSecondCore(lambda: compare(pairs[cut:])) if cut < len(pairs) else \
+            nullcontext() as later:
+        parts = [compare(pairs[:cut])]
+        if later is not None:
+            parts.append(later.result())  # type: ignore[arg-type]
     bad_edges: set[tuple[int, int]] = set()
     ref_checks: list[tuple[int, int | None]] = []  # (right target, delta) per plain reference
-    p_types, o_types, p_start, o_start = pahole.types, ours.types, pahole.start_id, ours.start_id
-    p_name, o_name = pahole.strings_by_offset(), ours.strings_by_offset()
-    landed_at, right_at, note = mapping.get, back.get, ref_checks.append
-    add_pattern, add_args = found.adders()
-    unit = encoded.unit_by_type
-    # (kind, slot index, delta, crossing) -> the pattern: a few hundred, met 78k times
-    patterns: dict[tuple, tuple] = {}
-    # pahole's heads as words: a pointer's, a typedef's or a function's record is not
-    # decoded at all (two thirds of the pairs); the others' trailers are
-    p_name_offs, p_infos, p_size_or_types = pahole.heads()
-    for p_id, o_id in mapping.items():
-        at, ot = p_id - p_start, o_types[o_id - o_start]
-        p_info, o_info, p_size_or_type = p_infos[at], ot.info, p_size_or_types[at]
-        kind = ot.kind
-        if p_info != o_info and (p_info >> 24) & 0x1F != (o_info >> 24) & 0x1F:
-            add(p_id, o_id, ot, "kind", kind.name, KIND_BY_VALUE[(p_info >> 24) & 0x1F].name)
-            continue
-        if p_name(p_name_offs[at]) != o_name(ot.name_off):
-            add(p_id, o_id, ot, "name", o_name(ot.name_off), p_name(p_name_offs[at]))
-        if kind in SIZED and p_size_or_type != ot.size_or_type:
-            add(p_id, o_id, ot, "size", str(ot.size), str(p_size_or_type))
-        if p_info != o_info and p_info & 0xFFFF != ot.vlen:
-            add(p_id, o_id, ot, "vlen", str(ot.vlen), str(p_info & 0xFFFF))
-        if kind in _ONE_REFERENCE:
-            pt = None
-            p_targets = [p_size_or_type]
-        else:
-            pt = p_types[at]
-            p_targets = _targets(pt, kind)
-        if kind in _AGGREGATES:
-            p_kflag, o_kflag = pt.kflag, ot.kflag
-            for pm, om in zip(pt.members, ot.members):
-                if p_kflag or o_kflag:
-                    p_at, o_at = pm.bit_offset(p_kflag), om.bit_offset(o_kflag)
-                else:  # no bitfield encoding: the offset is the word (Go's structs)
-                    p_at, o_at = pm.offset, om.offset
-                if p_at != o_at or p_name(pm.name_off) != o_name(om.name_off):
-                    add(p_id, o_id, ot, "member layout", f"{o_name(om.name_off)}@{o_at}",
-                        f"{p_name(pm.name_off)}@{p_at}")
-                    break
-        plain = kind != BtfKind.FUNC
-        for index, (p_target, o_target) in enumerate(zip(p_targets, _targets(ot, kind))):
-            landed = landed_at(p_target) if p_target else 0
-            if o_target:
-                right_in_pahole = right_at(o_target)
-                delta = (p_target - right_in_pahole) if right_in_pahole is not None else None
-                if plain:
-                    note((o_target, delta))
-            else:
-                delta = p_target  # void is void in both
-            if landed == o_target:
-                continue
-            bad_edges.add((p_id, p_target))
-            # words only when asked for (Inconsistencies); the pattern at once
-            a, b = unit[o_id], unit[o_target]  # the two DIEs' units (-1: no DIE)
-            cross = None if a < 0 or b < 0 else a != b
-            seen = (kind, index, delta, cross)
-            pattern = patterns.get(seen)
-            if pattern is None:
-                pattern = patterns[seen] = (kind.name, _slot_kind(kind, index),
-                                            _offset_word(delta), cross)
-            add_pattern(pattern)
-            add_args((p_id, o_id, index, "", "", "", delta, cross))
+    for patterns, args, bad, checks in parts:  # tuples still: marshal keeps them
+        report.inconsistencies.extend(patterns, args)
+        bad_edges.update(bad)
+        ref_checks.extend(checks)
     report.drifts = _drifts(graph_of, encoded, ours, ref_checks)
     report.bad_edges = bad_edges
     return report
 
 
+# Below this many aligned pairs a second process costs more than it saves; above,
+# this process compares this share (the second core has pahole's checks and both
+# sides' cycles to work out meanwhile).
+PARALLEL_MIN_PAIRS = 20_000
+PARENT_SHARE = 0.6
+
+
+class _PairComparison:
+    """Aligned pairs compared field by field and reference by reference: for each
+    part, the inconsistencies' patterns and what spells them out
+    (:class:`Inconsistencies`), pahole's references that land elsewhere, and every
+    plain reference's right target and how far pahole's is off (the drifts). Plain
+    data, so that a part can be compared on the second core.
+
+    Every pair is visited, so the loop reads plain fields: equal info words mean
+    equal kind and vlen, names come through the string memo directly, and pahole's
+    heads are read as words (a pointer's, a typedef's or a function's record is not
+    decoded at all: two thirds of the pairs).
+    """
+
+    def __init__(self, encoded: Encoded, pahole: Btf, mapping: dict[int, int],
+                 back: dict[int, int]):
+        self.encoded, self.pahole, self.mapping, self.back = encoded, pahole, mapping, back
+        # worked out here, before a part goes to the second core
+        self.unit = encoded.unit_by_type
+        self.p_name = pahole.strings_by_offset()
+        self.o_name = encoded.btf.strings_by_offset()
+        self.p_heads = pahole.heads()
+
+    def __call__(self, pairs: list[tuple[int, int]]) -> tuple[list, list, list, list]:
+        ours, pahole = self.encoded.btf, self.pahole
+        patterns: list[tuple] = []
+        args: list[tuple] = []
+        bad_edges: list[tuple[int, int]] = []
+        ref_checks: list[tuple[int, int | None]] = []
+        add_pattern, add_args, bad, note = (patterns.append, args.append, bad_edges.append,
+                                            ref_checks.append)
+        p_types, o_types, p_start, o_start = pahole.types, ours.types, pahole.start_id, \
+            ours.start_id
+        p_name, o_name, unit = self.p_name, self.o_name, self.unit
+        landed_at, right_at = self.mapping.get, self.back.get
+        p_name_offs, p_infos, p_size_or_types = self.p_heads
+        # (kind, slot index, delta, crossing) -> the pattern: a few hundred, met 78k times
+        seen_patterns: dict[tuple, tuple] = {}
+
+        def add(p_id: int, o_id: int, ot, slot: str, expected: str, actual: str) -> None:
+            add_pattern((ot.kind.name, slot.split()[0], "-", None))
+            add_args((p_id, o_id, -1, slot, expected, actual))
+
+        for p_id, o_id in pairs:
+            at, ot = p_id - p_start, o_types[o_id - o_start]
+            p_info, o_info, p_size_or_type = p_infos[at], ot.info, p_size_or_types[at]
+            kind = ot.kind
+            if p_info != o_info and (p_info >> 24) & 0x1F != (o_info >> 24) & 0x1F:
+                add(p_id, o_id, ot, "kind", kind.name,
+                    KIND_BY_VALUE[(p_info >> 24) & 0x1F].name)
+                continue
+            if p_name(p_name_offs[at]) != o_name(ot.name_off):
+                add(p_id, o_id, ot, "name", o_name(ot.name_off), p_name(p_name_offs[at]))
+            if kind in SIZED and p_size_or_type != ot.size_or_type:
+                add(p_id, o_id, ot, "size", str(ot.size), str(p_size_or_type))
+            if p_info != o_info and p_info & 0xFFFF != ot.vlen:
+                add(p_id, o_id, ot, "vlen", str(ot.vlen), str(p_info & 0xFFFF))
+            if kind in _ONE_REFERENCE:
+                pt = None
+                p_targets = [p_size_or_type]
+            else:
+                pt = p_types[at]
+                p_targets = _targets(pt, kind)
+            if kind in _AGGREGATES:
+                p_kflag, o_kflag = pt.kflag, ot.kflag
+                for pm, om in zip(pt.members, ot.members):
+                    if p_kflag or o_kflag:
+                        p_at, o_at = pm.bit_offset(p_kflag), om.bit_offset(o_kflag)
+                    else:  # no bitfield encoding: the offset is the word (Go's structs)
+                        p_at, o_at = pm.offset, om.offset
+                    if p_at != o_at or p_name(pm.name_off) != o_name(om.name_off):
+                        add(p_id, o_id, ot, "member layout", f"{o_name(om.name_off)}@{o_at}",
+                            f"{p_name(pm.name_off)}@{p_at}")
+                        break
+            plain = kind != BtfKind.FUNC
+            for index, (p_target, o_target) in enumerate(zip(p_targets, _targets(ot, kind))):
+                landed = landed_at(p_target) if p_target else 0
+                if o_target:
+                    right_in_pahole = right_at(o_target)
+                    delta = (p_target - right_in_pahole) if right_in_pahole is not None \
+                        else None
+                    if plain:
+                        note((o_target, delta))
+                else:
+                    delta = p_target  # void is void in both
+                if landed == o_target:
+                    continue
+                bad((p_id, p_target))
+                # words only when asked for (Inconsistencies); the pattern at once
+                a, b = unit[o_id], unit[o_target]  # the two DIEs' units (-1: no DIE)
+                cross = None if a < 0 or b < 0 else a != b
+                key = (kind, index, delta, cross)
+                pattern = seen_patterns.get(key)
+                if pattern is None:
+                    pattern = seen_patterns[key] = (kind.name, _slot_kind(kind, index),
+                                                    _offset_word(delta), cross)
+                add_pattern(pattern)
+                add_args((p_id, o_id, index, "", "", "", delta, cross))
+        return patterns, args, bad_edges, ref_checks
+
+
 def _drifts(graph_of: GraphAround, encoded: Encoded, ours: Btf,
             checks: list[tuple[int, int | None]]) -> list[Drift]:
     """Fixed-distance shifts of reference targets, and the DIEs that caused them."""
-    shifted = Counter(d for _, d in checks if d)
+    shifted = Counter(map(itemgetter(1), checks))  # in C: 80k references in a gc binary
+    shifted.pop(0, None)  # on target
+    shifted.pop(None, None)  # to a type pahole has not
     out = []
     for delta, count in shifted.most_common(3):
         if count < 2 or abs(delta) > 16:
