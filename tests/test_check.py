@@ -249,12 +249,15 @@ def test_a_warm_check_of_a_faithful_pahole_reads_no_dwarf(sid_toolchain, tmp_pat
 def test_the_cycles_found_on_the_second_core_are_the_ones_found_here(gc_seed_binary,
                                                                       monkeypatch):
     """check works the reference-only cycles out in forked children (ours while pahole's
-    BTF is parsed, pahole's while it compares): the same report as one process, and
+    BTF is parsed, pahole's while it compares), and a big alignment's later pairs:
+    the same report as one process (every inconsistency, every bad reference), and
     the same again when those children are lost."""
+    import dataclasses
     import os
 
     from dwarfdiag import fork
     from dwarfdiag.analysis import PaholeChoice
+    from dwarfdiag.btf import consistency
     from dwarfdiag.btf.capture import cached_capture
 
     from conftest import count_forks
@@ -265,16 +268,22 @@ def test_the_cycles_found_on_the_second_core_are_the_ones_found_here(gc_seed_bin
     encoded = encode(graph)
 
     def report():
-        return check(graph, encoded, lambda: parse_btf(cap.btf), system.label).summary()
+        found = check(graph, encoded, lambda: parse_btf(cap.btf), system.label)
+        return (found.summary(), [dataclasses.astuple(i) for i in found.inconsistencies],
+                sorted(found.bad_edges))
 
     monkeypatch.setenv("DWARFDIAG_JOBS", "1")
     alone = report()
-    assert alone.pahole_cycles and alone.encoder_made_cycles  # pahole 1.24 drifts
+    assert alone[0].pahole_cycles and alone[0].encoder_made_cycles  # pahole 1.24 drifts
+    assert len(alone[1]) > 100
     monkeypatch.delenv("DWARFDIAG_JOBS")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     forks = count_forks(monkeypatch)
     assert report() == alone
     assert len(forks) == 2
+    monkeypatch.setattr(consistency, "PARALLEL_MIN_PAIRS", 10)  # the seed's pairs split
+    assert report() == alone
+    assert len(forks) == 2 + 3
     monkeypatch.setattr(fork.Forked, "result", lambda self: fork.LOST)
     assert report() == alone
 
