@@ -315,15 +315,17 @@ class TypesOnDemand(Sequence):
     ``on_demand``). Read-only: a Btf that is edited holds a list.
     """
 
-    __slots__ = ("heads", "words", "places", "_decode", "_decoded")
+    __slots__ = ("heads", "words", "places", "_decode", "_decode_all", "_decoded")
 
     def __init__(self, heads: tuple[list[int], list[int], list[int]], words: Sequence[int],
-                 places: list[int], decode: Callable[[int], "BtfType"]):
+                 places: list[int], decode: Callable[[int], "BtfType"],
+                 decode_all: Callable[[], list["BtfType"]]):
         self.heads = heads  # name_offs, infos, size_or_types, by index
         # the type section as 32-bit words in this machine's order, and where each
         # record starts in it: a trailer's words are read there without decoding it
         self.words, self.places = words, places
         self._decode = decode  # index -> its record
+        self._decode_all = decode_all  # every record, in one loop
         self._decoded: list[BtfType | None] = [None] * len(heads[0])
 
     def __len__(self) -> int:
@@ -344,6 +346,12 @@ class TypesOnDemand(Sequence):
             if t is None:
                 t = decoded[i] = decode(i)
             yield t
+
+    def decode_all(self) -> list["BtfType"]:
+        """Every record, decoded: the list a Btf that is not read on demand holds."""
+        if self._decoded.count(None) != len(self._decoded):
+            return list(self)  # those decoded already, as they are
+        return self._decode_all()
 
 
 @dataclass(slots=True)

@@ -96,10 +96,18 @@ def _parse_btf(data: bytes, base: Btf | None, sanity: bool, on_demand: bool = Fa
             trailing=data[str_start + header.str_len:],
         ),
     )
-    parse = _types_on_demand if on_demand else _parse_types
-    btf.types = parse(data, type_start, header.type_len, btf.start_id, codec)
+    if not (sanity or on_demand):  # our own bytes back from the cache: one tight walk
+        btf.types = _parse_types(data, type_start, header.type_len, btf.start_id, codec)
+        return btf
+    # the records' bounds and heads at once, each trailer decoded when asked for:
+    # libbpf's checks read the words undecoded (pahole 1.24's 127k types of
+    # podman-remote: 0.05 s, 0.2 s type by type)
+    records = _types_on_demand(data, type_start, header.type_len, btf.start_id, codec)
+    btf.types = records
     if sanity:
         sanity_check(btf)
+    if not on_demand:
+        btf.types = records.decode_all()
     return btf
 
 
@@ -197,9 +205,9 @@ def _parse_types(data: bytes, start: int, length: int, first_id: int,
 
 def _types_on_demand(data: bytes, start: int, length: int, first_id: int,
                      c: _Codec) -> TypesOnDemand:
-    """:func:`_parse_types`'s walk (its checks, its words) over the type section as
-    32-bit words, keeping each record's place and head; the trailers are decoded
-    later, one record at a time."""
+    """libbpf btf_parse_type_sec(): walk the records, sizing each by its kind, over
+    the type section as 32-bit words, keeping each record's place and head; the
+    trailers are decoded later, one record at a time."""
     words = array("I", data[start:start + length - length % 4])
     if c.order != _NATIVE:
         words.byteswap()
@@ -243,7 +251,21 @@ def _types_on_demand(data: bytes, start: int, length: int, first_id: int,
         return trailer(view, tail, tail + fixed + per_item * (info & 0xFFFF),
                        name_offs[index], info, size_or_types[index])
 
-    return TypesOnDemand(heads, words, places, decode)
+    def decode_all() -> list[BtfType]:  # decode() in one loop of locals: a whole parse
+        out: list[BtfType] = []
+        put = out.append
+        for name_off, info, size_or_type, place in zip(name_offs, infos, size_or_types,
+                                                       places):
+            fixed, per_item, trailer = trailers[(info >> 24) & 0x1F]
+            if trailer is None:
+                put(BtfType(name_off, info, size_or_type))
+            else:
+                tail = start + 4 * place + BTF_TYPE_SIZE
+                put(trailer(view, tail, tail + fixed + per_item * (info & 0xFFFF), name_off,
+                            info, size_or_type))
+        return out
+
+    return TypesOnDemand(heads, words, places, decode, decode_all)
 
 
 def _trailer_decoders(c: _Codec) -> tuple:
