@@ -149,7 +149,9 @@ class Encoded:
         reference, 78k of them in pahole 1.24's BTF of podman-remote)."""
         from bisect import bisect_right
 
-        units, die_offset = self.units, self.die_offset
+        units = self.units
+        # the provenance's own lookup, found once (die_offset finds it per call)
+        die_offset = getattr(self.provenance, "die_offset", None) or self.die_offset
         by_type = [-1] * (self.btf.start_id + len(self.btf.types))
         for type_id in range(self.btf.start_id, len(by_type)):
             at = die_offset(type_id)
