@@ -203,11 +203,16 @@ class BinaryAnalysis:
         from dwarfdiag.btf.consistency import check
 
         cap = self.capture_while_reading(pahole)
+
+        def pahole_btf():
+            # each record decoded when the compare reads it; libbpf's per-type checks
+            # on the second core, beside the compare
+            return parse_btf(cap.btf, sanity=False, on_demand=True)
+
         # the DIEs only where pahole's BTF is inconsistent: a warm check of a faithful
         # pahole reads no DWARF
-        # libbpf's per-type checks of pahole's BTF on the second core, beside the compare
-        return check(self.graph_around, self.encoded, lambda: parse_btf(cap.btf, sanity=False, on_demand=True),
-                     pahole.label, cap.method, cap.dedup_ret)
+        return check(self.graph_around, self.encoded, pahole_btf, pahole.label, cap.method,
+                     cap.dedup_ret)
 
     def check_btf(self, raw: bytes, label: str) -> CheckReport:
         """An already captured pre-dedup BTF (from the file ``label``) against the DWARF."""

@@ -322,9 +322,11 @@ def check(graph: TypeGraph | GraphAround, encoded: Encoded,
     """pahole's BTF against ours, type by type. ``graph`` may be a function
     ``graph(lo, hi)`` that gives a TypeGraph holding at least the DIEs between those
     offsets: they are looked at only where pahole's ids drift (the DIEs that got no
-    type), so a check with our encoding cached mostly reads no DWARF. ``pahole`` may be a function too, parsing pahole's bytes without libbpf's
-    per-type checks (``parse_btf(..., sanity=False)``): the second core finds our
-    encoding's cycles meanwhile, and makes those checks while this one compares."""
+    type), so a check with our encoding cached mostly reads no DWARF. ``pahole``
+    may be a function too, parsing pahole's bytes without libbpf's per-type checks
+    (``parse_btf(..., sanity=False)``, best ``on_demand``): the second core finds
+    our encoding's cycles meanwhile, and makes those checks while this one
+    compares."""
     # maps, lists of ints and pahole's BTF: nothing for the collector, then or later
     # (frozen, as a graph is once per binary: without that, the first collection
     # after the pause walked all of it, 0.07 s after pahole 1.24's 127k types)
