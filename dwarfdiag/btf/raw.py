@@ -42,6 +42,7 @@ from dwarfdiag.heap import bulk_build
 
 BTF_MAX_STR_OFFSET = 0x7FFFFFFF
 _NATIVE = "<" if sys.byteorder == "little" else ">"
+_WORD = next(code for code in "IL" if array(code).itemsize == 4)  # an unsigned 32-bit word
 
 
 
@@ -208,7 +209,7 @@ def _types_on_demand(data: bytes, start: int, length: int, first_id: int,
     """libbpf btf_parse_type_sec(): walk the records, sizing each by its kind, over
     the type section as 32-bit words, keeping each record's place and head; the
     trailers are decoded later, one record at a time."""
-    words = array("I", data[start:start + length - length % 4])
+    words = array(_WORD, data[start:start + length - length % 4])
     if c.order != _NATIVE:
         words.byteswap()
     sizes = c.trailer_words
