@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Callable
 
 from dwarfdiag.btf.compare import SIZED
@@ -281,7 +281,7 @@ def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, Unmatched]:
     p_plain, pk, p_funcs = _split_keys(pahole)
     o_plain, ok, o_funcs = _split_keys(ours)
     mapping: dict[int, int] = {}
-    same = sum(1 for a, b in zip(pk, ok) if a == b)
+    same = sum(map(operator.eq, pk, ok))  # in C: 40k keys a side
     if len(pk) == len(ok) and (not pk or same / len(pk) >= POSITIONAL_AGREEMENT):
         method = "positional"
         mapping.update(zip(p_plain, o_plain))
@@ -290,18 +290,19 @@ def align(pahole: Btf, ours: Btf) -> tuple[dict[int, int], str, Unmatched]:
         for a, b, size in _matching_runs(pk, ok):
             mapping.update(zip(p_plain[a:a + size], o_plain[b:b + size]))
     by_name: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    o_name, p_name = ours.strings_by_offset(), pahole.strings_by_offset()
     for f, proto, name_off in o_funcs:
-        by_name[ours.str_at(name_off)].append((f, proto))
+        by_name[o_name(name_off)].append((f, proto))
     unmatched_funcs = 0
     for f, proto, name_off in p_funcs:
-        cands = by_name.get(pahole.str_at(name_off))
+        cands = by_name.get(p_name(name_off))
         if cands:
             of, oproto = cands.pop(0)
             mapping[f] = of
             mapping[proto] = oproto
         else:
             unmatched_funcs += 1
-    unmatched = Unmatched(len(p_plain) - sum(1 for i in p_plain if i in mapping),
+    unmatched = Unmatched(len(p_plain) - sum(map(mapping.__contains__, p_plain)),
                           len(o_plain) - len(set(mapping.values()) & set(o_plain)),
                           unmatched_funcs, sum(len(v) for v in by_name.values()))
     return mapping, method, unmatched
@@ -525,7 +526,7 @@ class _PairComparison:
 def _drifts(graph_of: GraphAround, encoded: Encoded, ours: Btf,
             checks: list[tuple[int, int | None]]) -> list[Drift]:
     """Fixed-distance shifts of reference targets, and the DIEs that caused them."""
-    shifted = Counter(map(itemgetter(1), checks))  # in C: 80k references in a gc binary
+    shifted = Counter(map(operator.itemgetter(1), checks))  # in C: 80k references in a gc binary
     shifted.pop(0, None)  # on target
     shifted.pop(None, None)  # to a type pahole has not
     out = []
@@ -547,7 +548,9 @@ def _unencoded_before(graph_of: GraphAround, encoded: Encoded,
     hi, lo = encoded.die_offset(first_shifted), encoded.die_offset(first_shifted - 1)
     if hi is None:
         return []
-    encoded_dies = {encoded.die_offset(i) for i in encoded.provenance}
+    # the provenance's own lookup, found once (Encoded.die_offset finds it per call)
+    die_offset = getattr(encoded.provenance, "die_offset", None) or encoded.die_offset
+    encoded_dies = set(map(die_offset, encoded.provenance))
 
     def unencoded(graph: TypeGraph) -> list[Die]:
         found = []
