@@ -19,7 +19,7 @@ from dwarfdiag.btf.encoder import Encoded
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
-from dwarfdiag.errors import BadInputError, BtfFormatError, ToolchainError, UnsupportedError
+from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
 
 if TYPE_CHECKING:  # pahole's side (the capture, the toolchains, the check) when used
     from dwarfdiag.btf.capture import Capture
@@ -55,10 +55,10 @@ class PaholeChoice:
     @classmethod
     def of(cls, pahole: str | None = None, toolchain: str | None = None) -> "PaholeChoice":
         """``--pahole PATH`` or ``--toolchain NAME`` (default: the system's pahole)."""
-        from dwarfdiag.toolchains.suites import SYSTEM, linked_identity, require, system_pahole
+        from dwarfdiag.toolchains.suites import (SYSTEM, linked_identity, one_pahole, require,
+                                                 system_pahole)
 
-        if pahole and toolchain:
-            raise ToolchainError("give either --pahole or --toolchain, not both")
+        one_pahole(pahole, toolchain)
         if pahole:
             return cls((pahole,), pahole, lambda: linked_identity(pahole))
         if toolchain in (None, SYSTEM):

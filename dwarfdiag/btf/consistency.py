@@ -548,9 +548,7 @@ def _unencoded_before(graph_of: GraphAround, encoded: Encoded,
     hi, lo = encoded.die_offset(first_shifted), encoded.die_offset(first_shifted - 1)
     if hi is None:
         return []
-    # the provenance's own lookup, found once (Encoded.die_offset finds it per call)
-    die_offset = getattr(encoded.provenance, "die_offset", None) or encoded.die_offset
-    encoded_dies = set(map(die_offset, encoded.provenance))
+    encoded_dies = set(map(encoded.die_offsets(), encoded.provenance))
 
     def unencoded(graph: TypeGraph) -> list[Die]:
         found = []

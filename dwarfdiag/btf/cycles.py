@@ -37,8 +37,7 @@ def reference_cycles(btf: Btf) -> list[list[int]]:
     is_ref = [_IS_REFERENCE[(info >> 24) & 0x1F] for info in infos]
     # records decoded on demand: an array's or a prototype's references read from its
     # words (pahole 1.24's 46k prototypes of podman-remote: no object made for them)
-    words = types.words if isinstance(types, TypesOnDemand) else None
-    places = types.places if isinstance(types, TypesOnDemand) else None
+    on_demand = types if isinstance(types, TypesOnDemand) else None
     array, proto = int(BtfKind.ARRAY), int(BtfKind.FUNC_PROTO)
 
     def referenced(at: int) -> Iterable[int]:
@@ -46,8 +45,8 @@ def reference_cycles(btf: Btf) -> list[list[int]]:
         value = (infos[at] >> 24) & 0x1F
         if _ONE_REFERENCE[value]:  # a pointer, typedef or qualifier: its head's type
             return (size_or_types[at],)
-        if words is not None and places is not None:
-            tail = places[at] + 3
+        if on_demand is not None:
+            words, tail = on_demand.words, on_demand.places[at] + 3
             if value == array:  # type, index_type, nelems
                 return words[tail], words[tail + 1]
             if value == proto:  # the return type, then (name_off, type) per parameter

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import nullcontext
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -130,11 +130,15 @@ class Encoded:
 
     def die_offset(self, type_id: int) -> int | None:
         """The offset of the DIE type ``type_id`` was made from (None: none)."""
-        # the encoder's and the cache's mappings know it without a whole entry
+        return self.die_offsets()(type_id)
+
+    def die_offsets(self) -> Callable[[int], int | None]:
+        """:meth:`die_offset` as one function, for loops over every type: the
+        encoder's and the cache's mappings know it without a whole entry."""
         known = getattr(self.provenance, "die_offset", None)
         if known is not None:
-            return known(type_id)
-        return self.provenance.get(type_id, {}).get("die_offset")
+            return known
+        return lambda type_id: self.provenance.get(type_id, {}).get("die_offset")
 
     def unit_of(self, die_offset: int) -> int:
         """The index of the compile unit holding the DIE at ``die_offset``."""
@@ -149,9 +153,7 @@ class Encoded:
         reference, 78k of them in pahole 1.24's BTF of podman-remote)."""
         from bisect import bisect_right
 
-        units = self.units
-        # the provenance's own lookup, found once (die_offset finds it per call)
-        die_offset = getattr(self.provenance, "die_offset", None) or self.die_offset
+        units, die_offset = self.units, self.die_offsets()
         by_type = [-1] * (self.btf.start_id + len(self.btf.types))
         for type_id in range(self.btf.start_id, len(by_type)):
             at = die_offset(type_id)

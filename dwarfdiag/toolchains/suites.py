@@ -140,7 +140,7 @@ def require(name: str) -> Toolchain:
     tc = installed(name)
     if tc is None:
         if name == SYSTEM:
-            raise ToolchainError("no pahole on PATH; install it with: apt-get install dwarves")
+            system_pahole()  # says how to install it
         raise ToolchainError(f"toolchain {name} is not installed; run: "
                              f"dwarfdiag toolchains install {name}")
     return tc
@@ -220,10 +220,15 @@ def system_pahole() -> str:
     return path
 
 
-def pahole_command(pahole: str | None, toolchain: str | None) -> tuple[list[str], str]:
-    """The argv that runs the chosen pahole, and a label naming its versions."""
+def one_pahole(pahole: str | None, toolchain: str | None) -> None:
+    """``--pahole PATH`` and ``--toolchain NAME`` each choose a pahole: not both."""
     if pahole and toolchain:
         raise ToolchainError("give either --pahole or --toolchain, not both")
+
+
+def pahole_command(pahole: str | None, toolchain: str | None) -> tuple[list[str], str]:
+    """The argv that runs the chosen pahole, and a label naming its versions."""
+    one_pahole(pahole, toolchain)
     if pahole:
         return [pahole], pahole
     tc = require(toolchain or SYSTEM)
