@@ -19,7 +19,8 @@ from dwarfdiag.btf.encoder import Encoded
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.dedup.inputs import DedupInput, from_btf_file
 from dwarfdiag.dwarf.typegraph import TypeGraph
-from dwarfdiag.errors import BadInputError, BtfFormatError, UnsupportedError
+from dwarfdiag.errors import BtfFormatError, UnsupportedError
+from dwarfdiag.target import Target
 
 if TYPE_CHECKING:  # pahole's side (the capture, the toolchains, the check) when used
     from dwarfdiag.btf.capture import Capture
@@ -35,7 +36,7 @@ class PaholeChoice:
     makes its runs repeatable (``identity``; None: run it every time).
 
     The label and the identity are worked out when first asked for (pahole's
-    version, ``ldd`` and a hash of every library it loads: 20-70 ms), in a check by
+    version, ``ldd`` and a hash of every library it loads: three tools to run), in a check by
     the thread that runs pahole, while this one hashes the binary.
     """
 
@@ -72,14 +73,15 @@ class PaholeChoice:
 
 
 class BinaryAnalysis:
-    """A binary's DWARF and the BTF made from it, computed on demand."""
+    """A target's DWARF and the BTF made from it, computed on demand."""
 
-    def __init__(self, path: Path, progress: Progress | None = None,
+    def __init__(self, target: Target, progress: Progress | None = None,
                  function_bodies: bool = True):
         """``function_bodies=False``: what is asked of this binary needs no DIE inside a
         function but those the encoder reads (check, explain, final, header), so the
         graph leaves the others out: half the DIEs, faster and in half the memory."""
-        self.path = Path(path)
+        self.target = target
+        self.path = target.dwarf  # the DWARF is read, and pahole runs, on this file
         self.progress = progress
         self.function_bodies = function_bodies
         self._captures: dict[tuple[str, ...], Capture] = {}  # by pahole's argv
@@ -114,7 +116,8 @@ class BinaryAnalysis:
         """A graph holding at least the DIEs between offsets ``lo`` and ``hi``
         (:data:`dwarfdiag.btf.consistency.GraphAround`): the graph, if here or asked
         for whole; else just those DIEs from the cache's entry (a check naming the
-        DIEs behind an id drift needs a few, not kubeadm's 250k); else the graph."""
+        DIEs behind an id drift needs a few, not a big binary's hundreds of
+        thousands); else the graph."""
         from dwarfdiag.dwarf.loader import load_typegraph_between
 
         if "graph" not in self.__dict__ and hi is not None:
@@ -173,8 +176,7 @@ class BinaryAnalysis:
         def run() -> None:
             try:
                 # a DWARF read meanwhile stays on this core when pahole runs on the
-                # other: three processes on two cores were slower (kubeadm's cold
-                # check 4.14 -> 3.83 s with this, podman-remote's 2.16 -> 2.10 s)
+                # other: three processes on two cores were slower (bench/bench_speed.py)
                 box["runs"] = not _captured_before(pahole, self.path)
                 decided.set()
                 box["capture"] = self._capture(pahole, cached=True)
@@ -229,7 +231,7 @@ class BinaryAnalysis:
         by alignment with ours and the check that comes with it."""
         if pahole is None:
             return DedupInput(self.encoded.btf, self.encoded_raw, ENCODER_SOURCE,
-                              self.encoded.provenance, binary=str(self.path))
+                              self.encoded.provenance, binary=str(self.target.binary))
         from dwarfdiag.btf.consistency import check
 
         cap = self.capture_while_reading(pahole)
@@ -239,7 +241,7 @@ class BinaryAnalysis:
         provenance = {p: self.encoded.provenance[o] for p, o in report.mapping.items()
                       if o in self.encoded.provenance}
         return DedupInput(theirs, cap.btf, f"{pahole.label}, captured before btf__dedup",
-                          provenance, report, binary=str(self.path))
+                          provenance, report, binary=str(self.target.binary))
 
 
 def _captured_before(pahole: PaholeChoice, path: Path) -> bool:
@@ -252,29 +254,20 @@ def _captured_before(pahole: PaholeChoice, path: Path) -> bool:
     return has_derived("capture", capture_key(path, pahole.identity))
 
 
-def has_dwarf(path: Path) -> bool:
-    """Is ``path`` an ELF file with a (possibly compressed) .debug_info section?"""
-    from dwarfdiag.elf import ElfFile, is_elf
-
-    if not is_elf(path):
-        return False
-    elf = ElfFile(path)
-    return any(s.size for s in (elf.section(".debug_info"), elf.section(".zdebug_info")) if s)
-
-
-def load_dedup_input(path: Path, base: Path | None = None, pahole: str | None = None,
-                     toolchain: str | None = None,
+def load_dedup_input(given: Target | Path, base: Path | None = None,
+                     pahole: str | None = None, toolchain: str | None = None,
                      progress: Progress | None = None) -> DedupInput:
-    """What ``dedup explain|trace`` and ``bisect`` take: raw BTF, or an ELF with
-    DWARF (our encoding, or pahole's captured with ``--pahole``/``--toolchain``)."""
-    path = Path(path)
-    if has_dwarf(path):
+    """What ``dedup explain|trace`` and ``bisect`` take: a target (our encoding of its
+    DWARF, or pahole's BTF captured with ``--pahole``/``--toolchain``) or a BTF file."""
+    if isinstance(given, Target):
         if base is not None:
             raise UnsupportedError("--base applies to raw split BTF input, not to a binary")
         choice = PaholeChoice.of(pahole, toolchain) if (pahole or toolchain) else None
-        return BinaryAnalysis(path, progress, function_bodies=False).dedup_input(choice)
+        return BinaryAnalysis(given, progress, function_bodies=False).dedup_input(choice)
     if pahole or toolchain:
+        from dwarfdiag.errors import BadInputError
+
         PaholeChoice.of(pahole, toolchain)  # an unknown toolchain is reported as such first
-        raise BadInputError(f"{path}: --pahole/--toolchain capture pahole's BTF of a binary "
+        raise BadInputError(f"{given}: --pahole/--toolchain capture pahole's BTF of a binary "
                             f"with DWARF; this input is BTF already")
-    return from_btf_file(path, base)
+    return from_btf_file(Path(given), base)

@@ -145,8 +145,8 @@ _digesting = threading.Lock()  # check's pahole thread and its reader ask at onc
 
 
 # Past this size a file's two halves are hashed at once, one per core (hashlib lets
-# go of the interpreter): podman-remote's 54 MB 0.031 -> 0.017 s, on the path of
-# every cold command (pahole waits for the key of its capture, the reader for its own).
+# go of the interpreter): the digest is on the path of every cold command (pahole
+# waits for the key of its capture, the reader for its own).
 SPLIT_DIGEST_BYTES = 8 << 20
 
 
@@ -173,7 +173,7 @@ def _file_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
 
 def file_digest(path: Path) -> str:
     """A SHA-256 digest of a regular file's bytes (of the SHA-256s of its halves for
-    a big one; about 0.05 s for a 150 MB binary): a key, never shown as the file's."""
+    a big one): a key, never shown as the file's."""
     import stat
 
     from dwarfdiag.errors import BadInputError

@@ -2,10 +2,9 @@
 
 For every built binary the dedup replay predicts each toolchain's verdict on
 our pahole-1.32-faithful encoding. Where the real pahole fails, ``explain``
-gives the first failure (cycle, DIEs, root cause) for that toolchain's
-libbpf; where the replay says the encoding dedups but the real pahole fails,
-the fault is pahole's own BTF, and ``check`` (capture + consistency) says
-what is wrong with it. Each program is diffed gc against gccgo, and the
+gives the replay's failures (cycle, DIEs, root cause) for that toolchain's
+libbpf, and ``check`` (capture + consistency) says whether pahole's own BTF
+is at fault too: every independent cause of the cell. Each program is diffed gc against gccgo, and the
 stand-ins that still fail are bisected with reproducers. Everything is
 plain data for ``findings.json`` and the report.
 """
@@ -21,6 +20,7 @@ from dwarfdiag.dedup.variants import variant_for
 from dwarfdiag.findings.check import failed_check
 from dwarfdiag.findings.explain import Failure
 from dwarfdiag.findings.investigation import BisectEntry, BuildDiagnosis, CellDiagnosis
+from dwarfdiag.target import Target
 
 MAX_CHAIN = 12
 MAX_HIDDEN = 10
@@ -33,8 +33,10 @@ def _trimmed(f: Failure) -> Failure:
     return Failure(f.errno, f.phase, f.first_id, f.at_id, f.chain[:MAX_CHAIN], f.root_cause)
 
 
-def diagnose_builds(matrix: Matrix,
+def diagnose_builds(matrix: Matrix, targets: dict[str, Target],
                     progress: Callable[[str], None] | None = None) -> list[BuildDiagnosis]:
+    """Every built binary's cells explained (``targets``: each build's Target, by its
+    binary)."""
     from dwarfdiag.dedup.explain import explain, focused_trace
     from dwarfdiag.dedup.variants import algorithm, variant
 
@@ -45,7 +47,7 @@ def diagnose_builds(matrix: Matrix,
             continue
         if progress:
             progress(f"explain {b.program} ({b.compiler}, {b.profile})")
-        analysis = BinaryAnalysis(Path(b.binary), function_bodies=False)  # explain, check
+        analysis = BinaryAnalysis(targets[b.binary], function_bodies=False)  # explain, check
         inp = analysis.dedup_input()
         entry = BuildDiagnosis(b.program, b.compiler, b.profile, b.binary, len(inp.btf.types))
         explained: dict[str, object] = {}
@@ -68,21 +70,27 @@ def diagnose_builds(matrix: Matrix,
                     traces[how] = focused_trace(inp.btf, variant(v), e.first_failure,
                                                 TRACE_EVENTS)
                 cell.trace = traces[how]
-            elif c.outcome == "fails":
+            if c.outcome == "fails":
+                # pahole's own BTF too, even where the program's types fail already: a
+                # cause of its own (pahole 1.24's id drift), which changing the program
+                # would not remove
                 cell.check = _check_summary(analysis, tc)
             entry.cells[c.toolchain] = cell
-        _link_sources(entry, b)
+        _link_sources(entry, b, analysis)
         out.append(entry)
     return out
 
 
-def _link_sources(entry: BuildDiagnosis, build) -> None:
+def _link_sources(entry: BuildDiagnosis, build, analysis: BinaryAnalysis) -> None:
     """Give every type on a failure's chain a declaration that exists on this machine
-    (:mod:`dwarfdiag.targets.sources`); a DWARF file that no longer exists (gccgo's
+    (:mod:`dwarfdiag.targets.sources`): in the sources the build names, else in the
+    files the DWARF itself names; a DWARF file that no longer exists (gccgo's
     temporary build directory) is dropped rather than shown."""
+    from dwarfdiag.dwarf.loader import load_typegraph_between
     from dwarfdiag.targets.sources import for_build
 
     sources = None
+    units_added = False
     for cell in entry.cells.values():
         for failure in filter(None, [cell.failure, *cell.hidden]):
             for link in failure.chain:
@@ -91,11 +99,22 @@ def _link_sources(entry: BuildDiagnosis, build) -> None:
                     continue
                 prov.file = prov.line = None
                 sources = sources or for_build(build)
-                found = sources.declaration(prov.package, prov.go_name or prov.owner)
-                if found is None and prov.owner:
-                    found = sources.declaration(prov.package, prov.owner)
+                found = _declared(sources, prov)
+                if found is None and not units_added:
+                    # the units alone (their file tables), from the cache or the graph
+                    units = load_typegraph_between(analysis.path, None, 1)
+                    sources.add_units((units or analysis.graph).cus)
+                    units_added = True
+                    found = _declared(sources, prov)
                 if found is not None:
                     prov.file, prov.line = found
+
+
+def _declared(sources, prov) -> tuple[str, int] | None:
+    found = sources.declaration(prov.package, prov.go_name or prov.owner)
+    if found is None and prov.owner:
+        found = sources.declaration(prov.package, prov.owner)
+    return found
 
 
 def _check_summary(analysis: BinaryAnalysis, tc):
@@ -109,7 +128,8 @@ def _check_summary(analysis: BinaryAnalysis, tc):
     return report.summary(MAX_CHECK_PATTERNS)
 
 
-def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None) -> list:
+def diff_programs(matrix: Matrix, targets: dict[str, Target],
+                  progress: Callable[[str], None] | None = None) -> list:
     """gc against gccgo, per program, for the first gc and gccgo debug builds."""
     from dwarfdiag.diff.differ import diff, load_side
 
@@ -123,12 +143,13 @@ def diff_programs(matrix: Matrix, progress: Callable[[str], None] | None = None)
             continue
         if progress:
             progress(f"diff {program}: gc vs gccgo")
-        result = diff(load_side(Path(pair["gc"])), load_side(Path(pair["gccgo"])))
+        result = diff(load_side(targets[pair["gc"]]), load_side(targets[pair["gccgo"]]))
         out.append(result.summary(program))
     return out
 
 
-def bisect_failures(matrix: Matrix, diagnosis: list[BuildDiagnosis], out_dir: Path,
+def bisect_failures(matrix: Matrix, diagnosis: list[BuildDiagnosis],
+                    targets: dict[str, Target], out_dir: Path,
                     programs: set[str] | None = None,
                     progress: Callable[[str], None] | None = None) -> list[BisectEntry]:
     """Bisect every debug build (of ``programs``, default all) whose failure the replay
@@ -139,9 +160,7 @@ def bisect_failures(matrix: Matrix, diagnosis: list[BuildDiagnosis], out_dir: Pa
     from dwarfdiag.bisect.oracles import OracleSpec
     from dwarfdiag.bisect.run import run_bisect
     from dwarfdiag.dedup.variants import algorithm, variant
-    from dwarfdiag.targets.resolve import Target
 
-    builds = {b.binary: b for b in matrix.builds}
     out = []
     for d in diagnosis:
         if d.profile not in ("debug", "as built") or (programs and d.program not in programs):
@@ -155,16 +174,13 @@ def bisect_failures(matrix: Matrix, diagnosis: list[BuildDiagnosis], out_dir: Pa
             variant_name = d.cells[tc].variant
             if progress:
                 progress(f"bisect {d.program} ({d.compiler}) at libbpf {variant_name}")
-            build = builds[d.binary]
-            target = Target(d.program, Path(build.source or d.binary), Path(d.binary),
-                            "corpus", build.family, build)
-            report = run_bisect(target, OracleSpec("replay", variant_name),
+            report = run_bisect(targets[d.binary], OracleSpec("replay", variant_name),
                                 out_dir=out_dir / "bisect" / f"{d.program}-{variant_name}")
             out.append(BisectEntry(d.program, d.compiler, tc, report))
     return out
 
 
-def parity_of_builds(matrix: Matrix, toolchain,
+def parity_of_builds(matrix: Matrix, targets: dict[str, Target], toolchain,
                      progress: Callable[[str], None] | None = None) -> list:
     """dwarfdiag's final BTF against ``toolchain``'s pahole, for every build."""
     from dwarfdiag.parity import parity
@@ -175,6 +191,6 @@ def parity_of_builds(matrix: Matrix, toolchain,
             continue
         if progress:
             progress(f"parity of {b.program} ({b.compiler}) with {toolchain.name}'s pahole")
-        out.append(parity(BinaryAnalysis(Path(b.binary), function_bodies=False), b.program,
+        out.append(parity(BinaryAnalysis(targets[b.binary], function_bodies=False), b.program,
                           b.compiler, toolchain))
     return out

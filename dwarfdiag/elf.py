@@ -353,7 +353,21 @@ def build_ids(path: Path) -> dict[str, str]:
 
 
 # --- separate debug information ---------------------------------------------------------
-DEBUG_ROOT = os.environ.get("DWARFDIAG_DEBUG_ROOT", "/usr/lib/debug")
+# Where distributions install debug files; DWARFDIAG_DEBUG_ROOT (colon-separated) and
+# --debug-root add roots searched before it.
+SYSTEM_DEBUG_ROOT = "/usr/lib/debug"
+DEBUG_ROOT_ENV = "DWARFDIAG_DEBUG_ROOT"
+
+
+def debug_roots(extra: tuple[Path, ...] | list[Path] = ()) -> list[Path]:
+    """The roots searched for separate debug files, first match wins: ``extra``
+    (``--debug-root``), then ``$DWARFDIAG_DEBUG_ROOT``, then ``/usr/lib/debug``."""
+    env = [Path(p) for p in os.environ.get(DEBUG_ROOT_ENV, "").split(os.pathsep) if p]
+    out: list[Path] = []
+    for root in [*map(Path, extra), *env, Path(SYSTEM_DEBUG_ROOT)]:
+        if root not in out:
+            out.append(root)
+    return out
 
 
 def _debuglink(elf: ElfFile) -> tuple[str, int] | None:
@@ -384,53 +398,52 @@ def has_debug_info(elf: ElfFile) -> bool:
                for s in (elf.section(".debug_info"), elf.section(".zdebug_info")))
 
 
-def find_debug_file(path: Path) -> Path | None:
-    """Where the DWARF of a stripped binary lives, as gdb looks for it:
+def find_debug_file(path: Path, roots: list[Path] | None = None) -> tuple[Path, str] | None:
+    """Where the DWARF of a stripped binary lives, as gdb looks for it, and how it
+    was found:
 
-    * ``/usr/lib/debug/.build-id/xx/rest.debug`` for the GNU build-id;
+    * ``ROOT/.build-id/xx/rest.debug`` for the GNU build-id;
     * the ``.gnu_debuglink`` name beside the binary, in its ``.debug/``
-      subdirectory, or under ``/usr/lib/debug/`` + the binary's directory,
-      where the file's CRC32 matches the link's.
+      subdirectory, or under ``ROOT`` + the binary's directory, where the
+      file's CRC32 matches the link's;
 
-    ``DWARFDIAG_DEBUG_ROOT`` replaces ``/usr/lib/debug``. None when nothing is found.
+    for each of ``roots`` (default :func:`debug_roots`). None when nothing is found.
     """
     path = Path(path)
     elf = ElfFile(path)
-    root = Path(DEBUG_ROOT)
+    roots = debug_roots() if roots is None else roots
     build_id = elf.build_ids().get("gnu")
     if build_id and len(build_id) > 2:
-        candidate = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
-        if candidate.is_file():
-            return candidate
+        for root in roots:
+            candidate = root / ".build-id" / build_id[:2] / f"{build_id[2:]}.debug"
+            if candidate.is_file() and has_debug_info(ElfFile(candidate)):
+                return candidate, f"build-id {build_id} under {root}"
     link = _debuglink(elf)
     if link is None:
         return None
     name, crc = link
     here = path.resolve().parent
-    for candidate in (here / name, here / ".debug" / name,
-                      root / here.relative_to(here.anchor) / name):
+    candidates = [here / name, here / ".debug" / name,
+                  *(root / here.relative_to(here.anchor) / name for root in roots)]
+    for candidate in candidates:
         if candidate.is_file() and candidate.resolve() != path.resolve() \
-                and _crc32(candidate) == crc:
-            return candidate
+                and _crc32(candidate) == crc and has_debug_info(ElfFile(candidate)):
+            return candidate, f".gnu_debuglink {name}"
     return None
 
 
-def dwarf_source(path: Path, debug_file: Path | None = None) -> Path:
-    """The file to read DWARF from: ``path`` itself, the ``debug_file`` given, or the
-    separate debug file a stripped ``path`` points to (see :func:`find_debug_file`)."""
-    path = Path(path)
-    if debug_file is not None:
-        if not has_debug_info(ElfFile(Path(debug_file))):
-            raise BadInputError(f"{debug_file}: --debug-file has no DWARF (.debug_info)")
-        return Path(debug_file)
+def no_dwarf_hint(path: Path, roots: list[Path] | None = None) -> str:
+    """Why a binary without DWARF has no debug file either, and how to give one."""
     elf = ElfFile(path)
-    if has_debug_info(elf):
-        return path
-    found = find_debug_file(path)
-    if found is not None and has_debug_info(ElfFile(found)):
-        return found
-    hint = (f"its .gnu_debuglink names {_debuglink(elf)[0]}, not found beside it, in .debug/ "
-            f"or under {DEBUG_ROOT}" if _debuglink(elf) else "it has no .gnu_debuglink")
-    raise BadInputError(f"{path}: no DWARF (.debug_info is missing) and no separate debug "
-                        f"file ({hint}); give it with --debug-file, or rebuild without -s/-w "
-                        f"(gc) or with -g (gccgo, gcc)")
+    roots = debug_roots() if roots is None else roots
+    link = _debuglink(elf)
+    where = ", ".join(str(r) for r in roots)
+    if link:
+        seen = f"its .gnu_debuglink names {link[0]}, not found beside it, in .debug/ or under {where}"
+    elif elf.build_ids().get("gnu"):
+        seen = f"no .build-id/ file for its build-id under {where}, and no .gnu_debuglink"
+    else:
+        seen = "it has no .gnu_debuglink and no GNU build-id"
+    return (f"{path}: no DWARF (.debug_info is missing) and no separate debug file ({seen}); "
+            f"give it with --debug-file or --debug-root, or rebuild without -s/-w (gc) or "
+            f"with -g (gccgo, gcc)")

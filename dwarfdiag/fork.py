@@ -20,8 +20,8 @@ reaps when it exits, so the entry is there once the command has returned.
 A command of the script that reads one binary and ends (check, explain,
 final, diff ...) puts that work off instead (:func:`detach_at_exit`): it runs
 in a detached child once the command's output is out and the process leaves,
-because a child working beside the command makes both pay for copied pages (a
-third of a second of kubeadm's check). A reader that needs the entry meanwhile
+because a child working beside the command makes both pay for copied pages. A
+reader that needs the entry meanwhile
 waits for it (the lock files of :func:`dwarfdiag.cache.reserve`).
 """
 

@@ -3,8 +3,8 @@
 Reading a Go binary's DWARF makes a few million small objects (a dict per
 DIE, its strings, tuples); encoding and replaying dedup make hundreds of
 thousands more. CPython's cycle collector keeps walking every tracked object
-it has not yet promoted while they pile up: on kubeadm's 627k DIEs that was a
-third of the read time. These structures have no reference cycles, so the
+it has not yet promoted while they pile up: on a big binary a large share of
+the read time. These structures have no reference cycles, so the
 collector has nothing to find in them. :func:`bulk_build` pauses it while
 they are built (reference counting still frees everything as usual).
 

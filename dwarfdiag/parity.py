@@ -27,7 +27,7 @@ def _signature(sig: tuple) -> TypeSignature:
 
 def parity(analysis: BinaryAnalysis, program: str, compiler: str, toolchain) -> ParityReport:
     """Compare our final BTF of ``analysis`` with ``toolchain``'s pahole."""
-    report = ParityReport(program, compiler, str(analysis.path), toolchain.label, 0, 0)
+    report = ParityReport(program, compiler, str(analysis.target.binary), toolchain.label, 0, 0)
     run = encode_detached(toolchain.pahole_argv(), analysis.path)
     try:
         ours = final_btf(analysis, "1.7")

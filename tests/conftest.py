@@ -24,17 +24,33 @@ settings.register_profile("nightly", max_examples=10_000, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Fixtures that build with a compiler or run an outside tool: a test using any of
-# them belongs to the toolchain tier. Tests that call a toolchain directly carry
-# the marker themselves (module-wide where every test does).
+# them (directly or through another fixture) belongs to the toolchain tier, and the
+# marker comes from them. A builder called by a test outside that tier fails it
+# (:func:`_toolchain_only`), so the fast tier (-m "not toolchain") builds nothing.
 TOOLCHAIN_FIXTURES = {"bpftool", "pahole", "work", "c_binary", "c_btf", "gccgo_seed_binary",
                       "gccgo_seed_btf", "gc_seed_binary", "sid_toolchain", "trixie_toolchain",
-                      "gotool_binary"}
+                      "gotool_binary", "corpus", "go_build", "libbpf11", "toolchain"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if TOOLCHAIN_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.toolchain)
+
+
+_RUNNING: list = []  # the test being set up or run
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _RUNNING[:] = [item]
+
+
+def _toolchain_only(what: str) -> None:
+    item = _RUNNING[0] if _RUNNING else None
+    if item is not None and item.get_closest_marker("toolchain") is None:
+        pytest.fail(f"{item.nodeid} {what} outside the toolchain tier: take the fixture "
+                    f"that does it ({', '.join(sorted(TOOLCHAIN_FIXTURES))})")
 
 DATA = Path(__file__).parent / "data"
 
@@ -126,6 +142,7 @@ def _corpus_build(program: str, compiler) -> Path:
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import select_programs
 
+    _toolchain_only(f"builds {program}")
     result = build(select_programs([program])[0], compiler)
     if result.status != "built":
         pytest.fail(f"building {program} with {compiler.label} failed: {result.message}")
@@ -172,6 +189,7 @@ def build_source(root: Path, name: str, source: str, variants) -> dict[str, Path
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import load_program
 
+    _toolchain_only(f"builds {name}")
     folder = root / f"x-{name}"
     folder.mkdir()
     (folder / "main.go").write_text(source)
@@ -192,6 +210,35 @@ def corpus_binary(program: str, compiler: str = "gc") -> Path:
     from dwarfdiag.toolchains.go import parse_compilers
 
     return _corpus_build(program, parse_compilers(compiler)[0])
+
+
+@pytest.fixture(scope="session")
+def toolchain(test_cache):
+    """Taken by a test (or, through ``pytest.mark.usefixtures``, a module) that runs a
+    compiler or an outside tool itself rather than through another fixture: what puts
+    it in the toolchain tier."""
+    return True
+
+
+@pytest.fixture(scope="session")
+def corpus(test_cache):
+    """``corpus(program, compiler="gc")``: any corpus program, built (and cached) by the
+    code users run."""
+    return corpus_binary
+
+
+@pytest.fixture(scope="session")
+def go_build(test_cache):
+    """:func:`build_source`: a one-file Go program built by each given compiler."""
+    return build_source
+
+
+@pytest.fixture(scope="session")
+def libbpf11():
+    """Debian 12's libbpf 1.1.2, loaded in this process."""
+    from dwarfdiag.btf.libbpf import system_oracle
+
+    return system_oracle()
 
 
 @pytest.fixture(scope="session")

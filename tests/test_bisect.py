@@ -21,7 +21,6 @@ from dwarfdiag.btf.libbpf import _refused_by_libbpf
 from dwarfdiag.btf.raw import write_btf
 from dwarfdiag.errors import NotFoundError
 
-from conftest import corpus_binary
 
 
 # --- ddmin ----------------------------------------------------------------------
@@ -136,8 +135,8 @@ def test_nothing_to_bisect_under_17(three_cycles, tmp_path):
     assert report.search.stopped == "nothing-to-bisect" and report.search.sets == []
 
 
-def test_real_libbpf_and_pahole_oracles_agree_with_the_replay(tmp_path, trixie_toolchain):
-    binary = corpus_binary("statefn")
+def test_real_libbpf_and_pahole_oracles_agree_with_the_replay(corpus, tmp_path, trixie_toolchain):
+    binary = corpus("statefn")
     target = resolve(str(binary))
     names = []
     for spec, source in ((OracleSpec("replay", "1.5"), "encoder"),
@@ -148,9 +147,9 @@ def test_real_libbpf_and_pahole_oracles_agree_with_the_replay(tmp_path, trixie_t
     assert names == [{"main.stateFn"}] * 3
 
 
-def test_reproducer_fails_with_trixie_and_encodes_with_sid(tmp_path, trixie_toolchain,
+def test_reproducer_fails_with_trixie_and_encodes_with_sid(corpus, tmp_path, trixie_toolchain,
                                                            sid_toolchain):
-    target = resolve(str(corpus_binary("statefn")))
+    target = resolve(str(corpus("statefn")))
     report = run_bisect(target, OracleSpec("replay", "1.5"), out_dir=tmp_path)
     [repro] = [r for r in report.reproducers if r is not None]
     assert repro.build == "built"
@@ -174,7 +173,7 @@ def test_named_target_from_the_users_config(tmp_path, monkeypatch, gc_seed_binar
     config.write_text(f'[kubeadm]\nbinary = "{gc_seed_binary}"\n')
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     target = resolve("kubeadm")
-    assert target.binary == gc_seed_binary and target.origin == "named"
+    assert target.binary == gc_seed_binary and target.name == "kubeadm"
     config.write_text('[kubeadm]\nbinary = "/nope"\n')
     with pytest.raises(NotFoundError, match="is not a file"):
         resolve("kubeadm")
@@ -194,7 +193,7 @@ def test_cli(tmp_path, gc_seed_binary):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "unknown target 'no-such-target'" in proc.stderr
     proc = _run("bisect", "statefn", "--no-repro", "--json", "--out-dir", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # a failing set was found
     doc = json.loads(proc.stdout)
     assert doc["search"]["full_errno"] == -40 and len(doc["search"]["sets"]) == 1
     proc = _run("bisect", "statefn", "--oracle", "pahole")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dwarfdiag.target import of_file
 from dwarfdiag import cache
 
 
@@ -191,7 +192,7 @@ def test_keys_cover_content_code_and_python(monkeypatch, tmp_path):
     assert cache.derived_key(a, "x") != key
 
 
-def test_a_second_analysis_reads_the_encoding_and_no_dwarf(own_cache, monkeypatch):
+def test_a_second_analysis_reads_the_encoding_and_no_dwarf(corpus, own_cache, monkeypatch):
     """What one command encoded, the next reads back: the same BTF bytes, warnings,
     functions left out and every type's provenance (written in many pieces here),
     without the DWARF or the encoder."""
@@ -201,9 +202,7 @@ def test_a_second_analysis_reads_the_encoding_and_no_dwarf(own_cache, monkeypatc
     from dwarfdiag.dwarf.loader import load_typegraph
     from dwarfdiag.fork import wait_for_background
 
-    from conftest import corpus_binary
-
-    binary = corpus_binary("cgo", "gc")  # C functions pahole leaves out, too
+    binary = corpus("cgo", "gc")  # C functions pahole leaves out, too
     monkeypatch.setattr(encoded_file, "PROVENANCE_RUN", 7)
     fresh, fresh_raw = encoded_binary(binary, lambda: load_typegraph(binary))
     wait_for_background()  # the provenance entry is written by a child
@@ -247,7 +246,7 @@ def test_a_graph_read_for_the_encoder_is_cached_once_encoded(own_cache, gc_seed_
     from dwarfdiag.dwarf.loader import content_key, load_typegraph
     from dwarfdiag.fork import wait_for_background
 
-    analysis = BinaryAnalysis(gc_seed_binary, function_bodies=False)
+    analysis = BinaryAnalysis(of_file(gc_seed_binary), function_bodies=False)
     analysis.encoded
     wait_for_background()
     assert cache.load_derived("typegraph", content_key(gc_seed_binary)) is not None

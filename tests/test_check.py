@@ -12,22 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from dwarfdiag.target import of_file
 from dwarfdiag.btf.build import BtfBuilder
 from dwarfdiag.btf.capture import capture
 from dwarfdiag.toolchains.suites import pahole_command
 from dwarfdiag.btf.consistency import check
 from dwarfdiag.btf.cycles import reference_cycles
 from dwarfdiag.btf.encoder import encode
-from dwarfdiag.btf.libbpf import HelperLibbpf, system_oracle
+from dwarfdiag.btf.libbpf import HelperLibbpf
 from dwarfdiag.btf.model import BtfKind
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.toolchains.suites import require
 from dwarfdiag.dwarf.loader import load_typegraph
 from dwarfdiag.errors import ToolchainError
 
-from conftest import corpus_binary
 
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 
 def test_capture_keeps_btf_that_pahole_124_could_not_dedup(gc_seed_binary):
@@ -62,12 +61,12 @@ def _cycle_btf() -> bytes:
     return b.raw()
 
 
-def test_helper_libbpf_agrees_with_in_process_libbpf_11(gc_seed_binary):
+def test_helper_libbpf_agrees_with_in_process_libbpf_11(libbpf11, gc_seed_binary):
     bookworm = HelperLibbpf.for_toolchain(require("system"))
     raw = encode_detached_btf(gc_seed_binary)
-    a, b = system_oracle().dedup(raw), bookworm.dedup(raw)
+    a, b = libbpf11.dedup(raw), bookworm.dedup(raw)
     assert (a.error, a.btf) == (b.error, b.btf)
-    a, b = system_oracle().dedup(_cycle_btf()), bookworm.dedup(_cycle_btf())
+    a, b = libbpf11.dedup(_cycle_btf()), bookworm.dedup(_cycle_btf())
     assert a.error == b.error == -errno.ELOOP
 
 
@@ -77,8 +76,8 @@ def encode_detached_btf(binary) -> bytes:
     return encode_file(binary).raw
 
 
-def test_libbpf_17_dedups_typedef_cycles_that_15_cannot(sid_toolchain, trixie_toolchain):
-    statefn = corpus_binary("statefn", "gc")
+def test_libbpf_17_dedups_typedef_cycles_that_15_cannot(corpus, sid_toolchain, trixie_toolchain):
+    statefn = corpus("statefn", "gc")
     raw = encode_detached_btf(statefn)
     old = HelperLibbpf.for_toolchain(trixie_toolchain).dedup(raw)
     new = HelperLibbpf.for_toolchain(sid_toolchain).dedup(raw)
@@ -134,10 +133,10 @@ def test_check_finds_pahole_130_consistent(gc_seed_binary, trixie_toolchain):
     assert report.drifts == [] and report.pahole_cycles == []
 
 
-def test_check_separates_program_cycles_from_encoder_cycles(sid_toolchain):
+def test_check_separates_program_cycles_from_encoder_cycles(corpus, sid_toolchain):
     """On statefn, pahole 1.32's BTF is faithful; its reference cycle is the
     program's own (type stateFn func(*lexer) stateFn)."""
-    binary = corpus_binary("statefn", "gc")
+    binary = corpus("statefn", "gc")
     graph = load_typegraph(binary)
     cap = capture(binary, sid_toolchain.pahole_argv(), sid_toolchain.label)
     report = check(graph, encode(graph), parse_btf(cap.btf), sid_toolchain.label)
@@ -163,12 +162,12 @@ def test_a_second_check_reads_the_dwarf_without_function_bodies(gc_seed_binary, 
 
     monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
     choice = PaholeChoice.of()
-    first = BinaryAnalysis(gc_seed_binary, function_bodies=False)
+    first = BinaryAnalysis(of_file(gc_seed_binary), function_bodies=False)
     whole = first.check(choice).summary()
     assert first.graph.encoder_bodies and not first.graph.function_bodies  # encoded here
     assert len(first.graph.dies) < len(load_typegraph(gc_seed_binary, use_cache=False).dies)
     wait_for_background()
-    second = BinaryAnalysis(gc_seed_binary, function_bodies=False)
+    second = BinaryAnalysis(of_file(gc_seed_binary), function_bodies=False)
     assert second.check(choice).summary() == whole
     assert not second.graph.encoder_bodies and second.graph.cached
     assert set(second.graph.dies) <= set(first.graph.dies)
@@ -225,7 +224,7 @@ def test_a_pahole_s_capture_is_cached_by_what_pahole_is_made_of(
     assert PaholeChoice.of(pahole=str(script)).identity is None
 
 
-def test_a_warm_check_of_a_faithful_pahole_reads_no_dwarf(sid_toolchain, tmp_path,
+def test_a_warm_check_of_a_faithful_pahole_reads_no_dwarf(corpus, sid_toolchain, tmp_path,
                                                           monkeypatch):
     """With our encoding and pahole's capture cached, a check where pahole 1.32 is
     faithful looks at no DIE: the same report, and no graph loaded."""
@@ -235,12 +234,12 @@ def test_a_warm_check_of_a_faithful_pahole_reads_no_dwarf(sid_toolchain, tmp_pat
     monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "toolchains").symlink_to(Path(sid_toolchain.root).parent)
-    binary = corpus_binary("statefn", "gc")
+    binary = corpus("statefn", "gc")
     sid = PaholeChoice.of(toolchain="sid")
-    first = BinaryAnalysis(binary, function_bodies=False).check(sid)
+    first = BinaryAnalysis(of_file(binary), function_bodies=False).check(sid)
     wait_for_background()
     assert first.inconsistencies == [] and first.pahole_cycles
-    second = BinaryAnalysis(binary, function_bodies=False)
+    second = BinaryAnalysis(of_file(binary), function_bodies=False)
     again = second.check(sid)
     assert "graph" not in second.__dict__
     assert again.summary() == first.summary()
@@ -307,11 +306,11 @@ def test_the_read_leaves_the_second_core_to_a_pahole_that_runs(gc_seed_binary, s
     monkeypatch.setattr(loader, "read_units_on_two_cores",
                         lambda *a, **k: one_core.append(k["one_core"]) or real(*a, **k))
     sid = PaholeChoice.of(toolchain="sid")
-    first = BinaryAnalysis(gc_seed_binary, function_bodies=False).check(sid)
+    first = BinaryAnalysis(of_file(gc_seed_binary), function_bodies=False).check(sid)
     wait_for_background()
     for area in ("encoded", "provenance", "typegraph", "typegraph-bodies"):
         shutil.rmtree(cache_root / "derived" / area, ignore_errors=True)
-    second = BinaryAnalysis(gc_seed_binary, function_bodies=False).check(sid)
+    second = BinaryAnalysis(of_file(gc_seed_binary), function_bodies=False).check(sid)
     assert one_core == [True, False]
     assert second.summary() == first.summary()
 

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from dwarfdiag.btf.model import BtfKind
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.cli import app
-from conftest import corpus_binary
 
 runner = CliRunner()
 
@@ -84,14 +83,14 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout.startswith("dwarfdiag ")
 
 
-def test_script_leaves_at_once_with_everything_done(tmp_path):
+def test_script_leaves_at_once_with_everything_done(corpus, tmp_path):
     """main() skips the interpreter's teardown (os._exit): the exit handlers ran (the
     background child filling the cache reaped: its entries are there when the
     command has returned), the output through a pipe is whole, and exit codes are
     those sys.exit gave."""
     cache, final = tmp_path / "cache", tmp_path / "final.btf"
     proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "btf", "final",
-                           str(corpus_binary("statefn")), "-o", str(final)],
+                           str(corpus("statefn")), "-o", str(final)],
                           capture_output=True, text=True,
                           env={**os.environ, "DWARFDIAG_CACHE": str(cache)})
     assert proc.returncode == 0, proc.stderr
@@ -229,7 +228,7 @@ def test_corpus_matrix_json(tmp_path):
                 "--programs", "statefn", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["kind"] == "matrix" and data["schema"] == 1
+    assert data["kind"] == "matrix" and data["schema"] == 2
     proc = _run("corpus", "matrix", "--toolchains", "sid", "--compilers", "gc",
                 "--programs", "statefn", "-o", str(out))
     assert proc.returncode == 0 and proc.stdout == "", proc.stderr
@@ -262,14 +261,18 @@ def test_encode_compare_capture_check_commands(gc_seed_binary, tmp_path):
     proc = _run("btf", "compare", str(ours), str(pre), "--json")
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["only_in_b"] > 0
+    # pahole 1.24's BTF is inconsistent and its dedup fails: exit 1, as diff(1) for a
+    # difference; a faithful capture exits 0
     proc = _run("check", str(gc_seed_binary))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert "id drift +1" in proc.stdout and "DW_TAG_unspecified_type" in proc.stdout
     report = tmp_path / "check.json"
     proc = _run("check", str(gc_seed_binary), "--json", "-o", str(report))
-    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+    assert proc.returncode == 1 and proc.stdout == "", proc.stderr
     doc = json.loads(report.read_text())
-    assert doc["kind"] == "check" and doc["inconsistency_count"] > 0
+    assert doc["kind"] == "check" and doc["inconsistency_count"] > 0 and not doc["passes"]
+    proc = _run("check", str(gc_seed_binary), "--toolchain", "sid")
+    assert proc.returncode == 0 and "consistent" in proc.stdout, proc.stderr
     proc = _run("check", str(gc_seed_binary), "--btf", str(pre))
     assert proc.returncode == 0 and "consistent" in proc.stdout
 
@@ -294,11 +297,10 @@ def test_encode_bad_inputs_are_one_line_errors(tmp_path, c_binary):
 
 
 @pytest.mark.toolchain
-def test_dedup_libbpf_with_a_newer_toolchain(tmp_path, sid_toolchain):
-    from conftest import corpus_binary
+def test_dedup_libbpf_with_a_newer_toolchain(corpus, tmp_path, sid_toolchain):
 
     pre = tmp_path / "statefn.btf"
-    assert _run("btf", "encode", str(corpus_binary("statefn")), "-o", str(pre)).returncode == 0
+    assert _run("btf", "encode", str(corpus("statefn")), "-o", str(pre)).returncode == 0
     old = _run("dedup", "libbpf", str(pre), "--json")
     new = _run("dedup", "libbpf", str(pre), "--toolchain", "sid", "--json")
     assert old.returncode == 1 and json.loads(old.stdout)["error_name"] == "-ELOOP"
@@ -308,10 +310,9 @@ def test_dedup_libbpf_with_a_newer_toolchain(tmp_path, sid_toolchain):
 
 
 @pytest.mark.toolchain
-def test_dedup_explain_and_trace_commands(tmp_path):
-    from conftest import corpus_binary
+def test_dedup_explain_and_trace_commands(corpus, tmp_path):
 
-    binary = corpus_binary("statefn")
+    binary = corpus("statefn")
     proc = _run("dedup", "explain", str(binary), "--libbpf", "1.5")
     assert proc.returncode == 1, proc.stderr
     assert "first failure: -ELOOP in ref_types" in proc.stdout
@@ -332,3 +333,97 @@ def test_dedup_explain_and_trace_commands(tmp_path):
     assert proc.returncode == 2 and "unknown libbpf variant '2.0'" in proc.stderr
     proc = _run("dedup", "trace", str(binary), "--focus", "no.such.Type")
     assert proc.returncode == 2 and "no type named" in proc.stderr
+
+
+# --- the conventions every command shares -----------------------------------------
+
+def test_h_and_debug_anywhere(tmp_path):
+    """``-h`` is help; ``--debug`` works after the subcommand too (a traceback with the
+    one line), and the one line alone without it."""
+    assert "Usage" in _run("btf", "info", "-h").stdout
+    missing = str(tmp_path / "nope.btf")
+    plain = _run("btf", "info", missing)
+    assert plain.returncode == 2 and len(plain.stderr.strip().splitlines()) == 1
+    for argv in (("--debug", "btf", "info", missing), ("btf", "info", missing, "--debug")):
+        proc = _run(*argv)
+        assert proc.returncode == 2 and "Traceback" in proc.stderr, argv
+        assert proc.stderr.strip().splitlines()[-1] == plain.stderr.strip()
+
+
+def test_completion_is_offered():
+    proc = _run("--show-completion", "bash")
+    assert proc.returncode == 0 and "_DWARFDIAG_COMPLETE" in proc.stdout
+
+
+def _small_btf(path):
+    from dwarfdiag.btf.build import BtfBuilder
+
+    b = BtfBuilder()
+    i = b.add_int("int", 4)
+    b.add_struct("main.T", 8, [("a", i, 0), ("b", i, 32)])
+    path.write_bytes(b.raw())
+    return path
+
+
+def _document(argv, tmp_path, codes=(0,)):
+    proc = _run(*argv)
+    assert proc.returncode in codes, (argv, proc.stderr)
+    doc = json.loads(proc.stdout)
+    assert isinstance(doc, dict) and list(doc)[:2] == ["kind", "schema"], argv
+    assert doc["schema"] == 2
+    return doc
+
+
+def test_every_json_output_is_a_document(tmp_path):
+    """kind and schema first, wherever --json is (the commands that need no toolchain
+    here; the others in test_json_of_commands_over_a_binary)."""
+    btf = _small_btf(tmp_path / "t.btf")
+    kinds = {
+        "btf-info": ["btf", "info", str(btf), "--json"],
+        "btf-compare": ["btf", "compare", str(btf), str(btf), "--json"],
+        "explain": ["dedup", "explain", str(btf), "--json"],
+        "corpus-list": ["corpus", "list", "--json"],
+        "cache-info": ["cache", "info", "--json"],
+        "cache-clean": ["cache", "clean", "--json"],
+        "toolchains": ["toolchains", "list", "--json"],
+    }
+    for kind, argv in kinds.items():
+        assert _document(argv, tmp_path)["kind"] == kind
+    assert _document(kinds["corpus-list"], tmp_path)["items"][0]["name"] == "hello"
+
+
+@pytest.mark.toolchain
+def test_json_of_commands_over_a_binary(gc_seed_binary, tmp_path, sid_toolchain):
+    b = str(gc_seed_binary)
+    kinds = {
+        "btf-encode": (["btf", "encode", b, "-o", str(tmp_path / "e.btf"), "--json"], (0,)),
+        "btf-final": (["btf", "final", b, "-o", str(tmp_path / "f.btf"), "--json"], (0,)),
+        "btf-capture": (["btf", "capture", b, "-o", str(tmp_path / "c.btf"), "--toolchain",
+                         "sid", "--json"], (0,)),
+        "check": (["check", b, "--toolchain", "sid", "--json"], (0,)),
+        "diff": (["diff", b, b, "--json"], (0,)),
+        "probe": (["probe", b, "main.main", "--json"], (0,)),
+        "probe-compare": (["probe", "--compare", b, b, "main.main", "--json"], (0,)),
+        "bisect": (["bisect", b, "--libbpf", "1.7", "--out-dir", str(tmp_path / "b"),
+                    "--json"], (0,)),
+        "findings": (["investigate", b, "--toolchains", "sid", "--no-bisect", "--out-dir",
+                      str(tmp_path / "i"), "--json"], (0,)),
+    }
+    for kind, (argv, codes) in kinds.items():
+        assert _document(argv, tmp_path, codes)["kind"] == kind, argv
+
+
+@pytest.mark.toolchain
+def test_progress_off_a_terminal_is_plain_lines(gc_seed_binary, tmp_path, pahole):
+    """A step that runs for seconds says so on stderr, on a pipe too: here pahole
+    (slowed down by a wrapper) keeps a check busy."""
+    slow = tmp_path / "slow-pahole"
+    slow.write_text(f"#!/bin/sh\nsleep 4\nexec {pahole} \"$@\"\n")
+    slow.chmod(0o755)
+    proc = _run("check", str(gc_seed_binary), "--pahole", str(slow))
+    assert proc.returncode == 1, proc.stderr  # pahole 1.24: inconsistent
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("dwarfdiag: ")]
+    assert lines and lines[0].startswith(f"dwarfdiag: reading {gc_seed_binary}")
+    assert lines[0].endswith(" s]")
+    quick = _run("btf", "info", str(_small_btf(tmp_path / "t.btf")))
+    assert quick.stderr == ""  # a short command prints nothing

@@ -26,7 +26,8 @@ from dwarfdiag.corpus.matrix import run_matrix
 from dwarfdiag.errors import BadInputError, NotFoundError, ToolchainError
 from dwarfdiag.investigate import run_investigation
 
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
+pytestmark = pytest.mark.usefixtures("toolchain")  # every test here runs outside tools
+
 
 
 def _program(name):
@@ -192,9 +193,16 @@ def test_investigate_writes_findings(toolchains, tmp_path):
                         ("gc", "sid"): "encodes", ("gccgo", "sid"): "encodes"}
     assert {t["name"] for t in findings["tools"]} >= {"go", "gccgo", "pahole", "libbpf"}
     lines = inv.verdict_lines()
-    assert lines[0].startswith("bookworm (pahole 1.24") and "1 fail, 1 encode" in lines[0]
-    assert lines[1].startswith("sid (pahole 1.32") and "0 fail, 2 encode" in lines[1]
-    assert any("[bookworm]" in line for line in lines[2:-1])  # what fixes the failure
+    # the culprit first (pahole 1.24's own BTF: no type of the program is to blame), then
+    # a command to copy that names the failing binary itself
+    gc_binary = next(b["binary"] for b in findings["matrix"]["builds"]
+                     if b["family"] == "gc")
+    assert lines[0] == "culprits: pahole 1.24's encoder (bookworm)"
+    assert lines[1] == (f"working BTF now: dwarfdiag btf final {gc_binary} -o "
+                        f"seed-example.btf --for kernel")
+    assert lines[2].startswith("bookworm (pahole 1.24") and "1 fail, 1 encode" in lines[2]
+    assert lines[3].startswith("sid (pahole 1.32") and "0 fail, 2 encode" in lines[3]
+    assert any("[bookworm]" in line for line in lines[4:-1])  # what fixes the failure
     assert lines[-1].startswith("report: ")
 
 

@@ -11,17 +11,23 @@ import json
 from dwarfdiag.btf.raw import parse_btf
 from dwarfdiag.dedup.driver import replay
 from dwarfdiag.dedup.explain import explain
-from dwarfdiag.analysis import load_dedup_input as load_input
+from dwarfdiag.analysis import load_dedup_input
+from dwarfdiag.elf import is_elf
+from dwarfdiag.target import of_file
 from dwarfdiag.dedup.trace import JsonlTracer
 from dwarfdiag.dedup.variants import variant
 
-from conftest import corpus_binary, count_forks
-
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
+from conftest import count_forks
 
 
-def test_explain_statefn_names_the_cycle_and_its_dies():
-    binary = corpus_binary("statefn")
+
+def load_input(path, *args, **kwargs):
+    """A binary as its Target (as the CLI resolves it), or a BTF file as it is."""
+    return load_dedup_input(of_file(path) if is_elf(path) else path, *args, **kwargs)
+
+
+def test_explain_statefn_names_the_cycle_and_its_dies(corpus):
+    binary = corpus("statefn")
     result = explain(load_input(binary), variant("1.5"))
     first = result.first_failure
     assert first.errno == -errno.ELOOP and first.phase == "ref_types"
@@ -35,8 +41,8 @@ def test_explain_statefn_names_the_cycle_and_its_dies():
     assert verdicts == {"1.1": False, "1.5": False, "1.6": False, "1.7": True, "master": True}
 
 
-def test_explain_lists_failures_the_first_one_hides():
-    binary = corpus_binary("recursive-ptr-array")
+def test_explain_lists_failures_the_first_one_hides(corpus):
+    binary = corpus("recursive-ptr-array")
     result = explain(load_input(binary), variant("1.5"))
     assert result.first_failure is not None
     cycles = [result.first_failure] + result.hidden_failures
@@ -86,8 +92,8 @@ def test_trace_streams_decisions_and_focus_filters(gc_seed_binary):
     assert any(e.get("id") in target for e in lines)
 
 
-def test_trace_of_a_failure_ends_with_the_error(tmp_path):
-    inp = load_input(corpus_binary("statefn"))
+def test_trace_of_a_failure_ends_with_the_error(corpus, tmp_path):
+    inp = load_input(corpus("statefn"))
     out = io.StringIO()
     result = replay(inp.btf, variant("1.1"), trace=JsonlTracer(out))
     last = json.loads(out.getvalue().splitlines()[-1])
@@ -105,13 +111,13 @@ def test_raw_and_split_inputs(tmp_path):
     split.add_ptr(1)
     (tmp_path / "split.btf").write_bytes(split.raw())
     inp = load_input(tmp_path / "split.btf", tmp_path / "base.btf")
-    assert inp.btf.start_id == 2 and inp.source == "raw file"
+    assert inp.btf.start_id == 2 and inp.producer == "raw file"
     assert replay(inp.btf, variant("1.7")).ok
     assert parse_btf((tmp_path / "split.btf").read_bytes(), inp.base).types
 
 
 @pytest.mark.parametrize("program,version", [("statefn", "1.5"), ("seed-example", "1.7")])
-def test_predictions_from_the_second_core_are_the_ones_made_here(monkeypatch, program,
+def test_predictions_from_the_second_core_are_the_ones_made_here(corpus, monkeypatch, program,
                                                                  version):
     """explain replays the other algorithms in a forked child: same verdicts, the
     same failing ids and reasons as replaying every variant in this process."""
@@ -119,7 +125,7 @@ def test_predictions_from_the_second_core_are_the_ones_made_here(monkeypatch, pr
 
     from dwarfdiag.dedup import explain as explain_mod
 
-    inp = load_input(corpus_binary(program))
+    inp = load_input(corpus(program))
     monkeypatch.setattr(explain_mod, "second_core", lambda: False)
     alone = asdict(explain(inp, variant(version)))
     forks = count_forks(monkeypatch)
@@ -132,12 +138,12 @@ def test_predictions_from_the_second_core_are_the_ones_made_here(monkeypatch, pr
     assert {p["variant"] for p in paired["predictions"]} == {"1.1", "1.5", "1.6", "1.7", "master"}
 
 
-def test_the_explore_replay_predicts_what_a_plain_replay_does():
+def test_the_explore_replay_predicts_what_a_plain_replay_does(corpus):
     """With hidden failures, explain's own algorithm is predicted from its explore
     replay; a plain replay (stopping at the first failure) says the same."""
     from dwarfdiag.dedup.explain import _outcome
 
-    inp = load_input(corpus_binary("recursive-ptr-array"))
+    inp = load_input(corpus("recursive-ptr-array"))
     result = explain(inp, variant("1.5"))
     assert result.hidden_failures
     for name in ("1.1", "1.5"):

@@ -11,7 +11,10 @@ builders), random dedup-shaped graphs, and real Go binaries.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import strategies as st
@@ -26,7 +29,6 @@ from dwarfdiag.dedup.variants import VARIANTS, variant
 
 from strategies import dedup_graphs
 
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 K = BtfKind
 
@@ -237,7 +239,39 @@ def test_kernel_selftest_cases(name, oracles):
     assert len(replay(parse_btf(raw), variant("1.7")).kept) == want
 
 
-def test_recursive_typedef_fails_before_17(oracles):
+# --- the same cases against libbpf's recorded answers: the fast tier ---------------
+# tests/data/libbpf_recorded.json holds what real libbpf 1.1.2, 1.5.0 and 1.7.0 said of
+# every selftest case (errno, and the SHA-256 of the deduplicated BTF); the toolchain
+# tier checks the recording against the live libbpf, so it cannot go stale unseen.
+# DWARFDIAG_RECORD_LIBBPF=1 writes it again from the live libbpf.
+RECORDED = Path(__file__).parent / "data" / "libbpf_recorded.json"
+
+
+def _answer(error: int, btf: bytes | None) -> dict:
+    return {"error": error, "sha256": hashlib.sha256(btf).hexdigest() if btf else None}
+
+
+def test_the_recording_is_what_libbpf_says(oracles):
+    live = {version: {name: _answer(*(lambda r: (r.error, r.btf))(oracle.dedup(build())))
+                      for name, (build, _) in SELFTESTS.items()}
+            for version, oracle in oracles.items()}
+    if os.environ.get("DWARFDIAG_RECORD_LIBBPF"):
+        RECORDED.write_text(json.dumps(live, indent=1, sort_keys=True) + "\n")
+    assert json.loads(RECORDED.read_text()) == live, \
+        "libbpf's answers changed: DWARFDIAG_RECORD_LIBBPF=1 records them again"
+
+
+@pytest.mark.parametrize("name", list(SELFTESTS))
+def test_the_replay_gives_libbpfs_recorded_answers(name):
+    recorded = json.loads(RECORDED.read_text())
+    raw = SELFTESTS[name][0]()
+    for version in ("1.1", "1.5", "1.7"):
+        ours = replay(parse_btf(raw), variant(version))
+        assert _answer(ours.error, ours.raw if ours.ok else None) == recorded[version][name], \
+            version
+
+
+def test_recursive_typedef_fails_before_17():
     raw = case_recursive_typedef()
     for version in ("1.1", "1.5", "1.6"):
         assert replay(parse_btf(raw), variant(version)).error == -errno.ELOOP
@@ -257,8 +291,8 @@ def _differential(btf: Btf, oracle, version: str) -> None:
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(dedup_graphs())
-def test_random_graphs_match_libbpf_11(btf):
-    _differential(btf, system_oracle(), "1.1")
+def test_random_graphs_match_libbpf_11(libbpf11, btf):
+    _differential(btf, libbpf11, "1.1")
 
 
 _HELPER_EXAMPLES = int(os.environ.get("DWARFDIAG_HELPER_EXAMPLES", "60"))
@@ -335,11 +369,10 @@ def test_same_named_typedefs_match_libbpf_17(oracles, btf):
 @pytest.mark.parametrize("program,compiler", [
     ("seed-example", "gc"), ("seed-example", "gccgo"), ("statefn", "gc"),
     ("recursive-ptr-array", "gc"), ("text-template", "gc")])
-def test_real_binaries_match_libbpf(program, compiler, oracles):
-    from conftest import corpus_binary
+def test_real_binaries_match_libbpf(corpus, program, compiler, oracles):
     from dwarfdiag.btf.encoded_file import encode_file
 
-    raw = encode_file(corpus_binary(program, compiler)).raw
+    raw = encode_file(corpus(program, compiler)).raw
     for version, oracle in oracles.items():
         assert_same_as_libbpf(raw, oracle, version)
 
@@ -362,7 +395,7 @@ def test_pahole_124_capture_matches_libbpf(gc_seed_binary, oracles):
     assert cap.dedup_ret == replay(parse_btf(cap.btf), variant("1.1")).error
 
 
-def test_split_btf_against_libbpf_11():
+def test_split_btf_against_libbpf_11(libbpf11):
     base = BtfBuilder()
     i = base.add_int("int", 4)
     base.add_struct("s", 4, [("x", i, 0)])
@@ -375,7 +408,7 @@ def test_split_btf_against_libbpf_11():
     split.add_ptr(i2)
     raw_base, raw = write_btf(base_btf), split.raw()
     ours = replay(parse_btf(raw, parse_btf(raw_base)), variant("1.1"))
-    real = system_oracle().dedup(raw, raw_base)
+    real = libbpf11.dedup(raw, raw_base)
     assert ours.error == real.error == 0
     assert ours.raw == real.btf
     assert len(ours.kept) == 1  # only the pointer is new

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from dwarfdiag.target import of_file
 from dwarfdiag.diff.differ import diff
 from dwarfdiag.dwarf.loader import load_typegraph
 from dwarfdiag.dwarf.typegraph import TypeGraph
 
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 SOURCE = """package main
 
@@ -58,7 +58,7 @@ META = 'level = 0\nfeatures = ["diff test"]\nmin_go = "1.17"\ndescription = "dif
 
 
 @pytest.fixture(scope="session")
-def pair(tmp_path_factory) -> tuple[Path, Path]:
+def pair(tmp_path_factory, toolchain) -> tuple[Path, Path]:
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import load_program
     from dwarfdiag.toolchains.go import gc, gccgo
@@ -246,12 +246,11 @@ def test_cli(pair, tmp_path):
     assert doc["kind"] == "diff" and doc["matched"] > 0 and doc["a"]["compilers"] == ["gc"]
 
 
-def test_a_type_missing_on_one_side_is_named_not_counted_as_acyclic():
+def test_a_type_missing_on_one_side_is_named_not_counted_as_acyclic(corpus):
     """text/template's stateFn is on a cycle in the gc build; the gccgo build links the
     standard library from libgo.so, so it has no such type at all, and the diff says so."""
-    from conftest import corpus_binary
 
-    gc_bin, gccgo_bin = corpus_binary("text-template", "gc"), corpus_binary("text-template", "gccgo")
+    gc_bin, gccgo_bin = corpus("text-template", "gc"), corpus("text-template", "gccgo")
     result = diff(load_typegraph(gc_bin), load_typegraph(gccgo_bin))
     absent = {t.name: t for t in result.cycle_types_absent}
     assert "text/template/parse.stateFn" in absent
@@ -273,8 +272,8 @@ def test_a_side_without_function_bodies_diffs_as_the_whole_graph(pair, tmp_path,
     whole = to_data(diff(load_typegraph(gc_binary, use_cache=False),
                          load_typegraph(gccgo_binary, use_cache=False)))
     monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
-    read = [load_side(p) for p in pair]  # read without the bodies, then cached
-    cached = [load_side(p) for p in pair]  # from the cache, never made
+    read = [load_side(of_file(p)) for p in pair]  # read without the bodies, then cached
+    cached = [load_side(of_file(p)) for p in pair]  # from the cache, never made
     for side, again, binary in zip(read, cached, pair):
         assert side.to_data() == again.to_data()
         full = load_typegraph(binary)
@@ -301,11 +300,11 @@ def test_a_binary_and_a_copy_of_it_share_one_graph(pair, tmp_path, monkeypatch):
     monkeypatch.setenv("DWARFDIAG_CACHE", str(tmp_path / "cache"))
     copy = tmp_path / "copy"
     shutil.copy(pair[0], copy)
-    first = load_side(pair[0])
-    second = load_side(copy, other=first)
+    first = load_side(of_file(pair[0]))
+    second = load_side(of_file(copy), other=first)
     assert second.dies is first.dies and second.source == str(copy)
-    assert load_side(pair[1], other=first).dies is not first.dies  # other bytes: loaded
-    apart = load_side(copy)  # from the cache: a graph of its own
+    assert load_side(of_file(pair[1]), other=first).dies is not first.dies  # other bytes: loaded
+    apart = load_side(of_file(copy))  # from the cache: a graph of its own
     assert apart.dies is not first.dies
     shared = to_data(diff(first, second))
     assert shared == to_data(diff(first, apart))

@@ -259,11 +259,10 @@ def test_usage_statistics_match_pyelftools(gc_seed_binary, gccgo_seed_binary):
         assert graph.stats["forms"] and graph.stats["attributes"]
 
 
-def test_reader_matches_pyelftools_on_gc_dwarf4():
+def test_reader_matches_pyelftools_on_gc_dwarf4(corpus):
     """gc before Go 1.25 writes DWARF 4 (and .debug_loc, not .debug_loclists)."""
-    from conftest import corpus_binary
 
-    binary = corpus_binary("hello", "gc-1.22.10")
+    binary = corpus("hello", "gc-1.22.10")
     assert read_typegraph(binary).stats["dwarf_versions"] == [4]
     _compare_with_pyelftools(binary)
 

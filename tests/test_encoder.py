@@ -33,9 +33,8 @@ from dwarfdiag.toolchains.pahole import encode_detached
 from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.dwarf.loader import load_typegraph
 
-from conftest import C_PROGRAM, corpus_binary
+from conftest import C_PROGRAM
 
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 def _dump(raw: bytes) -> str:
     btf = parse_btf(raw)
@@ -61,8 +60,8 @@ def _post_dedup_comparison(binary: Path, sid):
     ("seed-example", "gc"), ("seed-example", "gccgo"), ("statefn", "gc"),
     ("recursive-ptr-array", "gc"), ("recursive-ptr-array", "gccgo"),
 ])
-def test_parity_with_pahole_132(program, compiler, sid_toolchain):
-    binary = corpus_binary(program, compiler)
+def test_parity_with_pahole_132(corpus, program, compiler, sid_toolchain):
+    binary = corpus(program, compiler)
     _pre_dedup_parity(binary, sid_toolchain)
     result, deduped = _post_dedup_comparison(binary, sid_toolchain)
     assert result.equal, result.as_dict(10)
@@ -106,11 +105,11 @@ int main(int argc, char **argv) {
 
 
 @pytest.mark.parametrize("program", ["cgo", "c-clones"])
-def test_pahole_function_rule_is_exact(work, sid_toolchain, program):
+def test_pahole_function_rule_is_exact(corpus, work, sid_toolchain, program):
     """Pre-dedup and post-dedup parity where pahole's function rule decides: the
     FUNCs we emit are exactly pahole 1.32's."""
     if program == "cgo":
-        binary = corpus_binary("cgo", "gc")
+        binary = corpus("cgo", "gc")
     else:
         src = work / "clones.c"
         src.write_text(CLONES)
@@ -176,11 +175,10 @@ def test_unsupported_tags_warn_once_per_tag(work, sid_toolchain):
 
 
 @pytest.mark.parametrize("how", ["child", "lost child", "one process"])
-def test_the_functions_chosen_on_the_second_core_encode_alike(how, monkeypatch):
+def test_the_functions_chosen_on_the_second_core_encode_alike(corpus, how, monkeypatch):
     """The encoder asks the second core which functions pahole encodes while it emits
     the types; the same bytes and reasons come out of a child, of a lost child (asked
     again here) and of one process (cgo: C functions pahole keeps and leaves out)."""
-    from conftest import corpus_binary
 
     import os
 
@@ -189,7 +187,7 @@ def test_the_functions_chosen_on_the_second_core_encode_alike(how, monkeypatch):
     from dwarfdiag.btf.raw import write_btf
     from dwarfdiag.dwarf.loader import load_typegraph
 
-    graph = load_typegraph(corpus_binary("cgo"))
+    graph = load_typegraph(corpus("cgo"))
     monkeypatch.setenv("DWARFDIAG_JOBS", "1")
     alone = encode(graph)
     monkeypatch.delenv("DWARFDIAG_JOBS")

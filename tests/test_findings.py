@@ -63,7 +63,7 @@ def test_documents_round_trip(doc, tmp_path):
     assert type(back) is type(doc)
     assert to_data(back) == to_data(doc)
     data = json.loads(path.read_text())
-    assert data["kind"] == doc.KIND and data["schema"] == 1
+    assert data["kind"] == doc.KIND and data["schema"] == 2
 
 
 def test_derived_values_are_in_the_json():

@@ -71,8 +71,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     put("elf-magic-only", b"\x7fELF" + bytes(100))
     put("findings-number.json", b"1")
     put("findings-null.json", b"null")
-    put("findings-matrix-1.json", b'{"kind": "findings", "schema": 1, "matrix": 1}')
-    put("bisect-without-sets.json", json.dumps({"kind": "bisect", "schema": 1, "target": "x",
+    put("findings-matrix-1.json", b'{"kind": "findings", "schema": 2, "matrix": 1}')
+    put("bisect-without-sets.json", json.dumps({"kind": "bisect", "schema": 2, "target": "x",
                                                 "binary": "x", "input": "x",
                                                 "search": {"full_types": 1}}).encode())
     put("deep.json", b"[" * 100_000 + b"]" * 100_000)
@@ -136,7 +136,7 @@ COMMANDS = [
     (["dedup", "explain", "{bin}", "--libbpf", "1.5", "--json"], (1,)),
     (["dedup", "trace", "{btf}", "--libbpf", "1.5", "-o", "{out}/t.jsonl"], (1,)),
     (["bisect", "{bin}", "--no-repro", "--max-calls", "40", "--workers", "1",
-      "--out-dir", "{out}/bisect"], ()),
+      "--out-dir", "{out}/bisect"], (1,)),
     (["diff", "{bin}", "{bin}"], ()),
     (["probe", "{bin}", "main.main", "--out-dir", "{out}/kit"], ()),
     (["report", "{json}", "--out-dir", "{out}/report"], ()),
@@ -309,7 +309,7 @@ def test_a_decompression_bomb_fails_at_once(tmp_path):
     assert re.search(r"^dwarfdiag: error: .*bomb", proc.stderr)
 
 
-def test_a_tool_that_never_returns_is_stopped_and_named(inputs, tmp_path):
+def test_a_tool_that_never_returns_is_stopped_and_named(inputs, tmp_path, toolchain):  # cc
     hang = tmp_path / "pahole"
     hang.write_text("#!/bin/sh\nexec sleep 600\n")
     hang.chmod(0o755)

@@ -13,6 +13,7 @@ FLOORS = [
     {"toolchains"},
     {"elf"},
     {"dwarf"},
+    {"target"},
     {"btf"},
     {"dedup"},
     {"analysis"},

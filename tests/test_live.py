@@ -29,9 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_source
 
-pytestmark = pytest.mark.toolchain
+pytestmark = pytest.mark.usefixtures("toolchain")  # every test here runs outside tools
 
 SOURCE = """package main
 
@@ -90,12 +89,12 @@ def _need(tool: str, hint: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def live_builds(tmp_path_factory) -> dict[str, Path]:
+def live_builds(tmp_path_factory, go_build) -> dict[str, Path]:
     from dwarfdiag.toolchains.go import gc, gccgo
 
     if os.geteuid() != 0:
         pytest.skip("uprobes need root (CAP_BPF and CAP_PERFMON)")
-    return build_source(tmp_path_factory.mktemp("live"), "live", SOURCE, [
+    return go_build(tmp_path_factory.mktemp("live"), "live", SOURCE, [
         ("gc-debug", gc(), "debug"), ("gc-opt", gc(), "opt"), ("gccgo", gccgo(), "debug")])
 
 

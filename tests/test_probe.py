@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from dwarfdiag.target import of_file
 from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
 from dwarfdiag.probe.probe import probe, probe_kit
 
-from conftest import build_source
 
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
+pytestmark = pytest.mark.usefixtures("toolchain")  # every test here runs outside tools
 
 SOURCE = """package main
 
@@ -69,10 +69,10 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="session")
-def builds(tmp_path_factory) -> dict[str, Path]:
+def builds(tmp_path_factory, go_build) -> dict[str, Path]:
     from dwarfdiag.toolchains.go import gc, gccgo, parse_compilers
 
-    return build_source(tmp_path_factory.mktemp("probe"), "probeargs", SOURCE, [
+    return go_build(tmp_path_factory.mktemp("probe"), "probeargs", SOURCE, [
         ("gc-debug", gc(), "debug"), ("gc-opt", gc(), "opt"),
         # Go 1.22 writes DWARF 4: location lists in .debug_loc
         ("gc122-debug", parse_compilers("gc-1.22.10")[0], "debug"),
@@ -104,7 +104,7 @@ def _value(text: str) -> float:
 def test_reported_locations_hold_the_passed_values(builds, build):
     binary = builds[build]
     for function, expected in EXPECTED.items():
-        report = probe(binary, function)
+        report = probe(of_file(binary), function)
         assert report.file_offset == report.file_offset_by_section
         assert report.nm_address == report.address
         reads, wants = [], []
@@ -131,31 +131,31 @@ def test_reported_locations_hold_the_passed_values(builds, build):
 
 
 def test_abis_differ_where_they_should(builds):
-    gc_str = probe(builds["gc-debug"], "main.str").params[0]
-    gccgo_str = probe(builds["gccgo"], "main.str").params[0]
+    gc_str = probe(of_file(builds["gc-debug"]), "main.str").params[0]
+    gccgo_str = probe(of_file(builds["gccgo"]), "main.str").params[0]
     assert gc_str.registers == ["rax", "rbx"] and gccgo_str.registers == ["rdi", "rsi"]
-    gccgo_slice = probe(builds["gccgo"], "main.slice").params[0]
+    gccgo_slice = probe(of_file(builds["gccgo"]), "main.slice").params[0]
     assert gccgo_slice.stack_offset == 8  # 24 bytes: MEMORY class in the System V ABI
-    many = probe(builds["gc-debug"], "main.many").params
+    many = probe(of_file(builds["gc-debug"]), "main.many").params
     assert [p.stack_offset for p in many[9:]] == [8, 16, 24]  # past the nine int registers
 
 
 def test_prologue_btf_warnings_and_snippets(builds):
-    marks = [i["mark"] for i in probe(builds["gc-debug"], "main.main").prologue]
+    marks = [i["mark"] for i in probe(of_file(builds["gc-debug"]), "main.main").prologue]
     assert any("stack-growth check" in m for m in marks)  # main calls out: it checks
     assert "first instruction after the frame is set up" in marks
-    leaf = [i["mark"] for i in probe(builds["gc-debug"], "main.point").prologue]
+    leaf = [i["mark"] for i in probe(of_file(builds["gc-debug"]), "main.point").prologue]
     assert not any("stack-growth" in m for m in leaf)  # a small leaf needs no check
-    report = probe(builds["gc-debug"], "main.point")
+    report = probe(of_file(builds["gc-debug"]), "main.point")
     assert any(line.startswith("[") and "FUNC 'main.point'" in line for line in report.btf)
     assert "package-qualified" in report.btf_note
     assert any("uretprobe" in w for w in report.warnings)
     assert 'reg("ax")' in report.bpftrace()
-    kit = probe_kit(report)
+    kit = probe_kit(of_file(builds["gc-debug"]), report)
     assert "ctx->ax" in kit.files["probe.bpf.c"] and "main__Point" in kit.files["types.h"]
     assert "$q->X" in kit.files["probe.bt"]  # q *Point: its fields are read through it
     assert kit.return_sites == report.return_sites
-    gccgo = probe(builds["gccgo"], "main.point")
+    gccgo = probe(of_file(builds["gccgo"]), "main.point")
     assert not any("uretprobe" in w for w in gccgo.warnings)
     assert any("split-stack" in i["mark"] for i in gccgo.prologue)
 
@@ -172,7 +172,7 @@ def test_inlined_sites_are_listed(builds):
                    and At.abstract_origin in d.attrs and At.low_pc in d.attrs}
     target = next(o for o in inlined if o in out_of_line)
     name = g.die(target).name
-    report = probe(builds["gc-opt"], name)
+    report = probe(of_file(builds["gc-opt"]), name)
     assert len(report.inlined_sites) == inlined.count(target)
     assert all(site["caller"] != "?" for site in report.inlined_sites)
     assert any("inlined at" in w for w in report.warnings)
@@ -181,17 +181,17 @@ def test_inlined_sites_are_listed(builds):
 
 def test_bad_input(builds, tmp_path, c_binary):
     with pytest.raises(NotFoundError, match="did you mean main.ints"):
-        probe(builds["gc-debug"], "main.intz")
+        probe(of_file(builds["gc-debug"]), "main.intz")
     stripped = tmp_path / "stripped"
     subprocess.run(["strip", "-o", str(stripped), str(builds["gc-debug"])], check=True)
-    with pytest.raises(BadInputError, match="stripped"):
-        probe(stripped, "main.ints")
+    with pytest.raises(BadInputError, match="no DWARF.*no separate debug file"):
+        probe(of_file(stripped), "main.ints")
     foreign = tmp_path / "arm64"
     data = bytearray(builds["gc-debug"].read_bytes())
     data[18:20] = struct.pack("<H", 183)
     foreign.write_bytes(bytes(data))
     with pytest.raises(UnsupportedError, match="arm64.*x86-64"):
-        probe(foreign, "main.ints")
+        probe(of_file(foreign), "main.ints")
 
 
 def test_cli(builds):

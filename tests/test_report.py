@@ -27,7 +27,6 @@ from browser import Browser
 from dwarfdiag.errors import BadInputError
 from dwarfdiag.report.render import render_html, write_report
 
-pytestmark = pytest.mark.toolchain  # every test here runs a compiler or an outside tool
 
 GOLDEN = Path(__file__).parent / "data" / "report_golden.html"
 
@@ -89,13 +88,52 @@ def test_the_verdict_and_its_fixes_are_above_the_fold(page):
     assert any(c.startswith("bookworm") and "fail" in c for c in cards)
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (1400, 900)])
-def test_nothing_is_wider_than_the_window(real_report, size):
+# a word of a table cell drawn on more than one line ("encod|es", "DI|E"); a path may
+# wrap after a slash or a hyphen, as text does
+BROKEN_WORDS = """(() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll('th, td')) {
+    if (!cell.getClientRects().length) continue;
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      for (const m of n.data.matchAll(/[^\\s\\/-]+/g)) {
+        const r = document.createRange();
+        r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+        const lines = new Set(Array.from(r.getClientRects()).filter(x => x.width > 0)
+                              .map(x => Math.round(x.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+})()"""
+
+# every cycle drawing whole: its boxes inside the SVG, and the SVG inside the window or
+# inside a box that scrolls sideways
+CLIPPED_DRAWINGS = """Array.from(document.querySelectorAll('svg.cycle')).filter(svg => {
+  const width = svg.viewBox.baseVal.width;
+  const outside = Array.from(svg.querySelectorAll('rect')).some(r =>
+      r.x.baseVal.value + r.width.baseVal.value > width + 0.5);
+  const box = svg.closest('.scroll');
+  const scrolls = box && getComputedStyle(box).overflowX === 'auto'
+                  && box.scrollWidth >= svg.getBoundingClientRect().width - 1;
+  const fits = svg.getBoundingClientRect().right <= window.innerWidth;
+  return outside || !(fits || scrolls);
+}).length"""
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1280, 800), (1920, 1080)])
+def test_every_width_from_a_phone_to_a_wide_screen(real_report, size):
+    """Nothing wider than the window; no word of a table cell broken over two lines;
+    every cycle drawing whole (scrolling in its own box where the window is narrow)."""
     browser = Browser(*size)
     try:
         browser.open(f"file://{real_report / 'index.html'}")
         browser.eval("document.querySelectorAll('details').forEach(d => d.open = true)")
         assert browser.eval("document.documentElement.scrollWidth") <= size[0]
+        assert browser.eval(BROKEN_WORDS) == []
+        assert browser.eval("document.querySelectorAll('svg.cycle').length") > 0
+        assert browser.eval(CLIPPED_DRAWINGS) == 0
     finally:
         browser.close()
 
@@ -155,15 +193,25 @@ def test_the_stepper_opens_on_the_cycle(page):
     assert raw is False
 
 
-def test_matrix_columns_sort(page):
+def test_matrix_columns_sort_by_mouse_and_keyboard(page):
     def programs():
         return page.eval("Array.from(document.querySelectorAll('#matrix-table tbody tr'))"
                          ".map(r => r.cells[1].textContent)")
 
-    page.eval("document.querySelectorAll('#matrix-table thead th')[1].click()")
-    assert programs() == sorted(programs())
-    page.eval("document.querySelectorAll('#matrix-table thead th')[1].click()")
+    def sorts():
+        return page.eval("Array.from(document.querySelectorAll('#matrix-table thead th'))"
+                         ".map(th => th.getAttribute('aria-sort'))")
+
+    assert set(sorts()) == {"none"}
+    page.eval("document.querySelectorAll('#matrix-table thead th button')[1].click()")
+    assert programs() == sorted(programs()) and sorts()[1] == "ascending"
+    # the keyboard: Tab reaches the heading's button, Enter sorts the other way
+    page.eval("document.querySelectorAll('#matrix-table thead th button')[1].focus()")
+    for event in ({"type": "keyDown", "text": "\r"}, {"type": "keyUp"}):
+        page.call("Input.dispatchKeyEvent", {**event, "key": "Enter", "code": "Enter",
+                                             "windowsVirtualKeyCode": 13})
     assert programs() == sorted(programs(), reverse=True)
+    assert sorts()[1] == "descending" and sorts().count("none") == len(sorts()) - 1
 
 
 def test_footer_names_time_command_and_versions(page, real_report):
@@ -256,7 +304,7 @@ def _findings_data(name: str = "main.stateFn") -> dict:
               "provenance": {"die_offset": 32, "package": "main", "tag": "DW_TAG_typedef"}},
              {"id": 7, "kind": "FUNC_PROTO", "name": "", "provenance": {"die_offset": 16}}]
     return {
-        "kind": "findings", "schema": 1,
+        "kind": "findings", "schema": 2,
         "dwarfdiag": "0.1.0", "title": "golden", "tools": [{"name": "pahole", "version": "1.24",
                                                            "path": "/usr/bin/pahole"}],
         "commands": ["dwarfdiag investigate"],
@@ -281,6 +329,58 @@ def _findings_data(name: str = "main.stateFn") -> dict:
                    "relevant": [{"name": name, "on_cycle": [True, False],
                                  "representation": ["typedef>subroutine_type", "x"]}]}],
         "bisects": []}
+
+
+def _two_cause_findings():
+    """statefn failing under trixie (its own cycle) and under bookworm (the same cycle,
+    and pahole 1.24's id drift besides), encoding under sid."""
+    import copy
+
+    data = _findings_data()
+    trixie = data["matrix"]["cells"][0]
+    data["matrix"]["toolchains"] = [
+        {"name": "bookworm", "pahole_version": "1.24", "libbpf_version": "1.1.2"},
+        *data["matrix"]["toolchains"],
+        {"name": "sid", "pahole_version": "1.32", "libbpf_version": "1.7.0"}]
+    data["matrix"]["cells"] = [{**trixie, "toolchain": "bookworm"}, trixie,
+                               {**trixie, "toolchain": "sid", "outcome": "encodes"}]
+    cells = data["diagnosis"][0]["cells"]
+    drift = {"binary": "/bin/statefn", "pahole": "bookworm", "capture_method": "preload",
+             "dedup_ret": -40, "pahole_types": 9, "our_types": 9, "aligned": 9,
+             "alignment": "positional", "inconsistency_count": 5, "patterns": [],
+             "drifts": [{"delta": 1, "from_id": 3, "shifted": 5, "checked": 5,
+                         "first_shifted_target": "[4] STRUCT x",
+                         "unencoded_dies": [{"die_offset": 99,
+                                             "tag": "DW_TAG_unspecified_type",
+                                             "name": None}]}],
+             "pahole_cycles": 2, "encoder_made_cycles": [[1, 1]], "dwarf_cycles": 1,
+             "cycle_example": "", "unmatched": None, "verdict": ["id drift +1"]}
+    cells["bookworm"] = {**copy.deepcopy(cells["trixie"]), "variant": "1.1", "check": drift}
+    from dwarfdiag.findings import parse
+
+    return parse(data, "two causes")
+
+
+def test_a_cell_with_two_causes_is_filed_under_both_and_never_told_to_change_the_program():
+    from dwarfdiag.report.verdict import verdict
+
+    v = verdict(_two_cause_findings())
+    titles = {c.title: c for c in v.causes}
+    cycle = titles["reference cycle through func_proto, typedef"]
+    drift = titles["pahole's own BTF is wrong: ids drift after the DW_TAG_unspecified_type "
+                   "it gives no type"]
+    assert sorted(w[3] for w in cycle.cells) == ["bookworm", "trixie"]
+    assert [w[3] for w in drift.cells] == ["bookworm"]
+    assert v.failing == 2  # two failing cells, one of them under two causes
+    # changing the program fixes trixie's cell, not bookworm's
+    change = [a for a in cycle.actions if "change the program" in a]
+    assert change and "fixes the cells under trixie, not those under bookworm" in change[0]
+    assert not any("change the program" in a for a in drift.actions)
+    assert all(a.startswith("upgrade: pahole 1.32") for a in cycle.actions[:1] + drift.actions)
+    # the verdict leads with the culprits and a command naming the failing binary
+    lines = v.lines()
+    assert lines[0] == "culprits: main.stateFn, pahole 1.24's encoder (bookworm)"
+    assert lines[1] == "working BTF now: dwarfdiag btf final /bin/statefn -o statefn.btf --for kernel"
 
 
 def _findings(name: str = "main.stateFn"):
@@ -314,7 +414,7 @@ def _evil_findings_through_the_pipeline(tmp_path: Path):
     return doc
 
 
-def test_untrusted_names_are_escaped_and_inert(tmp_path):
+def test_untrusted_names_are_escaped_and_inert(tmp_path, toolchain):  # chromium
     html = render_html(_evil_findings_through_the_pipeline(tmp_path))
     assert EVIL not in html
     assert "<script>alert(1)" not in html and "<img src=x" not in html
@@ -352,7 +452,7 @@ def test_golden_file():
 def test_report_merges_saved_bisect_results(tmp_path, real_report):
     from dwarfdiag.report.render import merge_inputs
 
-    bisect_doc = {"kind": "bisect", "schema": 1,
+    bisect_doc = {"kind": "bisect", "schema": 2,
                   "target": "statefn", "binary": "/x", "input": "encoder",
                   "search": {"full_types": 3, "full_errno": -40, "oracle": "replay",
                              "sets": [], "calls": 5, "cache_hits": 0, "seconds": 0.1,
@@ -369,6 +469,37 @@ def test_report_merges_saved_bisect_results(tmp_path, real_report):
 
     with pytest.raises(BadInputError, match="matrix document cannot go into a report"):
         merge_inputs([("m.json", MatrixRecord(0.0, [], [], []))])
+
+
+def test_merging_findings_keeps_every_field():
+    """Two investigations merged: every list of each (parity included), both matrices'
+    builds, cells and toolchains, the first's title, time and command, the sum of times."""
+    import dataclasses
+
+    from dwarfdiag.findings.investigation import Findings
+    from dwarfdiag.findings.matrix import Cell, MatrixRecord, ToolchainRecord
+    from dwarfdiag.report.render import merge_inputs
+
+    docs = []
+    for side in ("a", "b"):
+        doc = Findings(f"title {side}", "0.1.0", f"2026-12-0{1 if side == 'a' else 2}",
+                       f"command {side}", 1.5)
+        for f in dataclasses.fields(Findings):
+            if isinstance(getattr(doc, f.name), list):
+                setattr(doc, f.name, [f"{f.name} of {side}"])
+        doc.matrix = MatrixRecord(2.0, [ToolchainRecord(f"tc-{side}", "1", "1")], [],
+                                  [Cell(side, 1, "gc", "debug", f"tc-{side}", "fails")])
+        docs.append((side, doc))
+    merged = merge_inputs(docs)
+    for f in dataclasses.fields(Findings):
+        value = getattr(merged, f.name)
+        if isinstance(value, list):
+            assert value == [f"{f.name} of a", f"{f.name} of b"], f.name
+    assert (merged.title, merged.generated, merged.command) == ("title a", "2026-12-01",
+                                                               "command a")
+    assert merged.seconds == 3.0 and merged.matrix.seconds == 4.0
+    assert [t.name for t in merged.matrix.toolchains] == ["tc-a", "tc-b"]
+    assert [c.program for c in merged.matrix.cells] == ["a", "b"]
 
 
 def test_report_of_a_saved_explanation_shows_the_failure(tmp_path):

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.toolchain  # every test here runs go and pahole
+pytestmark = pytest.mark.usefixtures("toolchain")  # every test here runs outside tools
 
-# a small real program (8 s to build) whose cobra/viper dependencies carry four
+
+# a small real program (quick to build) whose cobra/viper dependencies carry four
 # typedef cycles like text/template's stateFn: fails with trixie, encodes with sid
 SMALL = "github.com/spf13/cobra-cli@v1.3.0"
 
@@ -86,20 +87,24 @@ def test_final_btf_is_pahole_132s(small):
     assert parity["differences"] == []
 
 
-def test_usable_btf_of_a_real_program(small, tmp_path, bpftool):
+def test_usable_btf_of_a_real_program(small, tmp_path, bpftool, sid_toolchain):
     """The kernel profile of a real program's final BTF loads into the running kernel,
-    bookworm's bpftool dumps it as C, and its header compiles for BPF."""
+    bookworm's bpftool 7.1 and sid's newest dump it as C, and its header compiles for
+    BPF."""
     [build] = _findings(small)["matrix"]["builds"]
     out = tmp_path / "k.btf"
     proc = dwarfdiag("btf", "final", build["binary"], "-o", str(out), "--for", "kernel",
-                     "--compat", "1.1", "--json")
+                     "--json")
     assert proc.returncode == 0, proc.stderr
-    verdict = json.loads(proc.stdout)["kernel"]
+    doc = json.loads(proc.stdout)
+    assert doc["kind"] == "btf-final" and any(c.startswith("cycle ") for c in doc["changes"])
+    verdict = doc["kernel"]
     if verdict.startswith("not checked"):
         pytest.skip(f"the kernel was not asked: {verdict}")
     assert verdict.startswith("accepts"), verdict
-    subprocess.run([bpftool, "btf", "dump", "file", str(out), "format", "c"], check=True,
-                   capture_output=True, timeout=300)
+    for argv in ([bpftool], sid_toolchain.bpftool_argv()):
+        subprocess.run([*argv, "btf", "dump", "file", str(out), "format", "c"], check=True,
+                       capture_output=True, timeout=300)
     header = tmp_path / "types.h"
     proc = dwarfdiag("btf", "header", build["binary"], "-o", str(header))
     assert proc.returncode == 0, proc.stderr
@@ -110,6 +115,9 @@ def test_usable_btf_of_a_real_program(small, tmp_path, bpftool):
 def test_report_of_a_target(small):
     html = (small / "index.html").read_text()
     assert "dwarfdiag investigation of " + SMALL in html
+    # the bisect's sets as a table, a row per set with its cycle
+    table = html.split('<table class="bisect-sets">', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") >= 3 and "TYPEDEF text/template/parse.stateFn" in table
     assert "pahole 1.32 with libbpf 1.7.0 (sid) encodes" in html
     assert "No failures" not in html
     # the cycle's types link to declarations that exist: GOROOT's text/template/parse
@@ -148,6 +156,78 @@ def test_a_target_that_does_not_exist_is_one_line(tmp_path, target, words):
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in proc.stderr
 
 
+USER_PROGRAM = """package main
+
+import "fmt"
+
+type lexer struct {
+	input string
+	pos   int
+}
+
+type stateFn func(*lexer) stateFn
+
+func lexText(l *lexer) stateFn {
+	if l.pos >= len(l.input) {
+		return nil
+	}
+	l.pos++
+	return lexText
+}
+
+func main() {
+	l := &lexer{input: "abc"}
+	for s := stateFn(lexText); s != nil; s = s(l) {
+	}
+	fmt.Println(l.pos)
+}
+"""
+
+
+def test_a_users_own_binary_gets_every_cause_and_its_own_declarations(tmp_path, sid_toolchain,
+                                                                       trixie_toolchain):
+    """A program built in place, as a user does: bookworm's cell fails for two reasons
+    (the program's stateFn cycle, and pahole 1.24's own id drift), so changing the
+    program is not offered as its fix; trixie's fails for the cycle alone. The cycle's
+    types are declared where the DWARF says the sources are, and the verdict's command
+    names this binary."""
+    import go
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "main.go").write_text(USER_PROGRAM)
+    (source / "go.mod").write_text("module example.com/lexer\n\ngo 1.22\n")
+    binary = source / "lexer"
+    subprocess.run([str(Path(go.__file__).parent / "bin" / "go"), "build", "-o", str(binary),
+                    "."], cwd=source, check=True, capture_output=True, timeout=600,
+                   env={**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"})
+    proc = dwarfdiag("investigate", str(binary), "--out-dir", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "culprits: main.stateFn, pahole 1.24's encoder (bookworm)"
+    assert lines[1] == f"working BTF now: dwarfdiag btf final {binary} -o lexer.btf --for kernel"
+    doc = _findings(tmp_path / "r")
+    cells = doc["diagnosis"][0]["cells"]
+    assert cells["bookworm"]["failure"] and cells["bookworm"]["check"]["inconsistency_count"]
+    assert cells["trixie"]["failure"] and not cells["trixie"]["check"]["inconsistency_count"]
+    declared = {(link["name"], link["provenance"]["file"], link["provenance"]["line"])
+                for link in cells["trixie"]["failure"]["chain"] if link["name"]}
+    line = USER_PROGRAM.splitlines().index("type stateFn func(*lexer) stateFn") + 1
+    assert declared == {("main.stateFn", str(source / "main.go"), line)}
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert f"{source / 'main.go'}:{line}" in html
+    from dwarfdiag.findings import parse
+    from dwarfdiag.report.verdict import verdict
+
+    v = verdict(parse(doc, "findings.json"))
+    cycle = next(c for c in v.causes if c.in_program)
+    change = [a for a in cycle.actions if "change the program" in a]
+    assert change and "not those under bookworm" in change[0]
+    drift = next(c for c in v.causes if not c.in_program)
+    assert [w[3] for w in drift.cells] == ["bookworm"]
+    assert not any("change the program" in a for a in drift.actions)
+
+
 def _strip_with_debug_file(binary: Path, where: Path) -> tuple[Path, Path]:
     where.mkdir(parents=True, exist_ok=True)
     debug = where / (binary.name + ".debug")
@@ -166,11 +246,10 @@ def _verdicts(out: Path) -> tuple:
     return cells, failures
 
 
-def test_a_stripped_binary_with_its_debug_file_investigates_the_same(tmp_path, trixie_toolchain,
+def test_a_stripped_binary_with_its_debug_file_investigates_the_same(corpus, tmp_path, trixie_toolchain,
                                                                      sid_toolchain):
-    from conftest import corpus_binary
 
-    binary = corpus_binary("statefn")
+    binary = corpus("statefn")
     plain = tmp_path / "statefn"
     shutil.copy(binary, plain)
     whole = dwarfdiag("investigate", str(plain), "--out-dir", str(tmp_path / "whole"),

@@ -6,9 +6,10 @@
   names of functions it later leaves out, which no type refers to);
 * the kernel profile loaded into the running kernel (BPF_BTF_LOAD), while the
   pahole profile of a program with a pointer loop is refused by it;
-* ``--compat 1.1`` deduplicated by Debian 12's real libbpf 1.1, which rejects
-  the same BTF without it;
-* bookworm's bpftool 7.1 dumps the kernel profile as C;
+* the kernel profile deduplicated by Debian 12's real libbpf 1.1, which rejects
+  the pahole profile of a func type that returns itself;
+* bookworm's bpftool 7.1 and sid's newest dump the kernel profile of every corpus
+  program as C;
 * every header compiles with gcc and with ``clang -target bpf``, on its own
   and after a ``vmlinux.h``; its static assertions check every member
   offset and size against the DWARF;
@@ -28,12 +29,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
+from dwarfdiag.target import of_file
 from dwarfdiag.btf.dump import dump_text
 from dwarfdiag.btf.edit import EditableBtf
 from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.usable.names import MAX_IDENTIFIER, Namer, c_identifier, unique_fields
 
-from conftest import corpus_binary
 from strategies import btf_objects
 
 GO_PROGRAMS = [("seed-example", "gc"), ("seed-example", "gccgo"), ("statefn", "gc"),
@@ -78,13 +79,13 @@ def test_c_identifiers_are_c():
 
 @pytest.mark.toolchain
 @pytest.mark.parametrize("program,compiler", GO_PROGRAMS)
-def test_final_btf_is_what_pahole_132_writes(program, compiler, sid_toolchain):
+def test_final_btf_is_what_pahole_132_writes(corpus, program, compiler, sid_toolchain):
     from dwarfdiag.btf.compare import compare
     from dwarfdiag.toolchains.pahole import encode_detached
     from dwarfdiag.usable.make import make_btf
 
-    binary = corpus_binary(program, compiler)
-    ours = make_btf(binary).btf
+    binary = corpus(program, compiler)
+    ours = make_btf(of_file(binary)).btf
     run = encode_detached(sid_toolchain.pahole_argv(), binary)
     assert run.btf, run.error_lines
     theirs = parse_btf(run.btf)
@@ -108,26 +109,26 @@ def _load(raw: bytes):
 
 @pytest.mark.toolchain
 @pytest.mark.parametrize("program,compiler", GO_PROGRAMS)
-def test_the_kernel_accepts_the_kernel_profile(program, compiler):
+def test_the_kernel_accepts_the_kernel_profile(corpus, program, compiler):
     from dwarfdiag.usable.make import make_btf
 
-    made = make_btf(corpus_binary(program, compiler), "kernel")
+    made = make_btf(of_file(corpus(program, compiler)), "kernel")
     result = _load(write_btf(made.btf))
     assert result.ok, result.log
 
 
 @pytest.mark.toolchain
-def test_the_kernel_refuses_what_the_profile_fixes():
+def test_the_kernel_refuses_what_the_profile_fixes(corpus):
     """The oracle can say no. As pahole writes it, BTF of Go is refused for its names
     ("Invalid name": dots and slashes); the kernel profile is accepted; and undoing
     only its rewrite of ``type A [2]*A`` brings the kernel's "Loop detected" back."""
     from dwarfdiag.btf.model import BtfKind
     from dwarfdiag.usable.make import make_btf
 
-    binary = corpus_binary("recursive-ptr-array", "gc")
-    refused = _load(write_btf(make_btf(binary).btf))
+    binary = corpus("recursive-ptr-array", "gc")
+    refused = _load(write_btf(make_btf(of_file(binary)).btf))
     assert refused.error == -errno.EINVAL and "Invalid name" in " ".join(refused.log)
-    made = make_btf(binary, "kernel")
+    made = make_btf(of_file(binary), "kernel")
     assert _load(write_btf(made.btf)).ok
     assert any(c.startswith("cycle ") for c in made.changes), made.changes
     edit = EditableBtf.from_btf(made.btf)
@@ -149,33 +150,60 @@ def test_the_kernel_refuses_what_the_profile_fixes():
 @pytest.mark.parametrize("program,compiler", [("statefn", "gc"), ("seed-example", "gc"),
                                               ("recursive-ptr-array", "gccgo"),
                                               ("net-http", "gc")])
-def test_compat_output_dedups_with_real_libbpf_1_1(program, compiler):
-    from dwarfdiag.btf.libbpf import system_oracle
+def test_the_kernel_profile_dedups_with_real_libbpf_1_1(libbpf11, corpus, program, compiler):
+    """libbpf before 1.7 dedups the kernel profile (every reference-only cycle goes
+    through a struct), and says ELOOP to the pahole profile of a func type that
+    returns itself."""
     from dwarfdiag.usable.make import make_btf
 
-    oracle = system_oracle()
+    oracle = libbpf11
     assert oracle.version.startswith("1.1")
-    binary = corpus_binary(program, compiler)
-    made = make_btf(binary, "kernel", "1.1")
+    binary = corpus(program, compiler)
+    made = make_btf(of_file(binary), "kernel", "1.1")
     result = oracle.dedup(write_btf(made.btf))
     assert result.ok, result.log
-    if program == "statefn":  # and without --compat, libbpf 1.1 says ELOOP
-        plain = oracle.dedup(write_btf(make_btf(binary, "kernel").btf))
+    assert oracle.dedup(write_btf(make_btf(of_file(binary), "kernel").btf)).ok
+    if program == "statefn":  # as pahole 1.32 writes it, libbpf 1.1 says ELOOP
+        plain = oracle.dedup(write_btf(make_btf(of_file(binary)).btf))
         assert plain.error == -errno.ELOOP
 
 
+def _every_corpus_build() -> list[tuple[str, str]]:
+    """Every corpus program by gc, and by gccgo 12 (the Go 1.17 language) where it builds."""
+    from dwarfdiag.corpus.catalogue import load_catalogue
+
+    out = []
+    for program in load_catalogue():
+        out.append((program.name, "gc"))
+        if not program.is_standin and tuple(map(int, program.min_go.split("."))) <= (1, 17):
+            out.append((program.name, "gccgo"))
+    return out
+
+
+def _bpftools(bpftool: str) -> dict[str, list[str]]:
+    from dwarfdiag.toolchains.suites import ensure
+
+    return {"bookworm 7.1": [bpftool], "sid": ensure("sid").bpftool_argv()}
+
+
 @pytest.mark.toolchain
-@pytest.mark.parametrize("program,compiler", [("seed-example", "gc"), ("net-http", "gc"),
-                                              ("cgo", "gc"), ("seed-example", "gccgo")])
-def test_bpftool_formats_the_kernel_profile_as_c(program, compiler, bpftool, tmp_path):
+@pytest.mark.parametrize("program,compiler", _every_corpus_build())
+def test_bpftool_formats_the_kernel_profile_as_c(corpus, program, compiler, bpftool, tmp_path):
+    """Debian 12's bpftool 7.1 and sid's newest both dump the kernel profile of every
+    corpus program (GOROOT's cmd/go and cmd/compile included) as C. 7.1's btf_dump
+    followed a typedef -> pointer -> prototype loop until its stack overflowed (a
+    SIGSEGV) before the profile rewrote such loops."""
     from dwarfdiag.usable.make import make_btf
 
     out = tmp_path / "k.btf"
-    out.write_bytes(write_btf(make_btf(corpus_binary(program, compiler), "kernel").btf))
-    proc = subprocess.run([bpftool, "btf", "dump", "file", str(out), "format", "c"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-500:]
-    assert "struct " in proc.stdout
+    out.write_bytes(write_btf(make_btf(of_file(corpus(program, compiler)),
+                                       "kernel").btf))
+    for name, argv in _bpftools(bpftool).items():
+        assert argv, f"{name}: no bpftool"
+        proc = subprocess.run([*argv, "btf", "dump", "file", str(out), "format", "c"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"{name}: exit {proc.returncode}: {proc.stderr[-500:]}"
+        assert "struct " in proc.stdout
 
 
 # --- headers -----------------------------------------------------------------------
@@ -198,14 +226,14 @@ def _compile(cwd: Path, argv: list[str]) -> None:
 
 @pytest.mark.toolchain
 @pytest.mark.parametrize("program,compiler", GO_PROGRAMS)
-def test_every_header_compiles_and_asserts_the_dwarf_layout(program, compiler, tmp_path,
+def test_every_header_compiles_and_asserts_the_dwarf_layout(corpus, program, compiler, tmp_path,
                                                            vmlinux_h):
     from dwarfdiag.usable.make import make_header
 
     clang, gcc = shutil.which("clang"), shutil.which("gcc")
     if not clang or not gcc:
         pytest.fail("clang and gcc are required; apt-get install clang gcc")
-    header = make_header(corpus_binary(program, compiler), None)
+    header = make_header(of_file(corpus(program, compiler)), None)
     assert header.types > 20 and header.asserts > 20
     (tmp_path / "types.h").write_text(header.text)
     shutil.copy(vmlinux_h, tmp_path / "vmlinux.h")
@@ -218,13 +246,13 @@ def test_every_header_compiles_and_asserts_the_dwarf_layout(program, compiler, t
 
 
 @pytest.mark.toolchain
-def test_a_header_from_paholes_btf(tmp_path, sid_toolchain):
+def test_a_header_from_paholes_btf(corpus, tmp_path, sid_toolchain):
     """From a BTF file alone (pahole 1.32's): Go names are recognised, so Go's int is
     go_int (8 bytes), and the header compiles; it says its assertions come from the BTF."""
     from dwarfdiag.toolchains.pahole import encode_detached
     from dwarfdiag.usable.make import make_header
 
-    run = encode_detached(sid_toolchain.pahole_argv(), corpus_binary("seed-example", "gc"))
+    run = encode_detached(sid_toolchain.pahole_argv(), corpus("seed-example", "gc"))
     btf = tmp_path / "seed.btf"
     btf.write_bytes(run.btf)
     header = make_header(btf, ["main.Example"])
@@ -235,7 +263,7 @@ def test_a_header_from_paholes_btf(tmp_path, sid_toolchain):
 
 
 @pytest.mark.toolchain
-def test_a_wrong_layout_fails_to_compile(tmp_path):
+def test_a_wrong_layout_fails_to_compile(corpus, tmp_path):
     """The assertions are real: shift a member's offset in the BTF and the header built
     from it no longer compiles against the DWARF."""
     from dwarfdiag.btf.edit import EditableBtf
@@ -243,7 +271,7 @@ def test_a_wrong_layout_fails_to_compile(tmp_path):
     from dwarfdiag.usable.header import c_header
     from dwarfdiag.usable.make import make_btf
 
-    made = make_btf(corpus_binary("seed-example", "gc"), "kernel")
+    made = make_btf(of_file(corpus("seed-example", "gc")), "kernel")
     edit = EditableBtf.from_btf(made.btf)
     name = next(c for c, go in made.names.items() if go == "main.Example")
     for _, node in edit:
@@ -261,13 +289,13 @@ def test_a_wrong_layout_fails_to_compile(tmp_path):
 # --- the command ---------------------------------------------------------------------
 
 @pytest.mark.toolchain
-def test_btf_final_command(tmp_path, bpftool):
+def test_btf_final_command(corpus, tmp_path, bpftool):
     from typer.testing import CliRunner
 
     from dwarfdiag.cli import app
     from dwarfdiag.elf import ElfFile
 
-    binary = corpus_binary("statefn", "gc")
+    binary = corpus("statefn", "gc")
     before = hashlib.sha256(binary.read_bytes()).hexdigest()
     out, names, copy = tmp_path / "k.btf", tmp_path / "names.json", tmp_path / "with-btf"
     result = CliRunner().invoke(app, ["btf", "final", str(binary), "-o", str(out), "--for",

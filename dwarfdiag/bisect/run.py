@@ -13,12 +13,12 @@ from dwarfdiag.cache import atomic_write
 from dwarfdiag.findings.bisect import BisectReport
 from dwarfdiag.findings.common import Provenance, TypeRef
 from dwarfdiag.findings.schema import to_json
-from dwarfdiag.targets.resolve import Target
+from dwarfdiag.target import Target
 
 SOURCES = ("encoder", "pahole")
 
 
-def run_bisect(target: Target, spec: OracleSpec, source: str = "encoder",
+def run_bisect(target: Target, spec: OracleSpec, btf_from: str = "encoder",
                capture_toolchain: str | None = None, workers: int = 2,
                max_calls: int | None = None, timeout: float | None = None,
                out_dir: Path | None = None, reproduce: bool = True,
@@ -27,15 +27,15 @@ def run_bisect(target: Target, spec: OracleSpec, source: str = "encoder",
     from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.errors import BadInputError
 
-    if source not in SOURCES:
-        raise BadInputError(f"unknown --from {source!r}; choose encoder or pahole")
+    if btf_from not in SOURCES:
+        raise BadInputError(f"unknown --from {btf_from!r}; choose encoder or pahole")
     toolchain = capture_toolchain or spec.toolchain
-    if source == "pahole" and not toolchain:
+    if btf_from == "pahole" and not toolchain:
         raise BadInputError("--from pahole needs --toolchain to say which pahole to capture")
-    inp = load_dedup_input(target.dwarf, toolchain=toolchain if source == "pahole" else None)
+    inp = load_dedup_input(target, toolchain=toolchain if btf_from == "pahole" else None)
     universe = Universe(inp.btf, inp.provenance)
     search = Bisector(universe, spec, workers, max_calls, timeout, progress).run()
-    report = BisectReport(target.name, str(target.binary), inp.source, search)
+    report = BisectReport(target.name, str(target.binary), inp.producer, search)
     wanted = {i for s in search.sets for i in (*s.seeds, *s.cycle, *s.breakers)}
     for type_id in sorted(wanted):
         t = inp.btf.type_by_id(type_id)

@@ -25,7 +25,6 @@ from typing import Callable
 from dwarfdiag.bisect.ddmin import ddmin
 from dwarfdiag.bisect.oracles import OracleSpec, make_oracle
 from dwarfdiag.bisect.subset import Universe
-from dwarfdiag.btf.model import Btf
 from dwarfdiag.btf.raw import parse_btf, write_btf
 from dwarfdiag.findings.bisect import MinimalSet, SearchResult
 
@@ -190,7 +189,3 @@ def _mark_duplicates(u: Universe, sets: list[MinimalSet]) -> None:
             s.duplicate_of = seen[key]
         else:
             seen[key] = index
-
-
-def subset_btf(u: Universe, s: MinimalSet) -> Btf:
-    return u.build(s.closure)

@@ -35,13 +35,6 @@ class Node:
     secinfos: list[VarSecinfo] = field(default_factory=list)
     component_idx: int = 0
 
-    def references(self) -> list[int]:
-        out = [self.ref] if self.kind in REF_KINDS else []
-        out += [m[1] for m in self.members] + [p[1] for p in self.params]
-        if self.array:
-            out += self.array[:2]
-        return out
-
 
 REF_KINDS = (K.PTR, K.TYPEDEF, K.CONST, K.VOLATILE, K.RESTRICT, K.TYPE_TAG, K.FUNC, K.VAR,
              K.DECL_TAG, K.FUNC_PROTO)  # FUNC_PROTO: ``ref`` is its return type

@@ -117,7 +117,7 @@ def _load_provenance(key: str) -> "CachedProvenance | None":
 class CachedProvenance(Mapping):
     """Every type's provenance from the cache, each piece unpacked when one of its
     types is first asked for: a check asks for a few (its examples) and the DIE
-    offsets (kept apart, :meth:`die_offset`), not for 65k dicts (kubeadm's)."""
+    offsets (kept apart, :meth:`die_offset`), not for a dict per type."""
 
     def __init__(self, payload: bytes):
         frames = iter(unframed_lazily(payload))

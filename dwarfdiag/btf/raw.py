@@ -101,8 +101,7 @@ def _parse_btf(data: bytes, base: Btf | None, sanity: bool, on_demand: bool = Fa
         btf.types = _parse_types(data, type_start, header.type_len, btf.start_id, codec)
         return btf
     # the records' bounds and heads at once, each trailer decoded when asked for:
-    # libbpf's checks read the words undecoded (pahole 1.24's 127k types of
-    # podman-remote: 0.05 s, 0.2 s type by type)
+    # libbpf's checks read the words undecoded (bench/bench_speed.py: check)
     records = _types_on_demand(data, type_start, header.type_len, btf.start_id, codec)
     btf.types = records
     if sanity:

@@ -50,7 +50,7 @@ def _leave(code: object) -> None:
 
     A command that read a Go binary holds millions of small objects (the DIEs,
     the BTF, the replay's state); the interpreter's teardown frees them one by
-    one (0.14 s after podman-remote's explain, its work done). The operating
+    one, its work done. The operating
     system frees the process's memory at once. Everything teardown would do that
     matters is done here first: threads that are not daemons joined, output
     flushed, the cache writes the command put off handed to a detached child
@@ -89,9 +89,20 @@ def _os_refusal(e: OSError) -> str:
     return f"{where}: {e.strerror or e}" + (f"; {fix}" if fix else "")
 
 
+def debug_anywhere(argv: list[str]) -> list[str]:
+    """``argv`` without ``--debug`` wherever it stands (before a ``--``), which then
+    turns tracebacks on: ``dwarfdiag check X --debug`` as ``dwarfdiag --debug check X``."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" in argv[:end]:
+        State.debug = True
+        return [a for a in argv[:end] if a != "--debug"] + argv[end:]
+    return argv
+
+
 def _run() -> None:
     try:
-        code = app(standalone_mode=False, prog_name="dwarfdiag")
+        code = app(args=debug_anywhere(sys.argv[1:]), standalone_mode=False,
+                   prog_name="dwarfdiag")
     except DwarfdiagError as e:
         if State.debug:
             traceback.print_exc()

@@ -1,4 +1,4 @@
-"""Commands over one or two binaries: ``check``, ``diff``, ``probe`` and ``bisect``."""
+"""Commands over one or two targets: ``check``, ``diff``, ``probe`` and ``bisect``."""
 
 from __future__ import annotations
 
@@ -9,32 +9,37 @@ from typing import Annotated, Optional
 import typer
 
 from dwarfdiag.cli.apps import app, cache_writes_at_exit, keep_until_exit
-from dwarfdiag.cli.btf import PaholeOpt, ToolchainOpt
-from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_out_dir, check_output, echo, emit,
-                                  progress)
+from dwarfdiag.cli.options import (DebugFileOpt, DebugRootOpt, JsonOpt, OutputOpt, PaholeOpt,
+                                   TargetArg, ToolchainOpt, target_of, targets_of)
+from dwarfdiag.cli.output import check_out_dir, check_output, echo, emit, progress
 from dwarfdiag.errors import BadInputError
 
 
 @app.command("check")
 def check_cmd(
-    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF.")],
+    target: TargetArg,
     pahole: PaholeOpt = None,
     toolchain: ToolchainOpt = None,
     btf: Annotated[Optional[Path], typer.Option(
         help="Use this already captured pre-dedup BTF instead of running pahole.")] = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Check pahole's pre-dedup BTF against the DWARF, type by type and reference by reference."""
+    """Check pahole's pre-dedup BTF against the DWARF, type by type and reference by
+    reference. Exit 1 when pahole's BTF is inconsistent with the DWARF or its dedup
+    failed, 0 when it is faithful and dedups."""
     cache_writes_at_exit()
     from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
     from dwarfdiag.btf.files import read_btf_bytes
 
-    inputs = [binary] + ([btf] if btf else [])
+    resolved = target_of(target, debug_file, debug_root)
+    inputs = [resolved.binary, resolved.dwarf] + ([btf] if btf else [])
     if output:
         check_output(output, inputs)
-    with progress(f"reading {binary}") as bar:
-        analysis = BinaryAnalysis(binary, progress=bar.advance, function_bodies=False)
+    with progress(f"reading {resolved.binary}") as bar:
+        analysis = BinaryAnalysis(resolved, progress=bar.advance, function_bodies=False)
         if btf is not None:
             analysis.graph  # first: a binary without DWARF fails here, clearly
             report = analysis.check_btf(read_btf_bytes(btf), str(btf))
@@ -42,17 +47,22 @@ def check_cmd(
             # pahole runs beside the read; a binary without DWARF still fails with
             # the reader's message, not pahole's
             report = analysis.check(PaholeChoice.of(pahole, toolchain))
-    emit(report.summary(), as_json, output, inputs=inputs)
+    summary = report.summary()
+    emit(summary, as_json, output, inputs=inputs)
     keep_until_exit(analysis, report)
+    if not summary.passes:
+        raise typer.Exit(1)
 
 
 @app.command("diff")
 def diff_cmd(
-    a: Annotated[Path, typer.Argument(help="First ELF with DWARF (e.g. the gc build).")],
-    b: Annotated[Path, typer.Argument(help="Second ELF with DWARF (e.g. the gccgo build).")],
+    a: Annotated[str, typer.Argument(help="First TARGET (e.g. the gc build).", metavar="A")],
+    b: Annotated[str, typer.Argument(help="Second TARGET (e.g. the gccgo build).", metavar="B")],
     type_name: Annotated[Optional[str], typer.Option("--type", help="Only this type (Go name).")] = None,
     package: Annotated[Optional[str], typer.Option(help="Only types and functions of this package.")] = None,
     limit: Annotated[int, typer.Option(min=0, help="Patterns to show as text.")] = 25,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -61,28 +71,33 @@ def diff_cmd(
     cache_writes_at_exit()
     from dwarfdiag.diff.differ import diff, load_side, side_cycles
 
+    ta, tb = targets_of([a, b], debug_file, debug_root)
+    inputs = [ta.binary, ta.dwarf, tb.binary, tb.dwarf]
     if output:
-        check_output(output, [a, b])
-    with progress(f"reading {a}") as bar:
-        ga = load_side(a, progress=bar.advance)
+        check_output(output, inputs)
+    with progress(f"reading {ta.binary}") as bar:
+        ga = load_side(ta, progress=bar.advance)
         with side_cycles(ga) as cycles_a:  # beside the reading of B
-            bar.stage(f"reading {b}")
-            gb = load_side(b, progress=bar.advance, other=ga)
+            bar.stage(f"reading {tb.binary}")
+            gb = load_side(tb, progress=bar.advance, other=ga)
             bar.stage("comparing")
             result = diff(ga, gb, type_name, package, cycles_a)
-    emit(result, as_json, output, lambda: result.lines(limit), inputs=[a, b])
+    emit(result, as_json, output, lambda: result.lines(limit), inputs=inputs)
     keep_until_exit(ga, gb, result)
 
 
 @app.command("probe")
 def probe_cmd(
     args: Annotated[list[str], typer.Argument(
-        help="BINARY SYMBOL; with --compare: GC_BINARY GCCGO_BINARY SYMBOL. SYMBOL is a Go "
-             "function name (main.f, main.(*T).M) in gc's or gccgo's spelling.")],
+        help="TARGET SYMBOL; with --compare: GC_TARGET GCCGO_TARGET SYMBOL. SYMBOL is a Go "
+             "function name (main.f, main.(*T).M) in gc's or gccgo's spelling.",
+        metavar="TARGET SYMBOL")],
     compare: Annotated[bool, typer.Option("--compare", help="Show a gc and a gccgo build side by side.")] = False,
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out-dir", help="Also write a bpftrace script, a libbpf program, its loader and a "
                           "C header of the argument types here.")] = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -93,32 +108,36 @@ def probe_cmd(
 
     if compare:
         if len(args) != 3:
-            raise BadInputError("--compare takes GC_BINARY GCCGO_BINARY SYMBOL")
-        binaries = [Path(args[0]), Path(args[1])]
+            raise BadInputError("--compare takes GC_TARGET GCCGO_TARGET SYMBOL")
+        targets = targets_of(args[:2], debug_file, debug_root)
+        inputs = [p for t in targets for p in (t.binary, t.dwarf)]
         if output:
-            check_output(output, binaries)
-        reports = [probe(binaries[0], args[2]), probe(binaries[1], args[2])]
-        emit(reports, as_json, output, lambda: compare_lines(*reports), inputs=binaries)
+            check_output(output, inputs)
+        reports = [probe(targets[0], args[2]), probe(targets[1], args[2])]
+        emit(reports, as_json, output, lambda: compare_lines(*reports), inputs=inputs,
+             kind="probe-compare")
         return
     if len(args) != 2:
-        raise BadInputError("probe takes BINARY SYMBOL (or --compare GC GCCGO SYMBOL)")
+        raise BadInputError("probe takes TARGET SYMBOL (or --compare GC GCCGO SYMBOL)")
+    target = target_of(args[0], debug_file, debug_root)
+    inputs = [target.binary, target.dwarf]
     if output:
-        check_output(output, [Path(args[0])])
+        check_output(output, inputs)
     if out_dir:
-        check_out_dir(out_dir, [Path(args[0])])
-    report = probe(Path(args[0]), args[1])
+        check_out_dir(out_dir, inputs)
+    report = probe(target, args[1])
     if out_dir:
         from dwarfdiag.cli.output import write_output
         from dwarfdiag.probe.probe import probe_kit
 
         with progress(f"writing probe programs for {report.symbol}") as bar:
-            kit = probe_kit(report, bar.stage)
+            kit = probe_kit(target, report, bar.stage)
         out_dir.mkdir(exist_ok=True)
         for name, text in kit.files.items():
-            write_output(out_dir / name, text, [Path(args[0])])
+            write_output(out_dir / name, text, inputs)
         echo(f"wrote {', '.join(kit.files)} in {out_dir}", err=True)
         report.kit_dir = str(out_dir)
-    emit(report, as_json, output, inputs=[Path(args[0])])
+    emit(report, as_json, output, inputs=inputs, kind="probe")
 
 
 def _budget(name: str, value: float | None, minimum: float) -> None:
@@ -128,32 +147,30 @@ def _budget(name: str, value: float | None, minimum: float) -> None:
 
 @app.command("bisect")
 def bisect_cmd(
-    target: Annotated[str, typer.Argument(
-        help="An ELF binary, MODULE/PATH/cmd/x@vX.Y.Z, a name from corpus/external.toml "
-             "(kubeadm, kubectl, helm, ...: built from the module proxy), or a corpus program "
-             "(statefn, gotool = GOROOT cmd/go, ...).")],
+    target: TargetArg,
     binary: Annotated[Optional[Path], typer.Option(
         help="Use this binary for a named target instead of building it.")] = None,
-    debug_file: Annotated[Optional[Path], typer.Option(
-        "--debug-file", help="The separate debug file of a stripped binary.")] = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     oracle: Annotated[str, typer.Option(help="replay (default), libbpf or pahole.")] = "replay",
     libbpf: Annotated[str, typer.Option(
         "--libbpf", help="libbpf semantics for the replay or version of the real libbpf.")] = "1.5",
     toolchain: ToolchainOpt = None,
-    source: Annotated[str, typer.Option(
+    btf_from: Annotated[str, typer.Option(
         "--from", help="Where the BTF comes from: encoder (dwarfdiag) or pahole (captured).")] = "encoder",
     max_calls: Annotated[Optional[int], typer.Option(help="Stop after this many oracle calls.")] = None,
     timeout: Annotated[Optional[float], typer.Option(help="Stop after this many seconds.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Oracle processes to run in parallel.")] = 2,
     out_dir: Annotated[Optional[Path], typer.Option(
-        "--out-dir", help="Directory for bisect.json and the reproducers (default reports/TARGET).")] = None,
+        "--out-dir", help="Directory for bisect.json and the reproducers (default ./reports/NAME).")] = None,
     no_repro: Annotated[bool, typer.Option("--no-repro", help="Do not write and verify Go reproducers.")] = False,
     verify: Annotated[str, typer.Option(
         help="Toolchains whose pahole checks each reproducer.")] = "trixie,sid",
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Shrink a failing binary's BTF to minimal failing type sets, with Go reproducers."""
+    """Shrink a failing binary's BTF to minimal failing type sets, with Go reproducers.
+    Exit 1 when a failing set was found, 0 when nothing fails."""
     from dwarfdiag.bisect.oracles import OracleSpec
     from dwarfdiag.bisect.run import run_bisect
     from dwarfdiag.targets.resolve import resolve
@@ -163,16 +180,25 @@ def bisect_cmd(
     _budget("timeout", timeout, 0.001)
     spec = OracleSpec(oracle, libbpf, toolchain if oracle == "pahole" else None)
     verify_names = tuple(suites.parse_names(verify)) if verify.strip() else ()
+    if binary is not None and len(debug_file or []) > 1:
+        raise BadInputError("--debug-file is given once, for --binary")
     with progress(f"finding {target}") as bar:
-        resolved = resolve(target, binary, debug_file, progress=bar.stage)
+        if binary is not None:
+            resolved = resolve(target, binary, (debug_file or [None])[0],
+                               tuple(debug_root or ()), progress=bar.stage)
+        else:
+            resolved = target_of(target, debug_file, debug_root, progress=bar.stage)
     out = out_dir or Path("reports") / resolved.name
-    check_out_dir(out, [resolved.binary])
+    inputs = [resolved.binary, resolved.dwarf]
+    check_out_dir(out, inputs)
     if output:
-        check_output(output, [resolved.binary])
+        check_output(output, inputs)
     with progress(f"bisect {resolved.name}") as bar:
         def on_step(stage: str, size: int, calls: int) -> None:
             bar.stage(f"{stage}: subset of {size} types, {calls} oracle calls")
 
-        report = run_bisect(resolved, spec, source, toolchain, workers, max_calls, timeout, out,
+        report = run_bisect(resolved, spec, btf_from, toolchain, workers, max_calls, timeout, out,
                             not no_repro, verify_names, on_step)
-    emit(report, as_json, output, inputs=[resolved.binary])
+    emit(report, as_json, output, inputs=inputs)
+    if report.search.sets:
+        raise typer.Exit(1)

@@ -8,12 +8,14 @@ import typer
 
 from dwarfdiag import __version__, fork
 
-SETTINGS = dict(no_args_is_help=True, rich_markup_mode=None)
+SETTINGS = dict(no_args_is_help=True, rich_markup_mode=None,
+                context_settings={"help_option_names": ["-h", "--help"]})
 app = typer.Typer(
     name="dwarfdiag",
     help="Explain why Go binaries break BTF generation (pahole / libbpf btf__dedup), "
-         "and make BTF that works.",
-    pretty_exceptions_enable=False, add_completion=False, **SETTINGS)
+         "and make BTF that works. Exit codes: 0 fine, 1 what was examined fails (pahole "
+         "failed, check found inconsistencies, explain predicts a failure), 2 an error.",
+    pretty_exceptions_enable=False, **SETTINGS)
 btf_app = typer.Typer(help="Read, write, dump and inspect BTF.", **SETTINGS)
 dedup_app = typer.Typer(help="Run libbpf's btf__dedup and explain its verdict.", **SETTINGS)
 toolchains_app = typer.Typer(help="The compilers, pahole and libbpf versions dwarfdiag uses.",
@@ -47,8 +49,8 @@ def cache_writes_at_exit() -> None:
 def keep_until_exit(*objects: object) -> None:
     """Leave ``objects`` (TypeGraphs: millions of small objects) for the operating
     system to free when the script leaves at once (see ``main``), rather than one by
-    one as the command returns (a seventh of a warm diff of podman-remote, a quarter
-    of a second after kubeadm's explain). Only in the script: a command invoked
+    one as the command returns (a visible share of a warm diff or explain: see
+    bench/bench_speed.py). Only in the script: a command invoked
     through ``app`` (the tests) frees them as usual."""
     if State.leaving_at_once:
         State.kept.extend(objects)
@@ -62,7 +64,8 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show tracebacks for errors (anywhere on the command line).")] = False,
     tool_timeout: Annotated[Optional[float], typer.Option(
         "--tool-timeout", min=1, help="Stop any outside tool (pahole, go, gccgo, apt-get) after "
         "this many seconds (default: each tool's own limit; DWARFDIAG_TOOL_TIMEOUT).")] = None,
@@ -74,6 +77,6 @@ def _root(
 
     from dwarfdiag.toolchains.run import ENV
 
-    State.debug = debug
+    State.debug = State.debug or debug  # main() takes --debug from any position too
     if tool_timeout is not None:
         os.environ[ENV] = str(tool_timeout)

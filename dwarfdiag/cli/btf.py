@@ -9,11 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from dwarfdiag.cli.apps import btf_app, cache_writes_at_exit, keep_until_exit
-from dwarfdiag.cli.output import JsonOpt, OutputOpt, echo, emit, progress, write_output
-
-PaholeOpt = Annotated[Optional[str], typer.Option(help="pahole executable to run.")]
-ToolchainOpt = Annotated[Optional[str], typer.Option(
-    help="Installed pahole/libbpf toolchain to run: bookworm, trixie, sid or system (default).")]
+from dwarfdiag.cli.options import (DebugFileOpt, DebugRootOpt, JsonOpt, OutputOpt, PaholeOpt,
+                                   TARGET_HELP, TargetArg, ToolchainOpt, target_of,
+                                   target_or_btf)
+from dwarfdiag.cli.output import echo, emit, progress, write_output
 
 
 class DumpFormat(str, Enum):
@@ -73,39 +72,42 @@ def btf_info(
         yield from (f"{k}: {v}" for k, v in info.items() if k != "kinds")
         yield from (f"  {kind:<11} {count}" for kind, count in info["kinds"].items())
 
-    emit(info, as_json, output, text, inputs=[file])
+    emit(info, as_json, output, text, inputs=[file], kind="btf-info")
 
 
 @btf_app.command("encode")
 def btf_encode(
-    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF (gc, gccgo or C).")],
+    target: TargetArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Write the raw BTF here.")],
     no_funcs: Annotated[bool, typer.Option("--no-funcs", help="Types only: no FUNC/FUNC_PROTO for subprograms.")] = False,
     provenance: Annotated[Optional[Path], typer.Option(
         help="Write every BTF id's DIE offset, Go name, package, file and line here (JSON).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the cache.")] = False,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Encode DWARF as pre-dedup BTF, as pahole 1.32 builds it before btf__dedup."""
     cache_writes_at_exit()
     from dwarfdiag.btf.encoded_file import encode_file
-    from dwarfdiag.cli.output import check_output
+    from dwarfdiag.cli.output import check_outputs
 
-    check_output(output, [binary])
-    if provenance:
-        check_output(provenance, [binary])
-    with progress(f"encoding {binary}") as bar:
-        result = encode_file(binary, funcs=not no_funcs, use_cache=not no_cache,
+    resolved = target_of(target, debug_file, debug_root)
+    inputs = [resolved.binary, resolved.dwarf]
+    check_outputs({"-o": output, "--provenance": provenance}, inputs)
+    with progress(f"encoding {resolved.binary}") as bar:
+        result = encode_file(resolved.dwarf, funcs=not no_funcs, use_cache=not no_cache,
                              progress=bar.advance)
-    write_output(output, result.raw, [binary])
+    write_output(output, result.raw, inputs)
     if provenance:
-        write_output(provenance, result.provenance_json(str(binary)), [binary])
+        write_output(provenance, result.provenance_json(str(resolved.binary)), inputs)
     summary = {"output": str(output), "types": result.types, "cached": result.cached,
                "not_encoded": dict(sorted(result.warnings.items()))}
     for tag, count in sorted(result.warnings.items()):
         echo(f"warning: {tag} not encoded ({count} DIEs)", err=True)
     emit(summary, as_json, text=lambda: [
-        f"{output}: {result.types} types (pre-dedup){' [cached]' if result.cached else ''}"])
+        f"{output}: {result.types} types (pre-dedup){' [cached]' if result.cached else ''}"],
+         kind="btf-encode")
 
 
 @btf_app.command("compare")
@@ -134,46 +136,53 @@ def btf_compare(
             for e in examples:
                 yield f"  only in {side}: {e['kind']} '{e['name']}' size={e['size']} vlen={e['vlen']}"
 
-    emit(doc, as_json, output, text, inputs=[a, b])
+    emit(doc, as_json, output, text, inputs=[a, b], kind="btf-compare")
     if not result.equal:
         raise typer.Exit(1)
 
 
 @btf_app.command("capture")
 def btf_capture(
-    binary: Annotated[Path, typer.Argument(help="ELF binary with DWARF.")],
+    target: TargetArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Write pahole's pre-dedup BTF here.")],
     pahole: PaholeOpt = None,
     toolchain: ToolchainOpt = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Capture the BTF pahole hands to btf__dedup (even when dedup then fails)."""
+    """Capture the BTF pahole hands to btf__dedup (even when dedup then fails).
+    Exit 1 when that dedup failed."""
     from dwarfdiag.analysis import BinaryAnalysis, PaholeChoice
     from dwarfdiag.cli.output import check_output
 
-    check_output(output, [binary])
+    resolved = target_of(target, debug_file, debug_root)
+    inputs = [resolved.binary, resolved.dwarf]
+    check_output(output, inputs)
     choice = PaholeChoice.of(pahole, toolchain)
-    with progress(f"running {choice.label} on {binary}"):
-        cap = BinaryAnalysis(binary).capture(choice)
-    write_output(output, cap.btf, [binary])
+    with progress(f"running {choice.label} on {resolved.dwarf}"):
+        cap = BinaryAnalysis(resolved).capture(choice)
+    write_output(output, cap.btf, inputs)
     verdict = "ok" if cap.dedup_ret == 0 else f"failed ({cap.dedup_ret})"
     emit({**cap.as_dict(), "output": str(output)}, as_json, text=lambda: [
         f"{output}: {len(cap.btf)} bytes captured from {choice.label} by {cap.method}; "
-        f"its btf__dedup {verdict}"])
+        f"its btf__dedup {verdict}"], kind="btf-capture")
+    if cap.dedup_ret:
+        raise typer.Exit(1)
 
 
 @btf_app.command("final")
 def btf_final(
-    input: Annotated[Path, typer.Argument(
-        help="ELF binary with DWARF (or stripped, with its debug file), or a BTF file "
-             "(only with --for kernel).")],
+    input: Annotated[str, typer.Argument(
+        help=TARGET_HELP + " Or a BTF file (only with --for kernel).", metavar="TARGET")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Write the final raw BTF here.")],
     profile: Annotated[str, typer.Option(
         "--for", help="pahole: what pahole 1.32 + libbpf 1.7 write; kernel: C-legal names, "
-                      "pointer-sized func values, no loop the kernel refuses.")] = "pahole",
+                      "pointer-sized func values, no reference-only loop (what the kernel, "
+                      "bpftool, C and libbpf before 1.7 accept).")] = "pahole",
     compat: Annotated[Optional[str], typer.Option(
-        help="With --for kernel: also rewrite the cycles libbpf before 1.7 rejects, so this "
-             "libbpf (1.1, 1.5, 1.6) dedups the result.")] = None,
+        help="With --for kernel: the libbpf (1.1, 1.5, 1.6) to stay compatible with; the "
+             "kernel profile already is, so this only checks the version.")] = None,
     libbpf: Annotated[str, typer.Option(
         "--libbpf", help="The libbpf whose dedup to replay (default 1.7).")] = "1.7",
     names: Annotated[Optional[Path], typer.Option(
@@ -181,38 +190,42 @@ def btf_final(
     elf: Annotated[Optional[Path], typer.Option(
         "--elf", help="Also write a copy of the binary with this BTF as its .BTF section, "
                       "as 'pahole -J' does (the binary itself is never changed).")] = None,
-    debug_file: Annotated[Optional[Path], typer.Option(
-        "--debug-file", help="The separate debug file of a stripped binary.")] = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     no_load: Annotated[bool, typer.Option(
         "--no-load", help="With --for kernel: do not check that the running kernel accepts "
                           "the BTF.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write deduplicated BTF that works: pahole 1.32 + libbpf 1.7's output on any machine,
-    or (--for kernel) BTF the kernel, C, bpftool and old libbpf accept."""
+    or (--for kernel) BTF the kernel, C, bpftool and old libbpf accept. Exit 1 when the
+    running kernel refuses it."""
     cache_writes_at_exit()
     from dwarfdiag.btf.raw import write_btf
-    from dwarfdiag.cli.output import check_output
-    from dwarfdiag.elf import dwarf_source, is_elf
-    from dwarfdiag.findings.schema import to_json
+    from dwarfdiag.cli.output import check_outputs
+    from dwarfdiag.findings.schema import SCHEMA_VERSION, to_json
+    from dwarfdiag.target import Target
     from dwarfdiag.usable.make import make_btf
 
-    inputs = [input] + ([debug_file] if debug_file else [])
-    for path in filter(None, (output, names, elf)):
-        check_output(path, inputs)
-    dwarf = dwarf_source(input, debug_file) if is_elf(input) else None
+    given = target_or_btf(input, debug_file, debug_root)
+    inputs = [given.binary, given.dwarf] if isinstance(given, Target) else [given]
+    check_outputs({"-o": output, "--names": names, "--elf": elf}, inputs)
+    if elf and not isinstance(given, Target):
+        from dwarfdiag.errors import BadInputError
+
+        raise BadInputError(f"--elf copies a binary; {input} is BTF")
     with progress(f"final BTF of {input}") as bar:
-        made = make_btf(input, profile, compat, libbpf, bar.stage, dwarf)
+        made = make_btf(given, profile, compat, libbpf, bar.stage)
     raw = write_btf(made.btf)
     write_output(output, raw, inputs)
     if names and made.names:
-        doc = {"kind": "btf-names", "schema": 1, "btf": str(output),
+        doc = {"kind": "btf-names", "schema": SCHEMA_VERSION, "btf": str(output),
                "names": dict(sorted(made.names.items())), "changes": made.changes}
         write_output(names, to_json(doc), inputs)
     if elf:
         from dwarfdiag.usable.final import elf_with_btf
 
-        elf_with_btf(input, raw, elf)
+        elf_with_btf(given.binary, raw, elf)
     kernel = None
     if profile == "kernel" and not no_load:
         kernel = _kernel_verdict(raw)
@@ -231,7 +244,7 @@ def btf_final(
         if kernel is not None:
             yield f"  running kernel: {kernel}"
 
-    emit(summary, as_json, text=text)
+    emit(summary, as_json, text=text, kind="btf-final")
     keep_until_exit(made)
     if kernel is not None and kernel.startswith("refused"):
         raise typer.Exit(1)
@@ -257,13 +270,14 @@ def _kernel_verdict(raw: bytes) -> str:
 
 @btf_app.command("header")
 def btf_header(
-    input: Annotated[Path, typer.Argument(help="ELF binary with DWARF, or a BTF file.")],
+    input: Annotated[str, typer.Argument(help=TARGET_HELP + " Or a BTF file.",
+                                         metavar="TARGET")],
     output: OutputOpt = None,
     types: Annotated[Optional[list[str]], typer.Option(
         "--type", help="A Go type (main.Account) or its C name; repeat for several. "
                        "Default: every named type.")] = None,
-    debug_file: Annotated[Optional[Path], typer.Option(
-        "--debug-file", help="The separate debug file of a stripped binary.")] = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
 ) -> None:
     """A C header of Go types and what they hold, for clang -target bpf, gcc and bpftrace;
     each struct's size and member offsets asserted against the DWARF."""
@@ -271,15 +285,15 @@ def btf_header(
     import sys
 
     from dwarfdiag.cli.output import check_output
-    from dwarfdiag.elf import dwarf_source, is_elf
+    from dwarfdiag.target import Target
     from dwarfdiag.usable.make import make_header
 
-    inputs = [input] + ([debug_file] if debug_file else [])
+    given = target_or_btf(input, debug_file, debug_root)
+    inputs = [given.binary, given.dwarf] if isinstance(given, Target) else [given]
     if output:
         check_output(output, inputs)
-    dwarf = dwarf_source(input, debug_file) if is_elf(input) else None
     with progress(f"header of {input}") as bar:
-        header = make_header(input, types, bar.stage, dwarf)
+        header = make_header(given, types, bar.stage)
     if output:
         write_output(output, header.text, inputs)
         echo(f"{output}: {header.types} types defined, {header.declared} declared, "

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from dwarfdiag.cli.apps import cache_app
-from dwarfdiag.cli.output import JsonOpt, emit
+from dwarfdiag.cli.options import JsonOpt
+from dwarfdiag.cli.output import emit
 
 
 def _size(n: int) -> str:
@@ -35,7 +36,7 @@ def cache_info(as_json: JsonOpt = False) -> None:
         yield (f"derived data is evicted oldest first past {_size(cache.MAX_DERIVED_BYTES)} "
                f"(DWARFDIAG_CACHE_MAX)")
 
-    emit(doc, as_json, text=text)
+    emit(doc, as_json, text=text, kind="cache-info")
 
 
 @cache_app.command("clean")
@@ -49,4 +50,5 @@ def cache_clean(
 
     removed, freed = cache.clean(everything)
     emit({"files": removed, "bytes": freed}, as_json,
-         text=lambda: [f"removed {removed} files ({_size(freed)}) from {cache.cache_root()}"])
+         text=lambda: [f"removed {removed} files ({_size(freed)}) from {cache.cache_root()}"],
+         kind="cache-clean")

@@ -7,20 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from dwarfdiag.cli.apps import corpus_app
-from dwarfdiag.cli.output import JsonOpt, OutputOpt, check_output, echo, emit, progress
-
-CompilersOpt = Annotated[str, typer.Option(
-    help="Comma-separated compilers: gc (the installed one), gc-VERSION, gc-all, gccgo, "
-         "gccgo-trixie, gccgo-sid.")]
-ProgramsOpt = Annotated[Optional[str], typer.Option(
-    help="Comma-separated corpus program names (default: all).")]
-LevelsOpt = Annotated[Optional[str], typer.Option(help="Corpus levels, e.g. 1-5,9 (default: all).")]
-ProfilesOpt = Annotated[str, typer.Option(
-    help="Comma-separated build profiles: debug (-N -l, as the seed), opt.")]
-
-
-def split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+from dwarfdiag.cli.options import (CompilersOpt, JsonOpt, LevelsOpt, OutputOpt, ProfilesOpt,
+                                   ProgramsOpt, split)
+from dwarfdiag.cli.output import check_output, echo, emit, progress
 
 
 @corpus_app.command("list")
@@ -31,7 +20,7 @@ def corpus_list(as_json: JsonOpt = False) -> None:
     programs = load_catalogue()
     emit([p.as_dict() for p in programs], as_json, text=lambda: (
         f"{p.level:>3}  {p.name:<24} go>={p.min_go:<5} {', '.join(p.features)}"
-        for p in programs))
+        for p in programs), kind="corpus-list")
 
 
 def selected_builds(compilers: str, programs: Optional[str], levels: Optional[str],
@@ -89,7 +78,7 @@ def corpus_build(
             yield (f"{b.level:>3} {b.program:<22} {b.compiler:<13} {b.profile:<5} "
                    f"{b.status:<11} {detail}")
 
-    emit(builds, as_json, text=text)
+    emit(builds, as_json, text=text, kind="builds")
     if not as_json:
         echo(f"manifest: {manifest_path()}", err=True)
     if any(b.status == "failed" for b in builds):

@@ -8,18 +8,30 @@ from typing import Annotated, Optional
 import typer
 
 from dwarfdiag.cli.apps import cache_writes_at_exit, dedup_app, keep_until_exit
-from dwarfdiag.cli.btf import PaholeOpt, ToolchainOpt
-from dwarfdiag.cli.output import (JsonOpt, OutputOpt, check_output, echo, emit, output_stream,
+from dwarfdiag.cli.options import (TARGET_HELP, BaseOpt, DebugFileOpt, DebugRootOpt, JsonOpt,
+                                   LibbpfOpt, OutputOpt, PaholeOpt, ToolchainOpt,
+                                   target_or_btf)
+from dwarfdiag.cli.output import (check_output, check_outputs, echo, emit, output_stream,
                                   progress, write_output)
 from dwarfdiag.dedup.variants import DEFAULT as DEFAULT_LIBBPF
 from dwarfdiag.errors import BadInputError
 
-LibbpfOpt = Annotated[str, typer.Option(
-    "--libbpf", help="Which libbpf btf__dedup to replay: 1.1, 1.5, 1.6, 1.7 or master.")]
-DedupInputArg = Annotated[Path, typer.Argument(
-    help="Raw pre-dedup BTF, or an ELF with DWARF (encoded by dwarfdiag, or captured from "
-         "pahole with --pahole/--toolchain).")]
-BaseOpt = Annotated[Optional[Path], typer.Option(help="Base BTF: INPUT is split BTF on top of it.")]
+DedupInputArg = Annotated[str, typer.Argument(
+    help="Raw pre-dedup BTF, or a TARGET: its DWARF encoded by dwarfdiag, or pahole's BTF "
+         "of it captured with --pahole/--toolchain. " + TARGET_HELP, metavar="INPUT")]
+
+
+def _dedup_input(input: str, base, pahole, toolchain, debug_file, debug_root, bar):
+    """The input resolved (a target or a BTF file), its files (never written over),
+    and what ``load`` gives the replay."""
+    from dwarfdiag.analysis import load_dedup_input
+    from dwarfdiag.target import Target
+
+    given = target_or_btf(input, debug_file, debug_root, progress=bar.stage)
+    files = [given.binary, given.dwarf] if isinstance(given, Target) else [given]
+    files += [base] if base else []
+    return given, files, lambda: load_dedup_input(given, base, pahole, toolchain,
+                                                   progress=bar.advance)
 
 
 @dedup_app.command("libbpf")
@@ -71,24 +83,25 @@ def dedup_libbpf(
     verdict = (f"dedup ok: {types_in} -> {types_out} types" if result.ok
                else f"btf__dedup failed: {result.error_name} ({result.stage})")
     emit(report, as_json, text=lambda: [f"libbpf {result.libbpf_version}: {verdict}",
-                                        *(f"  {line}" for line in result.log)])
+                                        *(f"  {line}" for line in result.log)],
+         kind="dedup-libbpf")
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _focus_ids(btf, focus: str | None, source: Path) -> list[int] | None:
+def _focus_ids(btf, focus: str | None, named: str) -> list[int] | None:
     from dwarfdiag.errors import NotFoundError
 
     if focus is None:
         return None
     if focus.isdigit():
         if not btf.start_id <= int(focus) < btf.type_cnt:
-            raise NotFoundError(f"--focus {focus}: {source} has type ids {btf.start_id} to "
+            raise NotFoundError(f"--focus {focus}: {named} has type ids {btf.start_id} to "
                                 f"{btf.type_cnt - 1}")
         return [int(focus)]
     ids = btf.find_by_name(focus)
     if not ids:
-        raise NotFoundError(f"--focus: no type named {focus!r} in {source}")
+        raise NotFoundError(f"--focus: no type named {focus!r} in {named}")
     return ids
 
 
@@ -105,25 +118,26 @@ def dedup_trace(
         "--dedup-output", help="Write the deduplicated BTF here on success.")] = None,
     pahole: PaholeOpt = None,
     toolchain: ToolchainOpt = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
 ) -> None:
-    """Replay btf__dedup step by step and stream every decision as JSON lines."""
+    """Replay btf__dedup step by step and stream every decision as JSON lines
+    (exit 1 if it fails)."""
     cache_writes_at_exit()
     import sys
     from contextlib import nullcontext
 
-    from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.dedup.driver import replay
     from dwarfdiag.dedup.trace import JsonlTracer
     from dwarfdiag.dedup.variants import variant
     from dwarfdiag.findings.explain import errno_name
 
     v = variant(libbpf)
-    inputs = [input] + ([base] if base else [])
-    for path in (output, dedup_output):
-        if path:
-            check_output(path, inputs)
     with progress(f"reading {input}") as bar:
-        inp = load_dedup_input(input, base, pahole, toolchain, progress=bar.advance)
+        given, inputs, load = _dedup_input(input, base, pahole, toolchain, debug_file,
+                                            debug_root, bar)
+        check_outputs({"-o": output, "--dedup-output": dedup_output}, inputs)
+        inp = load()
     focus_ids = _focus_ids(inp.btf, focus, input)
     with (output_stream(output, inputs) if output else nullcontext(sys.stdout)) as sink:
         tracer = JsonlTracer(sink, focus_ids)
@@ -134,7 +148,7 @@ def dedup_trace(
     verdict = (f"dedup ok: {len(inp.btf.types)} -> {len(result.kept)} types" if result.ok
                else f"dedup failed: {errno_name(result.error)} in {result.phase} at "
                     f"[{result.type_id}]")
-    echo(f"libbpf {v.name} replay ({inp.source}): {verdict}; {tracer.count} events"
+    echo(f"libbpf {v.name} replay ({inp.producer}): {verdict}; {tracer.count} events"
          + (f" in {output}" if output else ""), err=True)
     if not result.ok:
         raise typer.Exit(1)
@@ -147,22 +161,24 @@ def dedup_explain(
     base: BaseOpt = None,
     pahole: PaholeOpt = None,
     toolchain: ToolchainOpt = None,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
     """Say why btf__dedup fails (type, cycle, DIEs, root cause) or what it merged,
     and predict pahole's verdict for every libbpf version (exit 1 if it fails)."""
     cache_writes_at_exit()
-    from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.dedup.explain import explain
     from dwarfdiag.dedup.variants import variant
 
     v = variant(libbpf)
-    inputs = [input] + ([base] if base else [])
-    if output:
-        check_output(output, inputs)
     with progress(f"reading {input}") as bar:
-        inp = load_dedup_input(input, base, pahole, toolchain, progress=bar.advance)
+        given, inputs, load = _dedup_input(input, base, pahole, toolchain, debug_file,
+                                            debug_root, bar)
+        if output:
+            check_output(output, inputs)
+        inp = load()
         result = explain(inp, v, progress=bar.stage)
     emit(result, as_json, output, inputs=inputs)
     keep_until_exit(inp)

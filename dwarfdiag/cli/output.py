@@ -24,10 +24,9 @@ import re
 import stat
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator
 
 import typer
 
@@ -35,11 +34,6 @@ from dwarfdiag.cache import atomic_write
 from dwarfdiag.errors import BadInputError
 from dwarfdiag.progress import Reporter, progress  # noqa: F401 - the commands' one import
 from dwarfdiag.textsafe import printable
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of text.")]
-OutputOpt = Annotated[Optional[Path], typer.Option(
-    "-o", "--output", help="Write the output to this file instead of stdout.")]
-OutDirOpt = Annotated[Path, typer.Option("--out-dir", help="Directory to write into.")]
 
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")
 
@@ -76,6 +70,21 @@ def check_output(path: Path, inputs: Iterable[Path] = ()) -> Path:
     if not os.access(parent, os.W_OK):
         raise BadInputError(f"{path}: directory {parent} is not writable")
     return path
+
+
+def check_outputs(outputs: dict[str, Path | None], inputs: Iterable[Path] = ()) -> None:
+    """:func:`check_output` for each of a command's outputs (by option), and no two of
+    them one file: one product would overwrite the other."""
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        check_output(path, inputs)
+        where = os.path.realpath(path)
+        if where in seen:
+            raise BadInputError(f"{path}: both {seen[where]} and {option} would write it; "
+                                f"give each output its own path")
+        seen[where] = option
 
 
 def check_out_dir(path: Path, inputs: Iterable[Path] = ()) -> Path:
@@ -154,16 +163,20 @@ def echo(line: str = "", err: bool = False) -> None:
 
 def emit(result: Any, as_json: bool, output: Path | None = None,
          text: Callable[[], Iterable[str]] | None = None,
-         inputs: Iterable[Path] = ()) -> None:
+         inputs: Iterable[Path] = (), kind: str | None = None) -> None:
     """Print (or write to ``output``) ``result`` as JSON or as text lines.
 
-    ``text`` gives the lines; by default ``result.lines()``.
+    ``text`` gives the lines; by default ``result.lines()``. In JSON every result is
+    a document with ``kind`` and ``schema`` first: a findings document names itself,
+    anything else is named ``kind`` (a list goes under ``items``).
     """
     if as_json:
-        from dwarfdiag.findings.schema import json_chunks  # here: findings cost 40 ms
+        from dwarfdiag.findings.schema import json_chunks, labelled  # here: only for JSON
+
+        document = labelled(result, kind)
 
         def rendered(write: Callable[[str], object]) -> None:
-            json_chunks(result, write)  # written piece by piece as made, never joined
+            json_chunks(document, write)  # written piece by piece as made, never joined
     else:
         lines = text() if text is not None else result.lines()
         whole = "".join(printable(line) + "\n" for line in lines)
@@ -177,6 +190,3 @@ def emit(result: Any, as_json: bool, output: Path | None = None,
         write_output(output, rendered, inputs)
         echo(f"wrote {output}", err=True)
 
-
-def seconds_since(start: float) -> str:
-    return f"{time.perf_counter() - start:.1f} s"

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from dwarfdiag.cli.apps import toolchains_app
-from dwarfdiag.cli.output import JsonOpt, echo, emit
+from dwarfdiag.cli.options import JsonOpt
+from dwarfdiag.cli.output import echo, emit
 
 
 @toolchains_app.command("list")
@@ -38,7 +39,7 @@ def toolchains_list(as_json: JsonOpt = False) -> None:
                 yield (f"{name:<9} not installed ({spec.summary if spec else 'pahole on PATH'}); "
                        f"{hint}")
 
-    emit(doc, as_json, text=text)
+    emit(doc, as_json, text=text, kind="toolchains")
 
 
 @toolchains_app.command("install")
@@ -80,4 +81,4 @@ def toolchains_which(
         raise BadInputError(f"toolchains which takes one name (bookworm, trixie, sid or "
                             f"system), got {name!r}")
     tc = suites.require(names[0])
-    emit(tc.record(), as_json, text=lambda: [shlex.join(tc.pahole_argv())])
+    emit(tc.record(), as_json, text=lambda: [shlex.join(tc.pahole_argv())], kind="toolchain")

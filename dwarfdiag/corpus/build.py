@@ -124,25 +124,12 @@ def _read_record(record: Path) -> Build | None:
     return read_record(Build, record)
 
 
-def _build_ids(binary: Path) -> dict[str, str]:
-    from dwarfdiag.elf import build_ids
-
-    ids = build_ids(binary)
-    # every manifest entry gets a content key, even without a GNU build-id
-    # (gc's internal linker writes only its own Go build ID)
-    h = hashlib.sha256()
-    with open(binary, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    ids["sha256"] = h.hexdigest()
-    return ids
-
-
 def describe_binary(binary: Path) -> dict:
     """A built binary's ids, DWARF statistics and size, for its Build record."""
-    from dwarfdiag.dwarf.stats import dwarf_stats
+    from dwarfdiag.target import of_file
 
-    return {"build_ids": _build_ids(binary), "dwarf": dwarf_stats(binary),
+    target = of_file(binary)
+    return {"build_ids": target.build_ids, "dwarf": target.dwarf_stats,
             "size": binary.stat().st_size}
 
 

@@ -12,13 +12,30 @@ from the compiler's own GOROOT.
 from __future__ import annotations
 
 import hashlib
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from dwarfdiag.errors import BadInputError, NotFoundError
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
+CORPUS_ENV = "DWARFDIAG_CORPUS"
+# a checkout's own corpus/; a wheel carries a copy as the package dwarfdiag.corpus_files
+_CHECKOUT = Path(__file__).resolve().parents[2] / "corpus"
+
+
+def corpus_dir() -> Path:
+    """Where the corpus (and ``external.toml``) is: ``$DWARFDIAG_CORPUS``, else the
+    checkout's ``corpus/``, else the copy installed with the package."""
+    if os.environ.get(CORPUS_ENV):
+        return Path(os.environ[CORPUS_ENV])
+    if (_CHECKOUT / "external.toml").is_file():
+        return _CHECKOUT
+    from importlib.util import find_spec
+
+    spec = find_spec("dwarfdiag.corpus_files")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else _CHECKOUT
 
 
 @dataclass(frozen=True)
@@ -77,12 +94,13 @@ def load_program(directory: Path) -> Program:
         raise BadInputError(f"{meta_path}: bad corpus metadata: {e}") from e
 
 
-def load_catalogue(corpus_dir: Path = CORPUS_DIR) -> list[Program]:
+def load_catalogue(directory: Path | None = None) -> list[Program]:
     """All programs, simplest first."""
-    if not corpus_dir.is_dir():
-        raise NotFoundError(f"corpus directory {corpus_dir} not found; run dwarfdiag "
-                            f"from a checkout of the repository")
-    programs = [load_program(d) for d in corpus_dir.iterdir() if (d / "meta.toml").exists()]
+    directory = directory or corpus_dir()
+    if not directory.is_dir():
+        raise NotFoundError(f"corpus directory {directory} not found; set {CORPUS_ENV} to "
+                            f"a checkout's corpus/ or reinstall dwarfdiag")
+    programs = [load_program(d) for d in directory.iterdir() if (d / "meta.toml").exists()]
     return sorted(programs, key=lambda p: (p.level, p.name))
 
 

@@ -51,8 +51,8 @@ def run_cell(b: Build, tc: Toolchain) -> Cell:
     if b.status != "built":
         return Cell(*where, outcome="unsupported" if b.status == "unsupported" else "build-failed",
                     note=b.message.splitlines()[0] if b.message else "")
-    assert b.binary is not None
-    run = encode_detached(tc.pahole_argv(), Path(b.binary))
+    assert b.dwarf_file is not None
+    run = encode_detached(tc.pahole_argv(), Path(b.dwarf_file))  # pahole reads the DWARF
     return Cell(*where, outcome="encodes" if run.encoded else "fails", binary=b.binary,
                 returncode=run.returncode, error_lines=list(run.error_lines),
                 not_handled=run.not_handled, wall_seconds=round(run.wall_seconds, 3),

@@ -162,7 +162,7 @@ def explain(inp: DedupInput, variant: Variant, predict: bool = True,
     predictions = [Prediction(v.name, v.follows, v.verified_against,
                               *outcomes[_behaviour(v, btf)])
                    for v in VARIANTS.values() if predict]
-    return Explanation(inp.source, variant.name, len(btf.types),
+    return Explanation(inp.producer, variant.name, len(btf.types),
                        len(result.kept) if result.ok else None, first, hidden or [],
                        dict(merges), largest, predictions, result.seconds, inp.binary)
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the check (difflib, its findings) is imported only where on
 class DedupInput:
     btf: Btf
     raw: bytes
-    source: str  # what produced the BTF: "raw file", "dwarfdiag encoder", a pahole label
+    producer: str  # what produced the BTF: "raw file", "dwarfdiag encoder", a pahole label
     provenance: dict[int, dict] = field(default_factory=dict)  # BTF id -> DIE provenance
     check: CheckReport | None = None  # when the BTF is pahole's: its check against the DWARF
     base: Btf | None = None

@@ -32,6 +32,7 @@ from dwarfdiag.findings.diff import (AbsentCycleType, DiffItem, DiffPattern, Dif
                                      SideSummary, TypeDiff)
 from dwarfdiag.fork import OnSecondCore, second_core
 from dwarfdiag.heap import bulk_build
+from dwarfdiag.target import Target
 
 IGNORED_ATTRS = {At.name, At.type, At.sibling, At.location, At.low_pc}
 # plain ints for the identity walk's hot loop (an IntEnum member costs a lookup each)
@@ -42,20 +43,24 @@ MAX_EXAMPLES = 3
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
 
-def load_side(path, progress=None, other: TypeGraph | None = None) -> TypeGraph:
-    """One side of a diff: the binary's TypeGraph without what lies inside its
+def load_side(target: Target, progress=None, other: TypeGraph | None = None) -> TypeGraph:
+    """One side of a diff: the target's TypeGraph without what lies inside its
     functions (the diff compares types and function names only): read without
     decoding them, so that the first side takes half the memory while the second is
     read, and cached so (a later whole load reads the DWARF again). ``other``, the
-    side loaded already, is shared when ``path`` has the same bytes (its cache entry
-    may still wait to be written: the script writes it as it leaves)."""
+    side loaded already, is shared when the DWARF has the same bytes (its cache entry
+    may still wait to be written: the script writes it as it leaves). The side is
+    named by the target's binary, wherever its DWARF is."""
     import dataclasses
 
     from dwarfdiag.dwarf.loader import content_key, load_typegraph
 
-    if other is not None and other.key and content_key(path) == other.key:
-        return dataclasses.replace(other, source=str(path))
-    return load_typegraph(path, progress=progress, function_bodies=False)
+    if other is not None and other.key and content_key(target.dwarf) == other.key:
+        return dataclasses.replace(other, source=str(target.binary))
+    graph = load_typegraph(target.dwarf, progress=progress, function_bodies=False)
+    if target.stripped:
+        graph = dataclasses.replace(graph, source=str(target.binary))
+    return graph
 
 
 # --- matching ----------------------------------------------------------------------

@@ -46,7 +46,7 @@ def load_typegraph(path: Path, use_cache: bool = True, progress: Progress | None
     (:class:`~dwarfdiag.dwarf.typegraph.FunctionBodies`: never decoded when read, and
     cached so), but with ``encoder_bodies``, the bodies of the functions pahole may
     encode all the same: what the encoder needs, and in a gc binary a tenth of the
-    bodies (kubeadm's one-core read 1.9 -> 1.3 s). ``store=False``: a graph
+    bodies. ``store=False``: a graph
     read here is left for the caller to cache with :func:`put_in_cache` (the
     encoder's caller makes it background work). ``one_core``:
     a read stays in this process (another one, pahole, has the second core)."""
@@ -324,7 +324,7 @@ def read_units_on_two_cores(sections: ElfSections, units: list[UnitHeader],
         consume(read_units(sections, mine, progress,
                            scale=total / max(1, sum(u.end - u.offset for u in mine)), **bodies))
         result = meanwhile()
-        # this process is done with the inflated sections (40 MB of kubeadm's): gone
+        # this process is done with the inflated sections (the largest it holds): gone
         # before the child's part arrives, inflated again only if it is lost (from
         # a regular file; what came through a pipe stays)
         again = Path(sections.path).is_file()

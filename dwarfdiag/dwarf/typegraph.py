@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag, tag_name
+from dwarfdiag.dwarf.producers import GO_FAMILIES, compiler_of
 
 
 # Plain ints for the two attributes every analysis reads millions of times:
@@ -58,12 +59,9 @@ class CompileUnit:
 
     @cached_property
     def compiler(self) -> str:  # cached: asked once per DIE by name matching
-        p = self.producer
-        if p.startswith("Go cmd/compile"):
-            return "gc"
-        if p.startswith("GNU Go"):
-            return "gccgo"
-        return "c"
+        """gc, gccgo, or c for every other compiler (its types are C's to BTF)."""
+        family, _ = compiler_of(self.producer)
+        return family if family in GO_FAMILIES else "c"
 
 
 @dataclass
@@ -199,8 +197,8 @@ class TypeGraph:
     # --- serialisation for the cache ---------------------------------------
     # The cache stores the graph as a sequence of plain-data pieces, one marshal
     # blob each: a header, then the DIEs in runs of about CHUNK_DIES. Writing it
-    # piece by piece never holds a second copy of the whole graph (a 60 MB blob
-    # and marshal's table of every object, 200 MB on kubeadm).
+    # piece by piece never holds a second copy of the whole graph (one blob, and
+    # marshal's table of every object in it).
     CHUNK_DIES = 32768
 
     def header_data(self) -> dict:

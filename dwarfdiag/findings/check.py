@@ -101,6 +101,15 @@ class CheckSummary(Document):
     verdict: list[str]
     error: str = ""  # set instead of everything else when the check could not run
 
+    JSON_EXTRA: ClassVar[tuple[str, ...]] = ("passes",)
+
+    @property
+    def passes(self) -> bool:
+        """pahole's BTF is faithful to the DWARF and its dedup did not fail (the
+        check's exit code: 0 when it passes, 1 when not)."""
+        return (not self.error and self.inconsistency_count == 0
+                and not self.encoder_made_cycles and (self.dedup_ret or 0) == 0)
+
     def lines(self, patterns: int = 10) -> list[str]:
         out = list(self.verdict)
         for p in self.patterns[:patterns]:

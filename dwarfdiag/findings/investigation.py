@@ -26,7 +26,7 @@ class CellDiagnosis:
     hidden: list[Failure] = field(default_factory=list)  # further independent failures
     hidden_count: int = 0  # all of them, also those not kept in ``hidden``
     trace: list[Any] = field(default_factory=list)  # replay events before the failure
-    check: CheckSummary | None = None  # pahole's own BTF checked, where the replay encodes
+    check: CheckSummary | None = None  # pahole's own BTF checked, in every failing cell
 
 
 @dataclass

@@ -57,7 +57,7 @@ class Build:
     profile: str  # "debug" or "opt"
     flags: tuple[str, ...]
     status: str  # "built", "unsupported", "failed"
-    binary: str | None = None  # None unless built
+    binary: str | None = None  # the program's binary; None unless built
     message: str = ""
     source_hash: str = ""
     build_ids: dict[str, str] = field(default_factory=dict)
@@ -65,10 +65,15 @@ class Build:
     size: int | None = None
     seconds: float | None = None
     module: str | None = None  # PACKAGE@VERSION of a real program built from the module proxy
-    source: str | None = None  # the binary the user named, when its DWARF is in a separate file
+    debug_file: str | None = None  # where its DWARF is, when not in the binary itself
     # import path -> "DIRECTORY<TAB>how to show it", where go list found each package
     # of a module target (the report's source links)
     packages: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dwarf_file(self) -> str | None:
+        """The file to read the DWARF from (what pahole reads)."""
+        return self.debug_file or self.binary
 
 
 @dataclass

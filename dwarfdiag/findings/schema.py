@@ -33,7 +33,7 @@ from typing import Any, Callable, ClassVar
 
 from dwarfdiag.errors import BadInputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_DEPTH = 64  # no document nests deeper; a deeper one is hostile or broken
 MAX_DOCUMENT_BYTES = 512 << 20
 JSON_RECURSION_LIMIT = 1000
@@ -93,6 +93,21 @@ def to_data(obj: Any) -> Any:
     return obj
 
 
+def labelled(result: Any, kind: str | None) -> Any:
+    """A command's result as a document: a findings document as it is (it names
+    itself); anything else with ``kind`` and ``schema`` first, a list under ``items``."""
+    shape = _shape(type(result))
+    if shape is not None and shape[0]:
+        return result
+    if kind is None:
+        raise TypeError(f"a {type(result).__name__} result needs a document kind")
+    data = to_data(result)
+    if isinstance(data, dict):
+        return {"kind": kind, "schema": SCHEMA_VERSION,
+                **{k: v for k, v in data.items() if k not in ("kind", "schema")}}
+    return {"kind": kind, "schema": SCHEMA_VERSION, "items": data}
+
+
 def to_json(obj: Any) -> str:
     """The one JSON spelling every command writes: two-space indent, a final newline;
     byte for byte what ``json.dumps(to_data(obj), indent=2, ensure_ascii=True)`` gives
@@ -103,15 +118,16 @@ def to_json(obj: Any) -> str:
 
 def json_chunks(obj: Any, sink: Callable[[str], object] | None = None) -> list[str]:
     """:func:`to_json` in pieces of a few thousand tokens each, handed to ``sink``
-    (a file's ``write``) as they are made, or else returned: a 19 MB document
-    (kubeadm's diff) is then never whole in memory, as a string or as bytes."""
+    (a file's ``write``) as they are made, or else returned: a big document (a
+    diff of two big binaries) is then never whole in memory, as a string or as
+    bytes."""
     chunks: list[str] = []
     give = sink or chunks.append
     pieces: list[str] = []
 
     def put(piece: str) -> None:
-        # joined every few thousand pieces: a list of every small string of a 10 MB
-        # document would hold 50 MB of them at once
+        # joined every few thousand pieces: a list of every small string of a big
+        # document would take several times its size at once
         pieces.append(piece)
         if len(pieces) >= 4096:
             give("".join(pieces))

@@ -16,6 +16,7 @@ from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
 from dwarfdiag.probe import abi
 from dwarfdiag.dwarf.locations import entry_location
 from dwarfdiag.probe.prologue import disassemble
+from dwarfdiag.target import Target
 
 SUPPORTED = "x86-64 (amd64)"
 BPF_REGS = {"rax": "ax", "rbx": "bx", "rcx": "cx", "rdx": "dx", "rdi": "di", "rsi": "si",
@@ -115,10 +116,6 @@ class ProbeReport:
         return out
 
 
-def _c_ident(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name) or "arg"
-
-
 def origin(g: TypeGraph, die: Die) -> Die:
     """The abstract DIE a concrete one points at (gc's out-of-line copies of
     inlinable functions keep their name, type and parameters there)."""
@@ -146,18 +143,20 @@ def find_function(g: TypeGraph, image: ElfFile, symbol: str) -> Die:
     raise NotFoundError(f"no function {symbol!r} with code in {image.path}{hint}")
 
 
-def probe(binary: Path, symbol: str) -> ProbeReport:
-    binary = Path(binary).resolve()  # uprobes and bpftrace want the absolute path
+def probe(target: Target, symbol: str) -> ProbeReport:
+    binary = target.binary.resolve()  # uprobes and bpftrace want the absolute path
     image = ElfFile(binary)
     if image.machine != EM_X86_64:
         raise UnsupportedError(f"{binary} is for {image.arch}; dwarfdiag probe supports "
                                f"{SUPPORTED} only")
-    symbols = image.symbols(".symtab")
+    # a stripped binary's symbols stay in its debug file (objcopy --only-keep-debug)
+    symbols = image.symbols(".symtab") or (
+        ElfFile(target.dwarf).symbols(".symtab") if target.stripped else [])
     if not symbols:
         raise BadInputError(f"{binary} has no symbol table (.symtab): it was stripped; "
                             f"rebuild without -ldflags=-s (gc) or strip, or probe the "
                             f"unstripped binary")
-    g = load_typegraph(binary)
+    g = load_typegraph(target.dwarf)
     die = find_function(g, image, symbol)
     unit = g.unit(die)
     compiler = "gccgo" if unit.compiler == "gccgo" else "gc"
@@ -203,7 +202,7 @@ def probe(binary: Path, symbol: str) -> ProbeReport:
                        warnings, sites, note, returns)
 
 
-def probe_kit(report: ProbeReport, progress=None):
+def probe_kit(target: Target, report: ProbeReport, progress=None):
     """The bpftrace script, libbpf program, loader and header for ``report``
     (:mod:`dwarfdiag.probe.snippets`)."""
     from dwarfdiag.probe.snippets import generate
@@ -211,7 +210,7 @@ def probe_kit(report: ProbeReport, progress=None):
     from dwarfdiag.usable.make import make_btf
 
     binary = Path(report.binary)
-    made = make_btf(binary, "kernel", "1.1", progress=progress, function_bodies=True)
+    made = make_btf(target, "kernel", "1.1", progress=progress, function_bodies=True)
     g = made.graph  # the probed function's parameters with it
     die = find_function(g, ElfFile(binary), report.symbol)
     pointees: dict[str, str] = {}  # parameter -> the Go name of the struct it points to

@@ -20,7 +20,7 @@ from dwarfdiag.findings.investigation import BisectEntry, CellDiagnosis, Finding
 from dwarfdiag.findings.matrix import ToolchainRecord, ToolRecord
 from dwarfdiag.report.cycle import Drawing, draw_chain
 from dwarfdiag.report.sentences import Step, steps_of
-from dwarfdiag.report.verdict import OWN_BTF, Cause, anchor_of, cause_of, verdict
+from dwarfdiag.report.verdict import OWN_BTF_WHY, Cause, anchor_of, causes_of, verdict
 
 
 @dataclass
@@ -105,13 +105,27 @@ class ToolchainSummary:
 
 
 @dataclass
+class BisectSetView:
+    number: int
+    errno: str
+    cycle: list[str]  # the failing chain, each type as "KIND name"
+    packages: list[str]  # the Go packages the set's types are in
+    breakers: list[str]  # the types whose removal alone makes the set pass
+    verified: bool
+    duplicate_of: int | None  # the number of the set with the same types
+    reproducer: object | None  # its Reproducer, or None
+
+
+@dataclass
 class BisectView:
     program: str
     compiler: str
     toolchain: str
     lines: list[str]
-    report: object  # the BisectReport, for its reproducers
+    report: object  # the BisectReport
     names: str
+    summary: str = ""  # the search in one sentence
+    sets: list[BisectSetView] = field(default_factory=list)
 
 
 @dataclass
@@ -140,7 +154,9 @@ class ReportView:
     parity: list = field(default_factory=list)  # ParityReport
     explanations: list = field(default_factory=list)  # Explanation documents
     any_failure: bool = False
-    own_btf: str = OWN_BTF
+    own_btf: str = ""  # the command that makes working BTF of a failing binary here
+    own_btf_why: str = OWN_BTF_WHY
+    culprits: list[str] = field(default_factory=list)  # what the failures come down to
     failing_cells: int = 0
     cells: int = 0
 
@@ -215,7 +231,8 @@ def build_view(findings: Findings) -> ReportView:
             if c.outcome == "fails" and dc is not None and (dc.failure or dc.check):
                 link = failure_anchor(program, compiler, profile, t.name)
                 view = _failure_view(link, program, compiler, profile, t.name, dc)
-                failures_of.setdefault(cause_of(dc), []).append(view)
+                for title, _ in causes_of(dc):  # under each of its causes
+                    failures_of.setdefault(title, []).append(view)
                 names.update(view.names.split())
             if c.outcome == "fails":
                 names.add(t.name.lower())
@@ -254,12 +271,39 @@ def build_view(findings: Findings) -> ReportView:
         command=findings.command, seconds=findings.seconds, toc=toc,
         commands=findings.commands, parity=findings.parity,
         explanations=findings.explanations, any_failure=any_failure,
-        failing_cells=v.failing, cells=v.cells)
+        own_btf=v.command,
+        culprits=v.culprits, failing_cells=v.failing, cells=v.cells)
 
 
 def _bisect_view(b: BisectEntry) -> BisectView:
+    from dwarfdiag.findings.explain import errno_name
+
+    report = b.report
     names = {b.program.lower(), b.compiler.lower(), b.toolchain.lower()}
-    names |= {t.name.lower() for t in b.report.types.values() if t.name}
-    names |= {(t.provenance.package or "").lower() for t in b.report.types.values()}
-    return BisectView(b.program, b.compiler, b.toolchain, b.report.lines(), b.report,
-                      " ".join(sorted(n for n in names if n)))
+    names |= {t.name.lower() for t in report.types.values() if t.name}
+    names |= {(t.provenance.package or "").lower() for t in report.types.values()}
+    search = report.search
+
+    def shown(type_id: int) -> str:
+        t = report.types.get(type_id)
+        return f"{t.kind} {t.name or '(anon)'}" if t else f"[{type_id}]"
+
+    repros = report.reproducers + [None] * (len(search.sets) - len(report.reproducers))
+    sets = []
+    for n, (found, repro) in enumerate(zip(search.sets, repros), 1):
+        ids = found.cycle or found.seeds
+        packages = sorted({report.types[i].provenance.package for i in ids
+                           if i in report.types and report.types[i].provenance.package})
+        sets.append(BisectSetView(
+            n, errno_name(found.errno), [shown(i) for i in found.cycle or found.seeds],
+            packages, [shown(i) for i in found.breakers], found.verified,
+            found.duplicate_of + 1 if found.duplicate_of is not None else None, repro))
+    if search.stopped == "nothing-to-bisect":
+        summary = f"{search.full_types} types: nothing to bisect, dedup succeeds ({search.oracle})"
+    else:
+        summary = (f"{search.full_types} types, {errno_name(search.full_errno)} under "
+                   f"{search.oracle}: {len(search.independent)} independent minimal failing "
+                   f"set(s) in {search.calls} oracle calls ({search.seconds} s; stopped: "
+                   f"{search.stopped})")
+    return BisectView(b.program, b.compiler, b.toolchain, report.lines(), report,
+                      " ".join(sorted(n for n in names if n)), summary, sets)

@@ -19,6 +19,7 @@ from dwarfdiag.findings.bisect import BisectReport
 from dwarfdiag.findings.diff import DiffResult
 from dwarfdiag.findings.explain import Explanation
 from dwarfdiag.findings.investigation import BisectEntry, Findings
+from dwarfdiag.findings.matrix import MatrixRecord
 from dwarfdiag.findings.schema import to_json
 from dwarfdiag.report.model import build_view
 
@@ -48,22 +49,19 @@ def merge_inputs(documents: list[tuple[str, object]]) -> Findings:
     """One findings document from saved results, each already checked against its
     schema: investigations' findings.json, ``dwarfdiag bisect`` reports, ``dwarfdiag
     diff --json`` and ``dwarfdiag dedup explain --json`` output. Nothing is recomputed:
-    each result is placed where the report shows it."""
+    each result is placed where the report shows it, and every field of every
+    findings document is kept (lists joined, matrices joined, the first title,
+    time and command kept)."""
     from dwarfdiag.errors import BadInputError
 
     if len(documents) == 1 and isinstance(documents[0][1], Findings):
         return documents[0][1]
     merged = Findings("dwarfdiag report", __version__)
+    first = True
     for source, doc in documents:
         if isinstance(doc, Findings):
-            merged.title = doc.title if merged.matrix is None else merged.title
-            merged.matrix = merged.matrix or doc.matrix
-            merged.tools = merged.tools or doc.tools
-            merged.commands.extend(doc.commands)
-            merged.diagnosis.extend(doc.diagnosis)
-            merged.diffs.extend(doc.diffs)
-            merged.bisects.extend(doc.bisects)
-            merged.explanations.extend(doc.explanations)
+            _merge_findings(merged, doc, first)
+            first = False
         elif isinstance(doc, BisectReport):
             merged.bisects.append(BisectEntry(doc.target, "", doc.search.oracle, doc))
         elif isinstance(doc, DiffResult):
@@ -74,3 +72,28 @@ def merge_inputs(documents: list[tuple[str, object]]) -> Findings:
             raise BadInputError(f"{source}: a {type(doc).KIND} document cannot go into a "
                                 f"report; give findings, bisect, diff or explain documents")
     return merged
+
+
+def _merge_findings(merged: Findings, doc: Findings, first: bool) -> None:
+    import dataclasses
+
+    for f in dataclasses.fields(Findings):
+        mine, theirs = getattr(merged, f.name), getattr(doc, f.name)
+        if f.name == "matrix":
+            merged.matrix = _merge_matrices(mine, theirs)
+        elif isinstance(mine, list):
+            mine.extend(x for x in theirs if x not in mine)
+        elif f.name == "seconds":
+            merged.seconds = round(mine + theirs, 1)
+        elif first:  # title, version, time, command: the first document's
+            setattr(merged, f.name, theirs)
+
+
+def _merge_matrices(a: MatrixRecord | None, b: MatrixRecord | None) -> MatrixRecord | None:
+    if a is None or b is None:
+        return a or b
+    known = {t.name for t in a.toolchains}
+    return MatrixRecord(round(a.seconds + b.seconds, 1),
+                        a.toolchains + [t for t in b.toolchains if t.name not in known],
+                        a.builds + [x for x in b.builds if x not in a.builds],
+                        a.cells + [c for c in b.cells if c not in a.cells])

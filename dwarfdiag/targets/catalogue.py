@@ -15,10 +15,8 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from dwarfdiag.corpus.catalogue import CORPUS_DIR
+from dwarfdiag.corpus.catalogue import corpus_dir
 from dwarfdiag.errors import BadInputError
-
-EXTERNAL = CORPUS_DIR / "external.toml"
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ def _read(path: Path) -> dict:
 def load_named() -> dict[str, NamedTarget]:
     """corpus/external.toml, with the user's targets.toml on top."""
     merged: dict[str, dict] = {}
-    for source in (EXTERNAL, user_config()):
+    for source in (corpus_dir() / "external.toml", user_config()):
         for name, entry in _read(source).items():
             merged.setdefault(name, {}).update(entry)
     known = {f.name for f in fields(NamedTarget)}

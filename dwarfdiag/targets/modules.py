@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from dwarfdiag.cache import atomic_write, cache_dir
-from dwarfdiag.errors import BadInputError, ToolchainError
+from dwarfdiag.errors import ToolchainError
 from dwarfdiag.findings.matrix import Build
 from dwarfdiag.findings.schema import read_record, to_json
 from dwarfdiag.toolchains.go import Compiler
@@ -202,18 +202,10 @@ def _package_dirs(go: str, tags: list[str], package: str, work: Path,
 def with_actual_compiler(build: Build) -> Build:
     """The record with the compiler version the binary itself names (go may have
     switched toolchains under GOTOOLCHAIN=auto)."""
-    producers = build.dwarf.producers if build.dwarf else []
-    for p in producers:
-        m = re.search(r"go(\d+\.\d+(?:\.\d+)?)", p)
-        if p.startswith("Go cmd/compile") and m:
-            return replace(build, compiler=f"gc-{m[1]}", compiler_version=m[1])
+    from dwarfdiag.dwarf.producers import main_compiler
+
+    family, version = main_compiler(build.dwarf.producers if build.dwarf else [])
+    if family == "gc" and version:
+        return replace(build, compiler=f"gc-{version}", compiler_version=version)
     return build
-
-
-def check_spec(text: str) -> ModuleTarget:
-    target = parse(text)
-    if target is None:
-        raise BadInputError(f"{text!r} is not MODULE/PATH@VERSION (for example "
-                            f"k8s.io/kubernetes/cmd/kubeadm@v1.37.2)")
-    return target
 

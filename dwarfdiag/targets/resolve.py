@@ -1,77 +1,44 @@
-"""What a TARGET on the command line means, and the binary (and DWARF) behind it.
+"""What a TARGET on the command line means: one :class:`~dwarfdiag.target.Target`.
 
 In order:
 
-* an existing file: any Go binary, gc or gccgo; when it is stripped, its
-  DWARF is found in a separate debug file (``.gnu_debuglink``, the build-id
-  path under ``/usr/lib/debug``) or given with ``--debug-file``;
+* an existing file: any ELF binary (gc, gccgo, C); when it is stripped, its
+  DWARF is found in a separate debug file (``--debug-file``, the GNU build-id
+  under ``--debug-root``/``$DWARFDIAG_DEBUG_ROOT``/``/usr/lib/debug``,
+  ``.gnu_debuglink``);
 * ``MODULE/PATH/cmd/x@vX.Y.Z``: built from the module proxy
   (:mod:`dwarfdiag.targets.modules`);
 * a name from ``corpus/external.toml`` (kubeadm, kubectl, helm, ...): built
   the same way at its pinned version, unless ``--binary`` or a ``binary =``
   in the user's targets.toml names one built elsewhere;
 * a corpus program or stand-in (``statefn``, ``gotool`` = GOROOT ``cmd/go``).
+
+Every command that takes a binary takes it through :func:`resolve`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from dwarfdiag.elf import dwarf_source
 from dwarfdiag.errors import NotFoundError
 from dwarfdiag.findings.matrix import Build
+from dwarfdiag.target import Target, of_file
 from dwarfdiag.targets import modules
 from dwarfdiag.targets.catalogue import load_named, user_config
 from dwarfdiag.toolchains.go import Compiler
 
 
-@dataclass(frozen=True)
-class Target:
-    name: str  # a file-name-safe label
-    binary: Path  # the ELF the user named or dwarfdiag built
-    dwarf: Path  # where its DWARF is: the binary, or its separate debug file
-    origin: str  # "file", "module", "named", "corpus"
-    family: str  # "gc" or "gccgo": which compiler a reproducer should use
-    build: Build  # the binary as a build record (how it was made, ids, DWARF stats)
-
-
 def label(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "target"
+    """A file-name-safe label: letters, digits, ``_``, ``.`` and ``-``, never hidden."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "target"
 
 
-def file_build(name: str, binary: Path, dwarf: Path) -> Build:
-    """A build record for a binary dwarfdiag did not build: what its DWARF says."""
-    from dwarfdiag.corpus.build import describe_binary
-
-    facts = describe_binary(dwarf)
-    producers = facts["dwarf"].producers
-    family, version = "gc", "?"
-    for p in producers:
-        gc = re.search(r"^Go cmd/compile go(\d+\.\d+(?:\.\d+)?)", p)
-        gnu = re.search(r"^GNU Go (\d+\.\d+(?:\.\d+)?)", p)
-        if gc:
-            family, version = "gc", gc[1]
-            break
-        if gnu:
-            family, version = "gccgo", gnu[1]
-            break
-    return Build(program=name, level=0, compiler=f"{family}-{version}", family=family,
-                 compiler_version=version, profile="as built", flags=(), status="built",
-                 binary=str(dwarf), source=str(binary) if dwarf != binary else None, **facts)
-
-
-def _from_file(name: str, binary: Path, debug_file: Path | None, origin: str) -> Target:
-    dwarf = dwarf_source(binary, debug_file)
-    record = file_build(name, binary, dwarf)
-    return Target(label(name), binary, dwarf, origin, record.family, record)
-
-
-def _from_build(build: Build, origin: str) -> Target:
-    binary = Path(build.binary)
-    return Target(label(build.program), binary, binary, origin, build.family, build)
+def of_build(build: Build) -> Target:
+    """A binary dwarfdiag built (its DWARF in it)."""
+    assert build.binary is not None
+    return of_file(Path(build.binary), label(build.program), build=build)
 
 
 def is_prebuilt(text: str) -> bool:
@@ -83,20 +50,40 @@ def is_prebuilt(text: str) -> bool:
     return entry is not None and bool(entry.binary)
 
 
+def looks_like_a_path(text: str) -> bool:
+    return "/" in text and "@" not in text or text.startswith((".", "~"))
+
+
+def resolve_later(text: str) -> str:
+    """Check that ``text`` names a target :func:`resolve` can build (a module at a
+    version, a catalogue name, a corpus program) without building it; the kind found.
+    Anything else raises the error :func:`resolve` would."""
+    if modules.parse(text) is not None:
+        return "module"
+    if text in load_named():
+        return "named"
+    from dwarfdiag.corpus.catalogue import load_catalogue
+
+    if text in {p.name for p in load_catalogue()}:
+        return "corpus"
+    resolve(text)  # not buildable: the same error as resolving it
+    return "file"
+
+
 def resolve(text: str, binary: Path | None = None, debug_file: Path | None = None,
-            compiler: Compiler | None = None, profile: str = "debug",
-            progress: Callable[[str], None] | None = None) -> Target:
+            debug_root: tuple[Path, ...] = (), compiler: Compiler | None = None,
+            profile: str = "debug", progress: Callable[[str], None] | None = None) -> Target:
     """The target ``text`` names (see the module docstring), built if need be."""
     if binary is not None:
         if not Path(binary).is_file():
             raise NotFoundError(f"--binary {binary}: no such file")
-        return _from_file(Path(text).name, Path(binary), debug_file, "file")
+        return of_file(Path(binary), label(Path(text).name), debug_file, debug_root)
     path = Path(text)
-    if path.is_file():
-        return _from_file(path.name, path, debug_file, "file")
+    if path.exists() or path.is_symlink():
+        return of_file(path, label(path.name), debug_file, debug_root)
     spec = modules.parse(text)
     if spec is not None:
-        return _from_build(_build_module(spec, compiler, profile, progress), "module")
+        return of_build(_build_module(spec, compiler, profile, progress))
     named = load_named()
     if text in named:
         entry = named[text]
@@ -105,10 +92,10 @@ def resolve(text: str, binary: Path | None = None, debug_file: Path | None = Non
             if not configured.is_file():
                 raise NotFoundError(f"{text}: binary = {entry.binary!r} (in {user_config()}) "
                                     f"is not a file")
-            return _from_file(text, configured, debug_file, "named")
+            return of_file(configured, label(text), debug_file, debug_root)
         spec = modules.ModuleTarget(entry.name, entry.package, entry.version, entry.tags,
                                     entry.replace_staging, entry.module)
-        return _from_build(_build_module(spec, compiler, profile, progress), "named")
+        return of_build(_build_module(spec, compiler, profile, progress))
     from dwarfdiag.corpus.catalogue import load_catalogue
 
     programs = {p.name: p for p in load_catalogue()}
@@ -119,9 +106,11 @@ def resolve(text: str, binary: Path | None = None, debug_file: Path | None = Non
         built = build(programs[text], compiler or gc(), profile)
         if built.status != "built":
             raise NotFoundError(f"cannot build corpus program {text}: {built.message}")
-        return _from_build(built, "corpus")
+        return of_build(built)
     known = sorted(set(programs) | set(named))
-    if "/" in text or text.startswith("."):
+    if looks_like_a_path(text):
+        raise NotFoundError(f"{text}: no such file")
+    if "/" in text:
         raise NotFoundError(f"{text}: no such file, and not MODULE/PATH@VERSION")
     raise NotFoundError(f"unknown target {text!r}: give a path to an ELF binary, "
                         f"MODULE/PATH@VERSION, or one of {', '.join(known)}")

@@ -11,7 +11,9 @@ package's directory, the line ``type Name`` (or ``Name ...`` inside a
 * the standard library: ``GOROOT/src`` of the gc that built it (gccgo ships no
   sources);
 * a module target: where ``go list`` found each package when it was built
-  (``Build.packages``; the module cache keeps them).
+  (``Build.packages``; the module cache keeps them);
+* any other binary: the source files its DWARF names for each package's unit,
+  where they still exist (a user's own build, in place).
 
 Paths are shown the way a Go developer names them: ``corpus/09-statefn/main.go``,
 ``go1.27.3/src/text/template/parse/lex.go``,
@@ -46,6 +48,29 @@ class SourceMap:
                 return folder, f"{shown}/{package}"
         return None
 
+    def add_units(self, units) -> None:
+        """Each package's directory as the DWARF names it, where it exists and no other
+        source gave one: of the ``.go`` files a unit lists, in the order it lists them
+        (gc names a unit after its package; the loader gives gccgo's theirs), the
+        directory of the first whose ``package`` clause is the package's name. A unit
+        also lists the files of what it inlined, from other packages' directories."""
+        for unit in units:
+            if not unit.package or unit.package in self.packages:
+                continue
+            wanted = _package_name(unit.package)
+            tried: set[str] = set()
+            for file in unit.files:
+                folder = str(Path(file).parent)
+                if not (file.endswith(".go") and Path(file).is_absolute()) or folder in tried:
+                    continue
+                tried.add(folder)
+                if _package_clause(Path(file)) == wanted:
+                    self.packages[unit.package] = (Path(folder), folder)
+                    break
+                if len(tried) >= 20:
+                    break
+        self._found.clear()  # what was not found may be found now
+
     def declaration(self, package: str | None, go_name: str | None) -> tuple[str, int] | None:
         """(shown path, line) of ``type Name`` for a Go type name in its package."""
         if not package or not go_name:
@@ -58,6 +83,28 @@ class SourceMap:
             found = self.directory(package)
             self._found[key] = _search(found[0], found[1], name) if found else None
         return self._found[key]
+
+
+def _package_name(import_path: str) -> str:
+    """The name Go code of ``import_path`` declares, by convention: its last element
+    without a major-version suffix (``gopkg.in/yaml.v3`` -> ``yaml``, ``x/y/v2`` -> ``y``)."""
+    parts = import_path.split("/")
+    if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
+        parts.pop()
+    return re.sub(r"\.v\d+$", "", parts[-1])
+
+
+def _package_clause(path: Path) -> str | None:
+    """The name in a Go file's ``package`` clause (None if unreadable or missing)."""
+    try:
+        with open(path, errors="replace") as f:
+            for _, line in zip(range(200), f):
+                m = re.match(r"^package\s+(\w+)", line)
+                if m:
+                    return m[1]
+    except OSError:
+        return None
+    return None
 
 
 def _type_name(package: str, go_name: str) -> str | None:

@@ -62,8 +62,8 @@ def run_tool(argv: Sequence[str | os.PathLike], default_timeout: float = 600,
         return _run_streaming(argv, limit, on_line, **kwargs)
     # the output goes to files, not pipes: a pipe is emptied by a thread of ours, which
     # waits for the interpreter while this process computes, and a tool that fills the
-    # pipe stops until then (pahole 1.24's 21k "not handled!" lines on podman-remote:
-    # 0.39 s alone, 0.67 s beside a DWARF read)
+    # pipe stops until then (pahole 1.24 prints a "not handled!" line per
+    # DW_TAG_constant of a gc binary: tens of thousands)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = _start(argv, input is not None, text, kwargs, out, err)
         _within_limit(proc, argv, limit, lambda: proc.communicate(input, timeout=limit))

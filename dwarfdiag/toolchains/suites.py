@@ -39,12 +39,12 @@ SPECS: dict[str, ToolchainSpec] = {
                       "Debian 12: pahole 1.24 + libbpf 1.1"),
         ToolchainSpec("trixie", "trixie", ("pahole",),
                       "Debian 13: pahole 1.30 + libbpf 1.5"),
-        ToolchainSpec("sid", "sid", ("pahole",),
-                      "Debian unstable: pahole 1.32 + libbpf 1.7 (as of 2026-11)"),
+        # and the newest bpftool, to check that what dwarfdiag writes dumps as C there too
+        ToolchainSpec("sid", "sid", ("pahole", "bpftool"),
+                      "Debian unstable: pahole 1.32 + libbpf 1.7, bpftool 7.8 (as of 2026-12)"),
     )
 }
 SYSTEM = "system"
-DEFAULT_MATRIX = ("bookworm", "trixie", "sid")
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,19 @@ class Toolchain:
     root: str | None  # unpacked root, None for the system toolchain
     pahole: str  # the pahole executable
     packages: dict[str, str]  # Debian package -> version ({} for system)
+    bpftool: str | None = None  # the suite's own bpftool, where the toolchain has one
 
     def pahole_argv(self) -> list[str]:
         if self.root is None:
             return [self.pahole]
         return debian.loader_argv(Path(self.root), Path(self.pahole))
+
+    def bpftool_argv(self) -> list[str] | None:
+        """How to run this toolchain's bpftool (through its unpacked loader); None
+        when it has none."""
+        if self.bpftool is None or self.root is None:
+            return None
+        return debian.loader_argv(Path(self.root), Path(self.bpftool))
 
     def identity(self) -> str | None:
         """What makes two runs of this pahole give the same BTF: for an unpacked
@@ -132,6 +140,8 @@ def installed(name: str) -> Toolchain | None:
     tc = read_record(Toolchain, _index_path(name))
     if tc is None or not Path(tc.pahole).exists():
         return None  # never installed, cleaned behind our back, or a damaged index
+    if any(package not in tc.packages for package in SPECS[name].packages):
+        return None  # installed before the spec named another package
     return tc
 
 
@@ -171,7 +181,9 @@ def install(name: str, force: bool = False) -> Toolchain:
         debian.unpack(debs.values(), staging)
         staging.rename(root)
     versions = {d.package: d.version for d in debs.values()}
-    tc = Toolchain(name, pahole_v, libbpf_v, str(root), str(root / "usr/bin/pahole"), versions)
+    bpftool = root / "usr/sbin/bpftool"
+    tc = Toolchain(name, pahole_v, libbpf_v, str(root), str(root / "usr/bin/pahole"), versions,
+                   str(bpftool) if bpftool.exists() else None)
     _check_runs(tc)
     atomic_write(_index_path(name), to_json(tc).encode())
     return tc

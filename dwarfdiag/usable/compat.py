@@ -51,15 +51,12 @@ def check_version(version: str) -> str:
     return version
 
 
-def break_cycles(edit: EditableBtf, kernel_only: bool = False) -> list[str]:
-    """Rewrite every reference-only cycle (see the module docstring), or with
-    ``kernel_only`` those the kernel itself refuses ("Loop detected": a loop of pointers,
-    typedefs, modifiers and arrays; one through a func prototype it accepts).
-    Returns what changed, in words."""
+def break_cycles(edit: EditableBtf) -> list[str]:
+    """Rewrite every reference-only cycle (see the module docstring). Returns what
+    changed, in words."""
     changes: list[str] = []
     for _ in range(16):  # a rewrite can expose a cycle that shared a link with another
-        cycles = [c for c in reference_cycles(edit.to_btf())
-                  if not (kernel_only and any(edit.nodes[i].kind == K.FUNC_PROTO for i in c))]
+        cycles = reference_cycles(edit.to_btf())
         if not cycles:
             return changes
         for cycle in cycles:

@@ -29,7 +29,8 @@ class DedupFailed(DwarfdiagError):
 class Representatives(Mapping):
     """Final id -> the provenance of the type it was made from (its canonical
     representative's), each worked out when asked: ``btf final`` writes none of them
-    (a tenth of its time on podman-remote); the kernel profile and the header ask."""
+    (working them all out is a visible part of its time); the kernel profile and the
+    header ask."""
 
     def __init__(self, representative: dict[int, int], provenance: Mapping[int, dict]):
         self._representative = representative  # final id -> pre-dedup id

@@ -22,14 +22,20 @@
   type;
 
 * names each anonymous struct a typedef names after the typedef (gccgo's
-  ``typedef struct {...} T``), so C can declare it ahead of its definition;
-* rewrites the loops of pointers, typedefs and arrays the kernel refuses
-  ("Loop detected", ``type P *P``) through a struct of the same layout
-  (:mod:`dwarfdiag.usable.compat`);
+  ``typedef struct {...} T``), and every other one a pointer or a func
+  prototype refers to ``anon_struct_ID``, so C can declare it ahead of its
+  definition;
+* rewrites every reference-only cycle through a struct of the same layout
+  (:mod:`dwarfdiag.usable.compat`): the loops of pointers, typedefs and arrays
+  the kernel refuses ("Loop detected", ``type P *P``), and those through a func
+  prototype (``type stateFn func(*lexer) stateFn``), which the kernel accepts
+  but C cannot spell, libbpf before 1.7 rejects, and libbpf's ``btf_dump``
+  (bpftool 7.1's ``format c``) follows until its stack overflows: it marks
+  only structs and unions as being ordered, so a typedef -> pointer ->
+  prototype -> typedef loop recurses for ever.
 
-and with ``compat="1.1"`` rewrites every reference-only cycle, the ones
-through func prototypes too, which libbpf before 1.7 rejects. Every change is
-listed.
+The profile is thus also what ``--compat 1.1`` (libbpf 1.1, 1.5, 1.6) asks
+for. Every change is listed.
 """
 
 from __future__ import annotations
@@ -52,10 +58,6 @@ class UsableBtf:
     changes: list[str] = field(default_factory=list)  # what was rewritten, in words
     provenance: dict[int, dict] = field(default_factory=dict)
 
-    def names_document(self) -> dict:
-        return {"kind": "btf-names", "schema": 1, "names": dict(sorted(self.names.items())),
-                "changes": self.changes}
-
 
 def _is_go(provenance: dict[int, dict], type_id: int) -> bool:
     return provenance.get(type_id, {}).get("compiler") in GO_COMPILERS
@@ -75,8 +77,9 @@ def for_kernel(btf: Btf, provenance: dict[int, dict], compat: str | None = None)
 
     if compat is not None:
         check_version(compat)
-    changes += break_cycles(edit, kernel_only=compat is None)
+    changes += break_cycles(edit)
     _tag_typedefed_structs(edit, changes)
+    _name_anonymous_pointees(edit, changes)
     names = _rename(edit, provenance)
     return UsableBtf(edit.to_btf(), names, changes,
                      {i: p for i, p in provenance.items() if i < len(edit.nodes)})
@@ -147,6 +150,32 @@ def _tag_typedefed_structs(edit: EditableBtf, changes: list[str]) -> None:
     if tagged:
         changes.append(f"{tagged} anonymous structs and unions named after their typedef "
                        f"('typedef struct {{...}} T', as gccgo writes every Go struct), so C can declare them ahead")
+
+
+def _name_anonymous_pointees(edit: EditableBtf, changes: list[str]) -> None:
+    """Name each anonymous struct or union that a pointer or a func prototype refers
+    to (``anon_struct_ID``).
+
+    C declares a named struct ahead of its definition, an anonymous one only where
+    it is defined. libbpf's ``btf_dump`` orders types that way, so a loop that passes
+    through a pointer is satisfiable only if the pointee has a name: gccgo writes an
+    interface as ``{ methods *struct {...}; object *void }`` and returns several
+    results as an anonymous struct, so ``reflect.Type``'s method table, whose
+    ``FieldByName`` returns ``struct { StructField; bool }`` holding a ``Type`` by
+    value, has no C spelling ("unsatisfiable type cycle") until both have a name.
+    """
+    wanted: set[int] = set()
+    for _, n in edit:
+        refs = [n.ref] if n.kind == K.PTR else \
+            [n.ref, *(p[1] for p in n.params)] if n.kind == K.FUNC_PROTO else []
+        wanted.update(r for r in refs if r and edit.nodes[r].kind in (K.STRUCT, K.UNION)
+                      and not edit.nodes[r].name)
+    for type_id in sorted(wanted):
+        node = edit.nodes[type_id]
+        node.name = f"anon_{node.kind.name.lower()}_{type_id}"
+    if wanted:
+        changes.append(f"{len(wanted)} anonymous structs and unions behind a pointer or in a "
+                       f"func prototype named anon_struct_ID, so C can declare them ahead")
 
 
 def _rename(edit: EditableBtf, provenance: dict[int, dict]) -> dict[str, str]:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from dwarfdiag.analysis import BinaryAnalysis, has_dwarf
+from dwarfdiag.analysis import BinaryAnalysis
 from dwarfdiag.btf.model import Btf
 from dwarfdiag.dwarf.typegraph import TypeGraph
+from dwarfdiag.target import Target
 
 PROFILES = ("pahole", "kernel")
 
@@ -29,7 +30,6 @@ class Made:
     changes: list[str] = field(default_factory=list)
     dropped: list[tuple[str, str]] = field(default_factory=list)  # functions pahole leaves out
     analysis: BinaryAnalysis | None = None  # the binary's, when the BTF is made from DWARF
-    source: str = ""
 
     @property
     def graph(self) -> TypeGraph | None:
@@ -38,13 +38,12 @@ class Made:
         return self.analysis.graph if self.analysis is not None else None
 
 
-def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
+def make_btf(given: Target | Path, profile: str = "pahole", compat: str | None = None,
              libbpf: str = "1.7", progress: Callable[[str], None] | None = None,
-             dwarf_path: Path | None = None, function_bodies: bool = False) -> Made:
-    """The final BTF of ``path`` (a binary; ``dwarf_path`` where its DWARF is), or the
-    BTF in ``path`` (a BTF file), in ``profile``. ``function_bodies``: the caller
-    wants every function's DIEs from ``made.graph`` (a probe's parameters); the
-    header wants types only."""
+             function_bodies: bool = False) -> Made:
+    """The final BTF of a target (from its DWARF), or the BTF in a file, in
+    ``profile``. ``function_bodies``: the caller wants every function's DIEs from
+    ``made.graph`` (a probe's parameters); the header wants types only."""
     from dwarfdiag.errors import BadInputError
 
     say = progress or (lambda text: None)
@@ -52,22 +51,20 @@ def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
         raise BadInputError(f"--for {profile}: choose {' or '.join(PROFILES)}")
     if compat is not None and profile != "kernel":
         raise BadInputError("--compat rewrites the kernel profile: give --for kernel too")
-    source = Path(dwarf_path or path)
-    if has_dwarf(source):
+    if isinstance(given, Target):
         from dwarfdiag.usable.final import final_btf
 
-        analysis = BinaryAnalysis(source, function_bodies=function_bodies)
-        say(f"reading {source} and encoding it")
+        analysis = BinaryAnalysis(given, function_bodies=function_bodies)
+        say(f"reading {given.dwarf} and encoding it")
         analysis.encoded
         say(f"deduplicating as libbpf {libbpf}")
         final = final_btf(analysis, libbpf)
-        made = Made(final.btf, final.provenance, dropped=final.dropped, analysis=analysis,
-                    source=str(path))
+        made = Made(final.btf, final.provenance, dropped=final.dropped, analysis=analysis)
     else:
         from dwarfdiag.btf.files import load_btf
 
-        btf = load_btf(path)
-        made = Made(btf, _go_provenance(btf), source=str(path))
+        btf = load_btf(given)
+        made = Made(btf, _go_provenance(btf))
     if profile == "kernel":
         from dwarfdiag.usable.kernel import for_kernel
 
@@ -78,15 +75,15 @@ def make_btf(path: Path, profile: str = "pahole", compat: str | None = None,
     return made
 
 
-def make_header(path: Path, types: list[str] | None,
-                progress: Callable[[str], None] | None = None,
-                dwarf_path: Path | None = None):
-    """The C header of ``types`` (all named types when None) of a binary or BTF file."""
+def make_header(given: Target | Path, types: list[str] | None,
+                progress: Callable[[str], None] | None = None):
+    """The C header of ``types`` (all named types when None) of a target or BTF file."""
     from dwarfdiag.usable.header import c_header
 
-    made = make_btf(path, "kernel", "1.1", progress=progress, dwarf_path=dwarf_path)
-    return c_header(made.btf, made.names, made.provenance, made.graph, types, Path(path).name,
-                    str(path))
+    made = make_btf(given, "kernel", "1.1", progress=progress)
+    binary = given.binary if isinstance(given, Target) else Path(given)
+    return c_header(made.btf, made.names, made.provenance, made.graph, types, binary.name,
+                    str(binary))
 
 
 # a package-qualified Go type name: runtime.g, internal/abi.Type, k8s.io/api/core/v1.Pod

@@ -49,16 +49,18 @@
     if (e.key === "Escape" && document.activeElement === box) { box.value = ""; apply(""); }
   });
 
-  // --- sortable tables: click a header; numbers sort as numbers --------------------
+  // --- sortable tables: a heading's button sorts (mouse, or Enter/Space from the
+  // keyboard); aria-sort tells assistive technology which way; numbers sort as numbers
   var tables = document.querySelectorAll("table.sortable");
   for (var t = 0; t < tables.length; t++) {
     (function (table) {
       var heads = table.querySelectorAll("thead th");
       for (var h = 0; h < heads.length; h++) {
         (function (th, col) {
-          th.addEventListener("click", function () {
+          var button = th.querySelector("button") || th;
+          button.addEventListener("click", function () {
             var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-            for (var x = 0; x < heads.length; x++) heads[x].removeAttribute("aria-sort");
+            for (var x = 0; x < heads.length; x++) heads[x].setAttribute("aria-sort", "none");
             th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
             var body = table.tBodies[0];
             var rows = Array.prototype.slice.call(body.rows);
