@@ -12,11 +12,12 @@ program. Commands that also read BTF files (``btf final``, ``btf header``,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
-from dwarfdiag.target import Target
+if TYPE_CHECKING:  # the Target (its ELF reader, the findings records) when a command runs
+    from dwarfdiag.target import Target
 
 TARGET_HELP = ("An ELF binary (stripped: with its debug file), MODULE/PATH@VERSION, or a "
                "name from corpus/external.toml (kubeadm, helm, ...) or the corpus.")
