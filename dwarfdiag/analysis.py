@@ -81,7 +81,7 @@ class BinaryAnalysis:
         function but those the encoder reads (check, explain, final, header), so the
         graph leaves the others out: half the DIEs, faster and in half the memory."""
         self.target = target
-        self.path = target.dwarf  # the DWARF is read, and pahole runs, on this file
+        self.path = target.types_file  # the types are read (pahole runs) on this file
         self.progress = progress
         self.function_bodies = function_bodies
         self._captures: dict[tuple[str, ...], Capture] = {}  # by pahole's argv
@@ -96,6 +96,8 @@ class BinaryAnalysis:
     def _load_graph(self, store: bool) -> TypeGraph:
         from dwarfdiag.dwarf.loader import load_typegraph
 
+        if self.target.dwarf is None:
+            return self.target.runtime.typegraph()
         # the encoder needs the bodies of the functions pahole may encode (parameters
         # make FUNC_PROTOs), and none other: a gc binary's are a tenth of them all
         for_encoder = "_encoding" not in self.__dict__
@@ -120,7 +122,7 @@ class BinaryAnalysis:
         thousands); else the graph."""
         from dwarfdiag.dwarf.loader import load_typegraph_between
 
-        if "graph" not in self.__dict__ and hi is not None:
+        if "graph" not in self.__dict__ and hi is not None and self.target.dwarf is not None:
             part = load_typegraph_between(self.path, lo, hi)
             if part is not None:
                 return part
@@ -137,7 +139,7 @@ class BinaryAnalysis:
                 self.__dict__["graph"] = self._load_graph(store=False)  # as cached_property
             return self.graph
 
-        return encoded_binary(self.path, graph_to_encode)
+        return encoded_binary(self.path, graph_to_encode, self.target.types_from)
 
     @property
     def encoded(self) -> Encoded:
@@ -152,6 +154,7 @@ class BinaryAnalysis:
     def capture(self, pahole: PaholeChoice, cached: bool = False) -> Capture:
         """pahole's pre-dedup BTF of this binary (captured once per pahole; with
         ``cached``, from the cache when this pahole captured these bytes before)."""
+        self.target.require_dwarf("pahole reads DWARF")
         self.graph  # a binary without DWARF fails here with the clear message
         if pahole.argv not in self._captures:
             self._captures[pahole.argv] = self._capture(pahole, cached)
@@ -170,6 +173,7 @@ class BinaryAnalysis:
         error reading the DWARF wins over pahole's, as in :meth:`capture`."""
         if pahole.argv in self._captures:
             return self.capture(pahole)
+        self.target.require_dwarf("pahole reads DWARF")
         box: dict[str, object] = {}
         decided = threading.Event()
 

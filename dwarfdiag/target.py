@@ -9,6 +9,10 @@ after takes it rather than a path:
 * ``dwarf``: the file holding its DWARF, the binary itself or its separate
   debug file, and ``dwarf_from``, how that file was found (gdb's rules:
   ``--debug-file``, the GNU build-id under a debug root, ``.gnu_debuglink``);
+  or, for a Go binary with no DWARF anywhere (``-ldflags=-s -w``, a vendor's
+  build) or when asked (``--types-from runtime``), None: its types come from
+  the runtime's own type descriptors (:mod:`dwarfdiag.gometa`), ``types_from``
+  says which;
 * what compiled it, its build ids and its digest, each worked out once, when
   first asked for (a command that never asks pays nothing);
 * ``build``: the record of how dwarfdiag built it, when it did.
@@ -29,31 +33,72 @@ from dwarfdiag.findings.matrix import Build, DwarfStats
 
 IN_BINARY = "in the binary"
 GIVEN = "--debug-file"
+RUNTIME = "the runtime's type descriptors (no DWARF)"
+TYPES_FROM = ("dwarf", "runtime")
 
 
 @dataclass(frozen=True, eq=False)
 class Target:
     name: str  # a file-name-safe label (reports/NAME)
     binary: Path  # the file the user runs
-    dwarf: Path  # the file its DWARF is read from: the binary or its debug file
+    dwarf: Path | None  # the file its DWARF is read from; None: types from the runtime
     dwarf_from: str  # how ``dwarf`` was found (IN_BINARY, GIVEN, a build-id, a debuglink)
     build: Build | None = field(default=None, repr=False)  # dwarfdiag's build of it
 
     @property
+    def types_from(self) -> str:
+        """``dwarf``, or ``runtime``: the Go runtime's type descriptors."""
+        return "dwarf" if self.dwarf is not None else "runtime"
+
+    @property
     def stripped(self) -> bool:
-        """Is its DWARF in a separate file?"""
+        """Is its DWARF in a separate file (or nowhere)?"""
         return self.dwarf_from != IN_BINARY
+
+    @property
+    def files(self) -> list[Path]:
+        """The files this target is read from (never written over)."""
+        return [self.binary] + ([self.dwarf] if self.dwarf and self.dwarf != self.binary else [])
+
+    @property
+    def types_file(self) -> Path:
+        """The file the types are read from: the DWARF's, or the binary's own."""
+        return self.dwarf or self.binary
 
     @cached_property
     def elf(self) -> ElfFile:
         return ElfFile(self.binary)
 
     @cached_property
+    def runtime(self):
+        """The binary's Go runtime metadata (:class:`dwarfdiag.gometa.GoRuntime`)."""
+        from dwarfdiag.gometa import GoRuntime
+
+        return GoRuntime(self.binary, self.elf)
+
+    def require_dwarf(self, why: str) -> Path:
+        """The DWARF file, or one line saying ``why`` it is needed and how to give it."""
+        if self.dwarf is not None:
+            return self.dwarf
+        raise BadInputError(f"{self.binary}: no DWARF (its types come from the runtime's "
+                            f"descriptors): {why}; give its debug file with --debug-file or "
+                            f"--debug-root, or build it without -ldflags=-s -w")
+
+    @cached_property
     def digest(self) -> str:
-        """SHA-256 of the DWARF file's bytes: what the derived caches are keyed by."""
+        """SHA-256 of the types file's bytes: what the derived caches are keyed by."""
         from dwarfdiag.cache import file_digest
 
-        return file_digest(self.dwarf)
+        return file_digest(self.types_file)
+
+    def load_graph(self, **options):
+        """The TypeGraph of its types: :func:`~dwarfdiag.dwarf.loader.load_typegraph`
+        of its DWARF with ``options``, or the graph of its runtime descriptors."""
+        if self.dwarf is None:
+            return self.runtime.typegraph()
+        from dwarfdiag.dwarf.loader import load_typegraph
+
+        return load_typegraph(self.dwarf, **options)
 
     @cached_property
     def build_ids(self) -> dict[str, str]:
@@ -69,9 +114,7 @@ class Target:
         count every DIE all the same) and from the cache when it is there."""
         if self.build is not None and self.build.dwarf is not None:
             return self.build.dwarf
-        from dwarfdiag.dwarf.loader import load_typegraph
-
-        graph = load_typegraph(self.dwarf, function_bodies=False)
+        graph = self.load_graph(function_bodies=False)
         return DwarfStats(
             versions=list(graph.stats.get("dwarf_versions", [])),
             compressed=graph.compressed,
@@ -83,7 +126,10 @@ class Target:
     @cached_property
     def compiler(self) -> tuple[str, str]:
         """``(family, version)`` of what compiled the program (gc, gccgo, gcc,
-        clang, rustc or unknown), from its units' producers."""
+        clang, rustc or unknown), from its units' producers (without DWARF, gc and
+        the version its build information names)."""
+        if self.dwarf is None:
+            return "gc", self.runtime.buildinfo.go_version.removeprefix("go")
         from dwarfdiag.dwarf.producers import main_compiler
 
         return main_compiler(self.dwarf_stats.producers)
@@ -101,9 +147,9 @@ class Target:
         return Build(program=self.name, level=0, compiler=f"{family}-{version or '?'}",
                      family=family, compiler_version=version or "?", profile="as built",
                      flags=(), status="built", binary=str(self.binary.absolute()),
-                     debug_file=str(self.dwarf.absolute()) if self.stripped else None,
-                     build_ids=self.build_ids, dwarf=self.dwarf_stats,
-                     size=self.binary.stat().st_size)
+                     debug_file=str(self.dwarf.absolute()) if self.dwarf and self.stripped
+                     else None, build_ids=self.build_ids, dwarf=self.dwarf_stats,
+                     size=self.binary.stat().st_size, types_from=self.types_from)
 
 
 def binary_ids(binary: Path, elf: ElfFile | None = None) -> dict[str, str]:
@@ -121,15 +167,23 @@ def binary_ids(binary: Path, elf: ElfFile | None = None) -> dict[str, str]:
 
 
 def of_file(binary: Path, name: str | None = None, debug_file: Path | None = None,
-            debug_root: tuple[Path, ...] = (), build: Build | None = None) -> Target:
-    """A binary on disk as a Target, its DWARF found once: the binary's own, the
-    ``debug_file`` given, or its separate debug file under ``debug_root``,
-    ``$DWARFDIAG_DEBUG_ROOT`` and ``/usr/lib/debug``."""
+            debug_root: tuple[Path, ...] = (), build: Build | None = None,
+            types_from: str | None = None) -> Target:
+    """A binary on disk as a Target, its types found once: the binary's own DWARF,
+    the ``debug_file`` given, its separate debug file under ``debug_root``,
+    ``$DWARFDIAG_DEBUG_ROOT`` and ``/usr/lib/debug``, or else, for a Go binary, its
+    runtime type descriptors (``types_from="runtime"``: those even where DWARF is)."""
     binary = Path(binary)
     if not binary.exists():
         raise NotFoundError(f"{binary}: no such file")
     elf = ElfFile(binary)
     label = name or binary.name
+    if types_from not in (None, *TYPES_FROM):
+        raise BadInputError(f"--types-from {types_from}: choose dwarf or runtime")
+    if types_from == "runtime":
+        if debug_file is not None:
+            raise BadInputError("--debug-file gives DWARF; --types-from runtime reads none")
+        return _runtime_target(label, binary, elf, build)
     if debug_file is not None:
         debug_file = Path(debug_file)
         if not debug_file.exists():
@@ -141,6 +195,22 @@ def of_file(binary: Path, name: str | None = None, debug_file: Path | None = Non
         return Target(label, binary, binary, IN_BINARY, build)
     roots = debug_roots(debug_root)
     found = find_debug_file(binary, roots)
-    if found is None:
-        raise BadInputError(no_dwarf_hint(binary, roots))
-    return Target(label, binary, found[0], found[1], build)
+    if found is not None:
+        return Target(label, binary, found[0], found[1], build)
+    from dwarfdiag.gometa import has_runtime_metadata
+
+    if types_from is None and has_runtime_metadata(elf):
+        return _runtime_target(label, binary, elf, build)
+    raise BadInputError(no_dwarf_hint(binary, roots))
+
+
+def _runtime_target(label: str, binary: Path, elf: ElfFile, build: Build | None) -> Target:
+    from dwarfdiag.gometa import has_runtime_metadata
+
+    if not has_runtime_metadata(elf):
+        raise BadInputError(f"{binary}: no Go runtime metadata (.gopclntab, .go.buildinfo) "
+                            f"to read its types from: --types-from runtime reads binaries "
+                            f"built by gc")
+    target = Target(label, binary, None, RUNTIME, build)
+    target.runtime  # the layout for its Go version: an unsupported one is one line now
+    return target

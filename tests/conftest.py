@@ -137,13 +137,14 @@ def c_btf(c_binary, pahole) -> Path:
     return _pahole_btf(pahole, c_binary)
 
 
-def _corpus_build(program: str, compiler) -> Path:
-    """A corpus program built (at -N -l) by the same code users run."""
+def _corpus_build(program: str, compiler, profile: str = "debug") -> Path:
+    """A corpus program built (in ``profile``: -N -l by default) by the same code users
+    run."""
     from dwarfdiag.corpus.build import build
     from dwarfdiag.corpus.catalogue import select_programs
 
     _toolchain_only(f"builds {program}")
-    result = build(select_programs([program])[0], compiler)
+    result = build(select_programs([program])[0], compiler, profile)
     if result.status != "built":
         pytest.fail(f"building {program} with {compiler.label} failed: {result.message}")
     return Path(result.binary)
@@ -205,11 +206,12 @@ def build_source(root: Path, name: str, source: str, variants) -> dict[str, Path
     return out
 
 
-def corpus_binary(program: str, compiler: str = "gc") -> Path:
-    """Any corpus program, by compiler name as the CLI spells it."""
+def corpus_binary(program: str, compiler: str = "gc", profile: str = "debug") -> Path:
+    """Any corpus program, by compiler name as the CLI spells it (gc, gc-1.20.14, gccgo),
+    in a build profile (debug, opt, stripped)."""
     from dwarfdiag.toolchains.go import parse_compilers
 
-    return _corpus_build(program, parse_compilers(compiler)[0])
+    return _corpus_build(program, parse_compilers(compiler)[0], profile)
 
 
 @pytest.fixture(scope="session")
@@ -222,8 +224,8 @@ def toolchain(test_cache):
 
 @pytest.fixture(scope="session")
 def corpus(test_cache):
-    """``corpus(program, compiler="gc")``: any corpus program, built (and cached) by the
-    code users run."""
+    """``corpus(program, compiler="gc", profile="debug")``: any corpus program, built
+    (and cached) by the code users run."""
     return corpus_binary
 
 

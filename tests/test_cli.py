@@ -351,7 +351,11 @@ def test_h_and_debug_anywhere(tmp_path):
 
 
 def test_completion_is_offered():
-    proc = _run("--show-completion", "bash")
+    # Typer guesses the shell from the parent process unless told not to; under a
+    # test runner the parent is not a shell, so name the shell explicitly.
+    env = dict(os.environ, _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
+    proc = subprocess.run([sys.executable, "-m", "dwarfdiag", "--show-completion", "bash"],
+                          capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and "_DWARFDIAG_COMPLETE" in proc.stdout
 
 

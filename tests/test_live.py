@@ -3,16 +3,19 @@ the programs print themselves.
 
 A small program builds Account structs (integers, a nested struct, a string, a
 slice, a map, a func value, a pointer) and passes a pointer to each to a
-``//go:noinline`` function, printing the fields first. ``dwarfdiag probe
---out-dir`` writes the kit for that function; the test then runs, as printed in
-the kit's README:
+``//go:noinline`` function and to a ``//go:noinline`` method it calls through an
+interface, printing the fields first. ``dwarfdiag probe --out-dir`` writes the kit
+for the function (or the method); the test then runs, as printed in the kit's
+README:
 
 * the bpftrace script (``bpftrace probe.bt``, which ``#include``s types.h);
 * the libbpf program, built with ``clang -target bpf`` against a ``vmlinux.h``
   from ``bpftool``, and its generated loader built with ``cc -lbpf``;
 
-each attached before the program starts, on gc at -N -l, gc optimised and
-gccgo. Every field the program printed must be what the probe read.
+each attached before the program starts, on gc at -N -l, gc optimised, gccgo, and
+a ``-ldflags=-s -w`` build with no DWARF and no symbols: there the method's
+signature comes from the runtime's descriptors, and the function's from
+``--signature``. Every field the program printed must be what the probe read.
 A test skips only when the kernel refuses BPF or uprobes.
 """
 
@@ -62,6 +65,20 @@ func process(a *Account, n int) int {
 	return int(a.ID) + n + len(a.Tags)
 }
 
+// Post is called through an interface, so the linker keeps its signature in
+// book's method table: what a stripped build still says of it.
+type Ledger interface{ Post(a *Account, n int) int }
+
+type book struct{ posted int }
+
+//go:noinline
+func (b *book) Post(a *Account, n int) int {
+	b.posted += n
+	return int(a.ID) + n + len(a.Tags)
+}
+
+var ledger Ledger = &book{}
+
 func main() {
 	count, _ := strconv.Atoi(os.Args[1])
 	next := &Account{ID: -1}
@@ -73,12 +90,23 @@ func main() {
 		fmt.Printf("a.ID=%d a.Inner.A=%d a.Inner.B=%d a.Name=%s a.Tags.len=%d a.Tags.cap=%d a.Balance=%d n=%d\\n",
 			a.ID, a.Inner.A, a.Inner.B, a.Name, len(a.Tags), cap(a.Tags), a.Balance, i)
 		process(a, i)
+		ledger.Post(a, i)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 """
 CALLS = 6
-SYMBOL = "main.process"
+# what each test probes: (build, function, extra probe arguments, the probe's names of
+# the parameters -> the program's); a stripped build's runtime descriptors name a
+# method's parameters ~p0, ~p1, ... (its receiver first), and --signature names them
+PROBES = {
+    "gc-debug": ("gc-debug", "main.process", [], {}),
+    "gc-opt": ("gc-opt", "main.process", [], {}),
+    "gccgo": ("gccgo", "main.process", [], {}),
+    "gc-stripped method": ("gc-stripped", "main.(*book).Post", [], {"~p1": "a", "~p2": "n"}),
+    "gc-stripped --signature": ("gc-stripped", "main.process",
+                                ["--signature", "func(a *main.Account, n int) int"], {}),
+}
 
 
 def _need(tool: str, hint: str) -> str:
@@ -95,7 +123,8 @@ def live_builds(tmp_path_factory, go_build) -> dict[str, Path]:
     if os.geteuid() != 0:
         pytest.skip("uprobes need root (CAP_BPF and CAP_PERFMON)")
     return go_build(tmp_path_factory.mktemp("live"), "live", SOURCE, [
-        ("gc-debug", gc(), "debug"), ("gc-opt", gc(), "opt"), ("gccgo", gccgo(), "debug")])
+        ("gc-debug", gc(), "debug"), ("gc-opt", gc(), "opt"), ("gccgo", gccgo(), "debug"),
+        ("gc-stripped", gc(), "stripped")])
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +138,13 @@ def vmlinux_h(tmp_path_factory, bpftool) -> Path:
     return out
 
 
-def _kit(binary: Path, out: Path) -> Path:
+def _kit(binary: Path, symbol: str, extra: list[str], out: Path) -> Path:
     from typer.main import get_command
 
     from dwarfdiag.cli import app
 
-    result = get_command(app).main(["probe", str(binary), SYMBOL, "--out-dir", str(out)],
-                                   standalone_mode=False)
+    result = get_command(app).main(["probe", str(binary), symbol, "--out-dir", str(out),
+                                    *extra], standalone_mode=False)
     assert result in (None, 0)
     for name in ("types.h", "probe.bt", "probe.bpf.c", "loader.c", "README"):
         assert (out / name).is_file(), name
@@ -163,13 +192,16 @@ def _trace(tracer: list[str], marker: str, marker_on_stderr: bool, binary: Path,
     return (out if marker_on_stderr else early + out), program
 
 
-def _records(text: str) -> dict[str, dict[str, str]]:
-    """The probe's lines grouped per call (each call starts with ``a=``), by a.ID."""
+def _records(text: str, names: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The probe's lines grouped per call (each call starts with ``a=``), by a.ID;
+    parameter names the probe spells otherwise renamed as ``names`` says."""
     calls, current = {}, None
     for line in text.splitlines():
         key, eq, value = line.strip().partition("=")
         if not eq:
             continue
+        head, dot, rest = key.partition(".")
+        key = names.get(head, head) + dot + rest
         if key == "a":
             current = {}
         if current is not None:
@@ -184,8 +216,9 @@ def _program_lines(text: str) -> list[dict[str, str]]:
             if line.startswith("a.ID=")]
 
 
-def _assert_read_as_printed(probe_text: str, program_text: str, label: str) -> None:
-    calls = _records(probe_text)
+def _assert_read_as_printed(probe_text: str, program_text: str, label: str,
+                            names: dict[str, str]) -> None:
+    calls = _records(probe_text, names)
     printed = _program_lines(program_text)
     assert len(printed) == CALLS
     for values in printed:
@@ -198,21 +231,29 @@ def _assert_read_as_printed(probe_text: str, program_text: str, label: str) -> N
         assert int(read["a.Next"]) != 0 and int(read["a.Meta"]) != 0
 
 
-@pytest.mark.parametrize("build", ["gc-debug", "gc-opt", "gccgo"])
-def test_bpftrace_script_reads_the_printed_values(live_builds, build, tmp_path):
+@pytest.mark.parametrize("case", list(PROBES))
+def test_bpftrace_script_reads_the_printed_values(live_builds, case, tmp_path):
     bpftrace = _need("bpftrace", "apt-get install bpftrace")
-    kit = _kit(live_builds[build], tmp_path / "kit")
-    out, program = _trace([bpftrace, "probe.bt"], "Attaching", False, live_builds[build], kit)
-    _assert_read_as_printed(out, program, f"bpftrace on {build}")
+    build, symbol, extra, names = PROBES[case]
+    kit = _kit(live_builds[build], symbol, extra, tmp_path / "kit")
+    # the command exactly as the kit's README prints it (--unsafe where the binary has
+    # no symbols, and the script attaches at the file offset)
+    run_line = next(line.strip() for line in (kit / "README").read_text().splitlines()
+                    if line.strip().startswith("bpftrace ") and "probe.bt" in line)
+    argv = [bpftrace, *run_line.split()[1:]]
+    assert ("--unsafe" in argv) == (build == "gc-stripped"), run_line
+    out, program = _trace(argv, "Attaching", False, live_builds[build], kit)
+    _assert_read_as_printed(out, program, f"bpftrace on {case}", names)
 
 
-@pytest.mark.parametrize("build", ["gc-debug", "gc-opt", "gccgo"])
-def test_libbpf_program_reads_the_printed_values(live_builds, build, tmp_path, vmlinux_h):
+@pytest.mark.parametrize("case", list(PROBES))
+def test_libbpf_program_reads_the_printed_values(live_builds, case, tmp_path, vmlinux_h):
     clang = _need("clang", "apt-get install clang")
     cc = _need("cc", "apt-get install gcc")
     if not Path("/usr/include/bpf/libbpf.h").exists():
         pytest.fail("libbpf's headers are required; apt-get install libbpf-dev")
-    kit = _kit(live_builds[build], tmp_path / "kit")
+    build, symbol, extra, names = PROBES[case]
+    kit = _kit(live_builds[build], symbol, extra, tmp_path / "kit")
     shutil.copy(vmlinux_h, kit / "vmlinux.h")
     # the build commands exactly as the kit's README prints them
     readme = (kit / "README").read_text()
@@ -225,4 +266,4 @@ def test_libbpf_program_reads_the_printed_values(live_builds, build, tmp_path, v
                     if line.strip().startswith("./loader "))
     argv = [a for a in run_line.split() if not a.startswith("[")]
     out, program = _trace(argv, "attached", True, live_builds[build], kit)
-    _assert_read_as_printed(out, program, f"libbpf on {build}")
+    _assert_read_as_printed(out, program, f"libbpf on {case}", names)

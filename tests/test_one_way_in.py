@@ -115,14 +115,42 @@ def test_every_command_reads_a_stripped_binary_as_the_plain_one(layouts, command
     assert got == expected
 
 
-def test_a_stripped_binary_without_its_debug_file_is_one_line(layouts, tmp_path):
+def _lonely(argv):
+    return subprocess.run([sys.executable, "-m", "dwarfdiag", *argv], capture_output=True,
+                          text=True, env={**os.environ, "DWARFDIAG_DEBUG_ROOT": ""})
+
+
+def test_without_its_debug_file_what_needs_dwarf_is_one_line(layouts, tmp_path):
+    """pahole reads DWARF, and a plain function's signature is only there: each is
+    refused in one line naming the binary and the ways to give the debug file."""
     lonely = layouts["build-id"][0]
-    for argv in (["check", str(lonely)], ["btf", "final", str(lonely), "-o",
-                                          str(tmp_path / "x.btf")],
-                 ["dedup", "explain", str(lonely)], ["probe", str(lonely), "main.lexText"]):
-        proc = subprocess.run([sys.executable, "-m", "dwarfdiag", *argv], capture_output=True,
-                              text=True, env={**os.environ, "DWARFDIAG_DEBUG_ROOT": ""})
+    for argv, says in ((["check", str(lonely)], f"dwarfdiag: error: {lonely}: no DWARF"),
+                       (["probe", str(lonely), "main.lexText"],
+                        "dwarfdiag: error: main.lexText: ")):
+        proc = _lonely(argv)
         assert proc.returncode == 2, (argv, proc.stdout)
         [line] = proc.stderr.strip().splitlines()
-        assert line.startswith(f"dwarfdiag: error: {lonely}: no DWARF") and "--debug-file" in line
-        assert not (tmp_path / "x.btf").exists()
+        assert line.startswith(says) and "--debug-file" in line, line
+    assert "--signature" in line  # probe's way round a missing signature
+
+
+def test_without_its_debug_file_the_types_come_from_the_runtime(layouts, tmp_path):
+    """With no DWARF anywhere, BTF is made from the runtime's type descriptors, and
+    says so; a provenance names each type's descriptor."""
+    lonely = layouts["build-id"][0]
+    out = tmp_path / "x.btf"
+    proc = _lonely(["btf", "final", str(lonely), "-o", str(out), "--json"])
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["types_from"] == "runtime" and doc["types"] > 100 and out.stat().st_size
+    proc = _lonely(["btf", "final", str(lonely), "-o", str(tmp_path / "y.btf")])
+    assert "runtime type descriptors" in proc.stdout and "--debug-file" in proc.stdout
+    plain = _lonely(["btf", "final", str(layouts["plain"][0]), "-o", str(tmp_path / "p.btf"),
+                     "--json"])
+    assert json.loads(plain.stdout)["types_from"] == "dwarf"
+    proc = _lonely(["btf", "encode", str(lonely), "-o", str(tmp_path / "e.btf"),
+                    "--provenance", str(tmp_path / "p.json")])
+    assert proc.returncode == 0, proc.stderr
+    provenance = json.loads((tmp_path / "p.json").read_text())["provenance"]
+    named = [p for p in provenance.values() if p.get("go_name") == "main.lexer"]
+    assert named and all(p["descriptor"] > 0 for p in named)

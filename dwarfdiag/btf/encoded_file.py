@@ -58,8 +58,10 @@ class EncodedFile:
 
 
 # --- the two cache entries --------------------------------------------------------
-def _key(path: Path, funcs: bool) -> str:
-    return derived_key(Path(path), "encoded", "funcs" if funcs else "nofuncs")
+def _key(path: Path, funcs: bool, types_from: str = "dwarf") -> str:
+    parts = ("encoded", "funcs" if funcs else "nofuncs")
+    # the runtime descriptors' encoding of a binary with DWARF is another entry
+    return derived_key(Path(path), *parts, *(() if types_from == "dwarf" else (types_from,)))
 
 
 def _store(key: str, enc: "Encoded", raw: bytes) -> None:
@@ -155,7 +157,8 @@ class CachedProvenance(Mapping):
 
 # --- btf encode -------------------------------------------------------------------
 def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
-                progress: Callable[[int, int], None] | None = None) -> EncodedFile:
+                progress: Callable[[int, int], None] | None = None,
+                runtime_graph: Callable[[], "TypeGraph"] | None = None) -> EncodedFile:
     """Encode a binary, reusing the cached result for the same content and options.
 
     The cache key (:func:`dwarfdiag.cache.derived_key`) covers the binary's
@@ -164,26 +167,32 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
     answered from an entry the old rule filled. With functions, the entry is the
     analyses' (:func:`encoded_binary`), every type's provenance cached beside it;
     without, provenance (a dict per type) is worked out only when asked for, and
-    then kept in an entry of its own.
+    then kept in an entry of its own. ``runtime_graph``: the binary has no DWARF, its
+    types are the graph of its runtime descriptors this gives.
     """
-    key = _key(path, funcs) if use_cache else ""
+    types_from = "dwarf" if runtime_graph is None else "runtime"
+    key = _key(path, funcs, types_from) if use_cache else ""
+
+    def read_graph(**options) -> "TypeGraph":
+        from dwarfdiag.dwarf.loader import load_typegraph
+
+        if runtime_graph is not None:
+            return runtime_graph()
+        return load_typegraph(path, progress=progress, function_bodies=False,
+                              encoder_bodies=True, **options)
 
     def fresh() -> EncodedFile:
         from dwarfdiag.btf.encoder import encode
         from dwarfdiag.btf.raw import write_btf
-        from dwarfdiag.dwarf.loader import load_typegraph
 
         if use_cache and funcs:
             # the analyses' own encoding (the same entry): the graph and every type's
             # provenance are cached beside it by children on the second core, so an
             # explain or a check after this reads no DWARF
-            enc, raw = encoded_binary(path, lambda: load_typegraph(
-                path, progress=progress, store=False, function_bodies=False,
-                encoder_bodies=True))
+            enc, raw = encoded_binary(path, lambda: read_graph(store=False), types_from)
             return EncodedFile(raw(), enc.warnings, len(enc.btf.types),
                                load_provenance=lambda: dict(enc.provenance))
-        enc = encode(load_typegraph(path, use_cache=use_cache, progress=progress,
-                                    function_bodies=False, encoder_bodies=True), funcs=funcs)
+        enc = encode(read_graph(use_cache=use_cache), funcs=funcs)
         raw = write_btf(enc.btf)
         if use_cache:
             _store(key, enc, raw)
@@ -205,7 +214,7 @@ def encode_file(path: Path, funcs: bool = True, use_cache: bool = True,
 
 
 # --- the analyses' encoding -------------------------------------------------------
-def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]
+def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"], types_from: str = "dwarf"
                    ) -> tuple["Encoded", Callable[[], bytes]]:
     """The encoding of ``path`` with functions, and a function giving its raw BTF
     (written only when asked for: a check never asks): from the cache when both
@@ -226,7 +235,7 @@ def encoded_binary(path: Path, graph: Callable[[], "TypeGraph"]
     from dwarfdiag.btf.encoder import Encoded, encode
     from dwarfdiag.btf.raw import parse_btf, write_btf
 
-    key = _key(path, True)
+    key = _key(path, True, types_from)
     hit = _load(key)
     if hit is not None:
         provenance = _load_provenance(key)

@@ -10,9 +10,32 @@ import typer
 
 from dwarfdiag.cli.apps import app, cache_writes_at_exit, keep_until_exit
 from dwarfdiag.cli.options import (DebugFileOpt, DebugRootOpt, JsonOpt, OutputOpt, PaholeOpt,
-                                   TargetArg, ToolchainOpt, target_of, targets_of)
+                                   TargetArg, ToolchainOpt, TypesFromOpt, target_of,
+                                   targets_of)
 from dwarfdiag.cli.output import check_out_dir, check_output, echo, emit, progress
 from dwarfdiag.errors import BadInputError
+
+
+@app.command("inspect")
+def inspect_cmd(
+    target: TargetArg,
+    debug_file: DebugFileOpt = None,
+    debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
+    as_json: JsonOpt = False,
+    output: OutputOpt = None,
+) -> None:
+    """What a binary offers: its compiler and Go version, modules and build settings,
+    whether it has DWARF (and where), and the functions, signatures and types each
+    source gives (DWARF, the Go runtime's own metadata)."""
+    from dwarfdiag.inspect import inspect
+
+    resolved = target_of(target, debug_file, debug_root, types_from=types_from)
+    if output:
+        check_output(output, resolved.files)
+    with progress(f"inspecting {resolved.binary}"):
+        report = inspect(resolved)
+    emit(report, as_json, output, inputs=resolved.files, kind="inspect")
 
 
 @app.command("check")
@@ -35,7 +58,7 @@ def check_cmd(
     from dwarfdiag.btf.files import read_btf_bytes
 
     resolved = target_of(target, debug_file, debug_root)
-    inputs = [resolved.binary, resolved.dwarf] + ([btf] if btf else [])
+    inputs = resolved.files + ([btf] if btf else [])
     if output:
         check_output(output, inputs)
     with progress(f"reading {resolved.binary}") as bar:
@@ -63,6 +86,7 @@ def diff_cmd(
     limit: Annotated[int, typer.Option(min=0, help="Patterns to show as text.")] = 25,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -71,8 +95,8 @@ def diff_cmd(
     cache_writes_at_exit()
     from dwarfdiag.diff.differ import diff, load_side, side_cycles
 
-    ta, tb = targets_of([a, b], debug_file, debug_root)
-    inputs = [ta.binary, ta.dwarf, tb.binary, tb.dwarf]
+    ta, tb = targets_of([a, b], debug_file, debug_root, types_from=types_from)
+    inputs = ta.files + tb.files
     if output:
         check_output(output, inputs)
     with progress(f"reading {ta.binary}") as bar:
@@ -96,8 +120,15 @@ def probe_cmd(
     out_dir: Annotated[Optional[Path], typer.Option(
         "--out-dir", help="Also write a bpftrace script, a libbpf program, its loader and a "
                           "C header of the argument types here.")] = None,
+    signature: Annotated[Optional[str], typer.Option(
+        "--signature", help="The function's signature in Go syntax, where the binary kept "
+                            "none (no DWARF, not a method reached through an interface): "
+                            "'func(s *v3rpc.kvServer, r *etcdserverpb.PutRequest) error'; a "
+                            "method's receiver first. Checked against the pclntab's "
+                            "argument area.")] = None,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -109,8 +140,8 @@ def probe_cmd(
     if compare:
         if len(args) != 3:
             raise BadInputError("--compare takes GC_TARGET GCCGO_TARGET SYMBOL")
-        targets = targets_of(args[:2], debug_file, debug_root)
-        inputs = [p for t in targets for p in (t.binary, t.dwarf)]
+        targets = targets_of(args[:2], debug_file, debug_root, types_from=types_from)
+        inputs = [p for t in targets for p in t.files]
         if output:
             check_output(output, inputs)
         reports = [probe(targets[0], args[2]), probe(targets[1], args[2])]
@@ -119,19 +150,19 @@ def probe_cmd(
         return
     if len(args) != 2:
         raise BadInputError("probe takes TARGET SYMBOL (or --compare GC GCCGO SYMBOL)")
-    target = target_of(args[0], debug_file, debug_root)
-    inputs = [target.binary, target.dwarf]
+    target = target_of(args[0], debug_file, debug_root, types_from=types_from)
+    inputs = target.files
     if output:
         check_output(output, inputs)
     if out_dir:
         check_out_dir(out_dir, inputs)
-    report = probe(target, args[1])
+    report = probe(target, args[1], signature)
     if out_dir:
         from dwarfdiag.cli.output import write_output
         from dwarfdiag.probe.probe import probe_kit
 
         with progress(f"writing probe programs for {report.symbol}") as bar:
-            kit = probe_kit(target, report, bar.stage)
+            kit = probe_kit(target, report, bar.stage, signature)
         out_dir.mkdir(exist_ok=True)
         for name, text in kit.files.items():
             write_output(out_dir / name, text, inputs)
@@ -152,6 +183,7 @@ def bisect_cmd(
         help="Use this binary for a named target instead of building it.")] = None,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
     oracle: Annotated[str, typer.Option(help="replay (default), libbpf or pahole.")] = "replay",
     libbpf: Annotated[str, typer.Option(
         "--libbpf", help="libbpf semantics for the replay or version of the real libbpf.")] = "1.5",
@@ -185,11 +217,13 @@ def bisect_cmd(
     with progress(f"finding {target}") as bar:
         if binary is not None:
             resolved = resolve(target, binary, (debug_file or [None])[0],
-                               tuple(debug_root or ()), progress=bar.stage)
+                               tuple(debug_root or ()), progress=bar.stage,
+                               types_from=types_from)
         else:
-            resolved = target_of(target, debug_file, debug_root, progress=bar.stage)
+            resolved = target_of(target, debug_file, debug_root, progress=bar.stage,
+                                 types_from=types_from)
     out = out_dir or Path("reports") / resolved.name
-    inputs = [resolved.binary, resolved.dwarf]
+    inputs = resolved.files
     check_out_dir(out, inputs)
     if output:
         check_output(output, inputs)

@@ -10,8 +10,8 @@ import typer
 
 from dwarfdiag.cli.apps import btf_app, cache_writes_at_exit, keep_until_exit
 from dwarfdiag.cli.options import (DebugFileOpt, DebugRootOpt, JsonOpt, OutputOpt, PaholeOpt,
-                                   TARGET_HELP, TargetArg, ToolchainOpt, target_of,
-                                   target_or_btf)
+                                   TARGET_HELP, TargetArg, ToolchainOpt, TypesFromOpt,
+                                   target_of, target_or_btf)
 from dwarfdiag.cli.output import echo, emit, progress, write_output
 
 
@@ -85,19 +85,22 @@ def btf_encode(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the cache.")] = False,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Encode DWARF as pre-dedup BTF, as pahole 1.32 builds it before btf__dedup."""
+    """Encode DWARF (or a stripped Go binary's runtime type descriptors) as pre-dedup
+    BTF, as pahole 1.32 builds it before btf__dedup."""
     cache_writes_at_exit()
     from dwarfdiag.btf.encoded_file import encode_file
     from dwarfdiag.cli.output import check_outputs
 
-    resolved = target_of(target, debug_file, debug_root)
-    inputs = [resolved.binary, resolved.dwarf]
+    resolved = target_of(target, debug_file, debug_root, types_from=types_from)
+    inputs = resolved.files
     check_outputs({"-o": output, "--provenance": provenance}, inputs)
+    runtime = resolved.runtime.typegraph if resolved.dwarf is None else None
     with progress(f"encoding {resolved.binary}") as bar:
-        result = encode_file(resolved.dwarf, funcs=not no_funcs, use_cache=not no_cache,
-                             progress=bar.advance)
+        result = encode_file(resolved.types_file, funcs=not no_funcs, use_cache=not no_cache,
+                             progress=bar.advance, runtime_graph=runtime)
     write_output(output, result.raw, inputs)
     if provenance:
         write_output(provenance, result.provenance_json(str(resolved.binary)), inputs)
@@ -157,10 +160,10 @@ def btf_capture(
     from dwarfdiag.cli.output import check_output
 
     resolved = target_of(target, debug_file, debug_root)
-    inputs = [resolved.binary, resolved.dwarf]
+    inputs = resolved.files
     check_output(output, inputs)
     choice = PaholeChoice.of(pahole, toolchain)
-    with progress(f"running {choice.label} on {resolved.dwarf}"):
+    with progress(f"running {choice.label} on {resolved.types_file}"):
         cap = BinaryAnalysis(resolved).capture(choice)
     write_output(output, cap.btf, inputs)
     verdict = "ok" if cap.dedup_ret == 0 else f"failed ({cap.dedup_ret})"
@@ -192,6 +195,7 @@ def btf_final(
                       "as 'pahole -J' does (the binary itself is never changed).")] = None,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
     no_load: Annotated[bool, typer.Option(
         "--no-load", help="With --for kernel: do not check that the running kernel accepts "
                           "the BTF.")] = False,
@@ -207,8 +211,8 @@ def btf_final(
     from dwarfdiag.target import Target
     from dwarfdiag.usable.make import make_btf
 
-    given = target_or_btf(input, debug_file, debug_root)
-    inputs = [given.binary, given.dwarf] if isinstance(given, Target) else [given]
+    given = target_or_btf(input, debug_file, debug_root, types_from=types_from)
+    inputs = given.files if isinstance(given, Target) else [given]
     check_outputs({"-o": output, "--names": names, "--elf": elf}, inputs)
     if elf and not isinstance(given, Target):
         from dwarfdiag.errors import BadInputError
@@ -232,10 +236,15 @@ def btf_final(
     summary = {"output": str(output), "types": len(made.btf.types), "profile": profile,
                "compat": compat, "libbpf": libbpf, "changes": made.changes,
                "functions_left_out": [{"function": f, "why": w} for f, w in made.dropped],
-               "kernel": kernel}
+               "kernel": kernel, "types_from": made.types_from}
 
     def text():
         yield f"{output}: {len(made.btf.types)} types ({profile} profile, libbpf {libbpf} dedup)"
+        if made.types_from == "runtime":
+            yield (f"  every type from {given.binary.name}'s runtime type descriptors (it has "
+                   f"no DWARF): a type the linker kept no descriptor for is not here, and "
+                   f"functions only where a method table kept their signature; its debug "
+                   f"file (--debug-file) has them all")
         for change in made.changes:
             yield f"  {change}"
         if made.dropped:
@@ -278,6 +287,7 @@ def btf_header(
                        "Default: every named type.")] = None,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
 ) -> None:
     """A C header of Go types and what they hold, for clang -target bpf, gcc and bpftrace;
     each struct's size and member offsets asserted against the DWARF."""
@@ -288,8 +298,8 @@ def btf_header(
     from dwarfdiag.target import Target
     from dwarfdiag.usable.make import make_header
 
-    given = target_or_btf(input, debug_file, debug_root)
-    inputs = [given.binary, given.dwarf] if isinstance(given, Target) else [given]
+    given = target_or_btf(input, debug_file, debug_root, types_from=types_from)
+    inputs = given.files if isinstance(given, Target) else [given]
     if output:
         check_output(output, inputs)
     with progress(f"header of {input}") as bar:

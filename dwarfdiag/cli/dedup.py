@@ -9,7 +9,7 @@ import typer
 
 from dwarfdiag.cli.apps import cache_writes_at_exit, dedup_app, keep_until_exit
 from dwarfdiag.cli.options import (TARGET_HELP, BaseOpt, DebugFileOpt, DebugRootOpt, JsonOpt,
-                                   LibbpfOpt, OutputOpt, PaholeOpt, ToolchainOpt,
+                                   LibbpfOpt, OutputOpt, PaholeOpt, ToolchainOpt, TypesFromOpt,
                                    target_or_btf)
 from dwarfdiag.cli.output import (check_output, check_outputs, echo, emit, output_stream,
                                   progress, write_output)
@@ -21,14 +21,16 @@ DedupInputArg = Annotated[str, typer.Argument(
          "of it captured with --pahole/--toolchain. " + TARGET_HELP, metavar="INPUT")]
 
 
-def _dedup_input(input: str, base, pahole, toolchain, debug_file, debug_root, bar):
+def _dedup_input(input: str, base, pahole, toolchain, debug_file, debug_root, types_from,
+                 bar):
     """The input resolved (a target or a BTF file), its files (never written over),
     and what ``load`` gives the replay."""
     from dwarfdiag.analysis import load_dedup_input
     from dwarfdiag.target import Target
 
-    given = target_or_btf(input, debug_file, debug_root, progress=bar.stage)
-    files = [given.binary, given.dwarf] if isinstance(given, Target) else [given]
+    given = target_or_btf(input, debug_file, debug_root, progress=bar.stage,
+                          types_from=types_from)
+    files = given.files if isinstance(given, Target) else [given]
     files += [base] if base else []
     return given, files, lambda: load_dedup_input(given, base, pahole, toolchain,
                                                    progress=bar.advance)
@@ -120,6 +122,7 @@ def dedup_trace(
     toolchain: ToolchainOpt = None,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
 ) -> None:
     """Replay btf__dedup step by step and stream every decision as JSON lines
     (exit 1 if it fails)."""
@@ -135,7 +138,7 @@ def dedup_trace(
     v = variant(libbpf)
     with progress(f"reading {input}") as bar:
         given, inputs, load = _dedup_input(input, base, pahole, toolchain, debug_file,
-                                            debug_root, bar)
+                                           debug_root, types_from, bar)
         check_outputs({"-o": output, "--dedup-output": dedup_output}, inputs)
         inp = load()
     focus_ids = _focus_ids(inp.btf, focus, input)
@@ -163,6 +166,7 @@ def dedup_explain(
     toolchain: ToolchainOpt = None,
     debug_file: DebugFileOpt = None,
     debug_root: DebugRootOpt = None,
+    types_from: TypesFromOpt = None,
     as_json: JsonOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -175,7 +179,7 @@ def dedup_explain(
     v = variant(libbpf)
     with progress(f"reading {input}") as bar:
         given, inputs, load = _dedup_input(input, base, pahole, toolchain, debug_file,
-                                            debug_root, bar)
+                                           debug_root, types_from, bar)
         if output:
             check_output(output, inputs)
         inp = load()

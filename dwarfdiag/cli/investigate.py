@@ -59,6 +59,8 @@ def investigate(
     # before the output directory is looked at or anything is built
     given = [t for t in targets or [] if is_prebuilt(t)]
     resolved = dict(zip(given, targets_of(given, debug_file, debug_root)))
+    for target in resolved.values():
+        target.require_dwarf("investigate runs pahole, which reads DWARF")
     for text in targets or []:
         if text not in resolved:
             resolve_later(text)
@@ -69,7 +71,7 @@ def investigate(
     out = out_dir or default
     if out_dir is None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    check_out_dir(out, [p for t in resolved.values() for p in (t.binary, t.dwarf)])
+    check_out_dir(out, [p for t in resolved.values() for p in t.files])
     summary = run_investigation(
         out, chosen_compilers, chosen_toolchains,
         split(programs) if programs else None, chosen_levels,

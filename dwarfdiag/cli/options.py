@@ -31,6 +31,10 @@ DebugRootOpt = Annotated[Optional[list[Path]], typer.Option(
                          "/usr/lib/debug: .build-id/xx/rest.debug, or the debuglink's name "
                          "under the binary's own path); repeatable. "
                          "$DWARFDIAG_DEBUG_ROOT adds more.")]
+TypesFromOpt = Annotated[Optional[str], typer.Option(
+    "--types-from", help="Where the types come from: dwarf (the default where there is "
+                         "DWARF) or runtime (a Go binary's own type descriptors, the default "
+                         "where there is no DWARF: -ldflags=-s -w builds).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of text.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "-o", "--output", help="Write the output to this file instead of stdout.")]
@@ -56,7 +60,8 @@ def split(text: str) -> list[str]:
 
 def targets_of(texts: list[str], debug_files: list[Path] | None,
                debug_roots: list[Path] | None,
-               progress: Callable[[str], None] | None = None) -> list[Target]:
+               progress: Callable[[str], None] | None = None,
+               types_from: str | None = None) -> list[Target]:
     """Each TARGET resolved; the n-th ``--debug-file`` goes with the n-th target that
     has no DWARF of its own."""
     from dwarfdiag.elf import has_debug_info, is_elf, ElfFile
@@ -70,7 +75,8 @@ def targets_of(texts: list[str], debug_files: list[Path] | None,
         debug_file = None
         if given and is_elf(Path(text)) and not has_debug_info(ElfFile(Path(text))):
             debug_file = given.pop(0)
-        out.append(resolve(text, debug_file=debug_file, debug_root=roots, progress=progress))
+        out.append(resolve(text, debug_file=debug_file, debug_root=roots, progress=progress,
+                           types_from=types_from))
     if given:
         raise BadInputError(f"--debug-file {given[0]}: no stripped target left for it "
                             f"(a target with DWARF of its own takes none)")
@@ -79,13 +85,15 @@ def targets_of(texts: list[str], debug_files: list[Path] | None,
 
 def target_of(text: str, debug_files: list[Path] | None = None,
               debug_roots: list[Path] | None = None,
-              progress: Callable[[str], None] | None = None) -> Target:
-    return targets_of([text], debug_files, debug_roots, progress)[0]
+              progress: Callable[[str], None] | None = None,
+              types_from: str | None = None) -> Target:
+    return targets_of([text], debug_files, debug_roots, progress, types_from)[0]
 
 
 def target_or_btf(text: str, debug_files: list[Path] | None = None,
                   debug_roots: list[Path] | None = None,
-                  progress: Callable[[str], None] | None = None) -> Target | Path:
+                  progress: Callable[[str], None] | None = None,
+                  types_from: str | None = None) -> Target | Path:
     """A TARGET, or a BTF file: raw BTF, or an ELF whose only types are its ``.BTF``
     section (no DWARF of its own nor found)."""
     from dwarfdiag.elf import ElfFile, has_debug_info, is_elf
@@ -97,11 +105,11 @@ def target_or_btf(text: str, debug_files: list[Path] | None = None,
 
             raise BadInputError(f"{path}: --debug-file goes with a binary; this input is BTF")
         return path
-    if is_elf(path) and not debug_files:
+    if is_elf(path) and not debug_files and types_from is None:
         elf = ElfFile(path)
         if not has_debug_info(elf) and elf.section(".BTF") is not None:
             from dwarfdiag.elf import debug_roots as roots_of, find_debug_file
 
             if find_debug_file(path, roots_of(tuple(debug_roots or ()))) is None:
                 return path
-    return target_of(text, debug_files, debug_roots, progress)
+    return target_of(text, debug_files, debug_roots, progress, types_from)

@@ -35,20 +35,28 @@ from dwarfdiag.toolchains.run import run_tool
 from dwarfdiag.toolchains.go import Compiler
 from dwarfdiag.errors import NotFoundError
 
-PROFILES = ("debug", "opt")
+# debug: -N -l, as the seed talk and Kubernetes' DBG=1; opt: the compilers' defaults;
+# stripped: the defaults and -ldflags=-s -w, as release and vendor builds ship (gc only:
+# no DWARF, no symbol table, the runtime's metadata alone)
+PROFILES = ("debug", "opt", "stripped")
 BUILD_TIMEOUT = 1800  # cmd/compile at -N -l on two cores takes a few minutes
 
 
 def profile_flags(compiler: Compiler, profile: str) -> tuple[str, ...]:
     if profile not in PROFILES:
-        raise NotFoundError(f"unknown build profile {profile!r}; use {' or '.join(PROFILES)}")
+        raise NotFoundError(f"unknown build profile {profile!r}; use {', '.join(PROFILES)}")
     if compiler.family == "gc":
-        return ("-gcflags=all=-N -l",) if profile == "debug" else ()
+        return {"debug": ("-gcflags=all=-N -l",), "opt": (),
+                "stripped": ("-ldflags=-s -w",)}[profile]
     return ("-gccgoflags=-g -O0",) if profile == "debug" else ("-gccgoflags=-g -O2",)
 
 
-def unsupported_reason(program: Program, compiler: Compiler) -> str | None:
+def unsupported_reason(program: Program, compiler: Compiler,
+                       profile: str = "debug") -> str | None:
     """Why ``compiler`` cannot build ``program`` by design (not a failure), if it cannot."""
+    if profile == "stripped" and compiler.family != "gc":
+        return ("the stripped profile is gc's -ldflags=-s -w; gccgo keeps no runtime type "
+                "descriptors to read instead of DWARF")
     if program.is_standin and compiler.family != "gc":
         return f"{program.goroot_package} is built from gc's own GOROOT sources"
     need = tuple(int(x) for x in program.min_go.split(".")[:2])
@@ -80,7 +88,7 @@ def build(program: Program, compiler: Compiler, profile: str = "debug") -> Build
     common = dict(program=program.name, level=program.level, compiler=compiler.label,
                   family=compiler.family, compiler_version=compiler.version,
                   profile=profile, flags=flags, source_hash=source_hash)
-    reason = unsupported_reason(program, compiler)
+    reason = unsupported_reason(program, compiler, profile)
     if reason:
         return Build(status="unsupported", message=reason, **common)
     key = hashlib.sha256(json.dumps([source_hash, compiler.label, flags, program.cgo,
@@ -130,7 +138,7 @@ def describe_binary(binary: Path) -> dict:
 
     target = of_file(binary)
     return {"build_ids": target.build_ids, "dwarf": target.dwarf_stats,
-            "size": binary.stat().st_size}
+            "size": binary.stat().st_size, "types_from": target.types_from}
 
 
 def build_many(programs: list[Program], compilers: list[Compiler],

@@ -55,8 +55,10 @@ def load_side(target: Target, progress=None, other: TypeGraph | None = None) -> 
 
     from dwarfdiag.dwarf.loader import content_key, load_typegraph
 
-    if other is not None and other.key and content_key(target.dwarf) == other.key:
+    if other is not None and other.key and content_key(target.types_file) == other.key:
         return dataclasses.replace(other, source=str(target.binary))
+    if target.dwarf is None:
+        return target.runtime.typegraph(content_key(target.binary))
     graph = load_typegraph(target.dwarf, progress=progress, function_bodies=False)
     if target.stripped:
         graph = dataclasses.replace(graph, source=str(target.binary))

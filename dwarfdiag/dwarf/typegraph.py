@@ -127,6 +127,14 @@ class TypeGraph:
             out["line"] = die.attrs[At.decl_line]
         if At.go_kind in die.attrs:
             out["go_kind"] = die.attrs[At.go_kind]
+        if self.stats.get("types_from") == "runtime":
+            # read from a descriptor, not from DWARF: its address is what to look at (a
+            # named type's typedef, as gc's, has none: the type it names has)
+            described = self.dies.get(die.type) if die.tag == Tag.typedef and die.type \
+                else die
+            if described is not None and At.go_runtime_type in described.attrs:
+                out["descriptor"] = self.stats["types_base"] + \
+                    described.attrs[At.go_runtime_type]
         return out
 
     def provenance_is_local(self, die: Die) -> bool:

@@ -23,6 +23,7 @@ class Provenance:
     go_kind: int | None = None  # DW_AT_go_kind
     role: str | None = None  # what the encoder made of the DIE ("member type", ...)
     owner: str | None = None  # for an anonymous type: the named type it belongs to
+    descriptor: int | None = None  # read without DWARF: the runtime type descriptor's address
 
     @classmethod
     def of(cls, data: dict | None) -> "Provenance":
@@ -37,7 +38,9 @@ class Provenance:
     def where(self) -> str:
         """``DIE 0x1a2, package main, main.go:9``, or "" when nothing is known."""
         parts = []
-        if self.die_offset is not None:
+        if self.descriptor is not None:  # its DIE was made from this, not read
+            parts.append(f"runtime descriptor at {self.descriptor:#x}")
+        elif self.die_offset is not None:
             parts.append(f"DIE {self.die_offset:#x}")
         if self.package:
             parts.append(f"package {self.package}")

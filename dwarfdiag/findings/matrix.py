@@ -66,6 +66,7 @@ class Build:
     seconds: float | None = None
     module: str | None = None  # PACKAGE@VERSION of a real program built from the module proxy
     debug_file: str | None = None  # where its DWARF is, when not in the binary itself
+    types_from: str = "dwarf"  # or "runtime": no DWARF, its runtime type descriptors
     # import path -> "DIRECTORY<TAB>how to show it", where go list found each package
     # of a module target (the report's source links)
     packages: dict[str, str] = field(default_factory=dict)

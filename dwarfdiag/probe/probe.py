@@ -9,7 +9,6 @@ from pathlib import Path
 
 from dwarfdiag.dwarf import gonames
 from dwarfdiag.dwarf.constants import At, Tag
-from dwarfdiag.dwarf.loader import load_typegraph
 from dwarfdiag.dwarf.typegraph import Die, TypeGraph
 from dwarfdiag.elf import EM_X86_64, STT_FUNC, ElfFile
 from dwarfdiag.errors import BadInputError, NotFoundError, UnsupportedError
@@ -54,9 +53,28 @@ class ProbeReport:
     abi_note: str = ""
     return_sites: list[tuple[int, int]] = field(default_factory=list)  # (address, offset)
     kit_dir: str | None = None  # where --out-dir wrote the probe programs
+    # does the binary's own symbol table name the function? bpftrace (through bcc)
+    # resolves names there; without one it attaches by number
+    named_in_binary: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def bpftrace_attach(self) -> str:
+        """The uprobe's attach point for bpftrace: the quoted symbol, or, in a binary
+        with no symbols (``-ldflags=-s``), the file offset. bpftrace resolves an
+        address through the symbols and, finding none, hands the number to the
+        kernel as the file offset unchanged (bpftrace 0.17 to 0.23,
+        ``AttachedProbe::resolve_offset_uprobe``), which it attaches only with
+        ``--unsafe``."""
+        if self.named_in_binary:
+            return f'uprobe:{self.binary}:"{self.symbol}"'
+        return f"uprobe:{self.binary}:{self.file_offset:#x}"
+
+    @property
+    def bpftrace_command(self) -> str:
+        return "bpftrace" if self.named_in_binary else "bpftrace --unsafe"
 
     def bpftrace(self) -> str:
         """A one-line bpftrace command printing every register of every argument."""
@@ -76,7 +94,7 @@ class ProbeReport:
                 fmts.append(f"{p.name}=%ld")
                 args.append(f'*(int64 *)(reg("sp") + {p.stack_offset})')
         body = f'printf("{" ".join(fmts)}\\n", {", ".join(args)})' if args else 'printf("hit\\n")'
-        return f"bpftrace -e 'uprobe:{self.binary}:\"{self.symbol}\" {{ {body}; }}'"
+        return f"{self.bpftrace_command} -e '{self.bpftrace_attach} {{ {body}; }}'"
 
     def lines(self) -> list[str]:
         out = [f"{self.symbol} in {self.binary} ({self.compiler}, {SUPPORTED})",
@@ -143,21 +161,55 @@ def find_function(g: TypeGraph, image: ElfFile, symbol: str) -> Die:
     raise NotFoundError(f"no function {symbol!r} with code in {image.path}{hint}")
 
 
-def probe(target: Target, symbol: str) -> ProbeReport:
+def runtime_function(target: Target, g: TypeGraph, symbol: str,
+                     signature: str | None) -> Die:
+    """The function ``symbol`` of a binary without DWARF: from the graph of its
+    runtime descriptors (a method whose signature the linker kept), or the pclntab's
+    entry given ``signature``; one line when neither can say where its arguments are."""
+    runtime = target.runtime
+    fn = runtime.function(symbol) or _by_suffix(runtime, symbol)
+    if fn is None:
+        names = sorted(runtime.functions.by_name)
+        close = difflib.get_close_matches(symbol, names, n=5, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise NotFoundError(f"no function {symbol!r} in {target.binary}'s pclntab{hint}")
+    if signature is not None:
+        from dwarfdiag.probe.signature import apply_signature
+
+        return apply_signature(g, fn.name, fn.entry, fn.end, fn.args, signature)
+    for d in g:
+        if d.tag == Tag.subprogram and d.attrs.get(At.low_pc) == fn.entry:
+            return d
+    raise NotFoundError(f"{fn.name}: {target.binary} has no DWARF and kept no signature of "
+                        f"it (the linker keeps one for methods reached through an interface "
+                        f"or reflection): give it with --signature 'func(...)', or its debug "
+                        f"file (--debug-file), or probe an unstripped build")
+
+
+def _by_suffix(runtime, symbol: str):
+    """A function named ``.../symbol`` (``v3rpc.(*kvServer).Put``), if only one is."""
+    found = [f for name, f in runtime.functions.by_name.items() if name.endswith("/" + symbol)]
+    return found[0] if len(found) == 1 else None
+
+
+def probe(target: Target, symbol: str, signature: str | None = None) -> ProbeReport:
     binary = target.binary.resolve()  # uprobes and bpftrace want the absolute path
     image = ElfFile(binary)
     if image.machine != EM_X86_64:
         raise UnsupportedError(f"{binary} is for {image.arch}; dwarfdiag probe supports "
                                f"{SUPPORTED} only")
-    # a stripped binary's symbols stay in its debug file (objcopy --only-keep-debug)
+    # a stripped binary's symbols stay in its debug file (objcopy --only-keep-debug); a
+    # binary without any has its functions' entries in the pclntab
     symbols = image.symbols(".symtab") or (
-        ElfFile(target.dwarf).symbols(".symtab") if target.stripped else [])
-    if not symbols:
-        raise BadInputError(f"{binary} has no symbol table (.symtab): it was stripped; "
-                            f"rebuild without -ldflags=-s (gc) or strip, or probe the "
-                            f"unstripped binary")
-    g = load_typegraph(target.dwarf)
-    die = find_function(g, image, symbol)
+        ElfFile(target.dwarf).symbols(".symtab") if target.dwarf and target.stripped else [])
+    g = target.load_graph()
+    if target.dwarf is None:
+        die = runtime_function(target, g, symbol, signature)
+    else:
+        if signature is not None:
+            raise BadInputError(f"--signature: {target.dwarf} has DWARF, which gives every "
+                                f"function's signature")
+        die = find_function(g, image, symbol)
     unit = g.unit(die)
     compiler = "gccgo" if unit.compiler == "gccgo" else "gc"
     address = die.attrs[At.low_pc]
@@ -165,6 +217,8 @@ def probe(target: Target, symbol: str) -> ProbeReport:
             if s.kind == STT_FUNC and s.value == address]
     fname = name_of(g, die)
     sym = next((s for s in syms if s.name == fname), syms[0] if syms else None)
+    named_in_binary = any(s.name == fname and s.value == address for s in
+                          image.symbols(".symtab") + image.symbols(".dynsym"))
     file_offset = image.offset_by_segments(address)
     if file_offset is None:
         raise BadInputError(f"{binary}: address {address:#x} of {symbol} is in no loaded segment")
@@ -199,10 +253,11 @@ def probe(target: Target, symbol: str) -> ProbeReport:
     return ProbeReport(str(binary), fname, compiler, address, file_offset,
                        image.offset_by_section(sym) if sym else None,
                        _nm_address(binary, fname), params, prologue, btf_lines, btf_note,
-                       warnings, sites, note, returns)
+                       warnings, sites, note, returns, named_in_binary=named_in_binary)
 
 
-def probe_kit(target: Target, report: ProbeReport, progress=None):
+def probe_kit(target: Target, report: ProbeReport, progress=None,
+              signature: str | None = None):
     """The bpftrace script, libbpf program, loader and header for ``report``
     (:mod:`dwarfdiag.probe.snippets`)."""
     from dwarfdiag.probe.snippets import generate
@@ -212,7 +267,8 @@ def probe_kit(target: Target, report: ProbeReport, progress=None):
     binary = Path(report.binary)
     made = make_btf(target, "kernel", "1.1", progress=progress, function_bodies=True)
     g = made.graph  # the probed function's parameters with it
-    die = find_function(g, ElfFile(binary), report.symbol)
+    die = runtime_function(target, g, report.symbol, signature) if target.dwarf is None \
+        else find_function(g, ElfFile(binary), report.symbol)
     pointees: dict[str, str] = {}  # parameter -> the Go name of the struct it points to
     params = [origin(g, c) if not c.type else c for c in g.children(die)
               if c.tag == Tag.formal_parameter]
@@ -250,6 +306,8 @@ def _param(g: TypeGraph, unit, func: Die, p: Die, loc: abi.ArgLocation, pc: int,
 
 def _dwarf_location(g: TypeGraph, unit, func: Die, p: Die, pc: int,
                     loc: abi.ArgLocation) -> tuple[str, bool | None]:
+    if g.stats.get("types_from") == "runtime":
+        return "no DWARF to compare with (the runtime's descriptors give the types)", None
     where = entry_location(g, func, p)
     if not where.pieces:
         return where.note, None

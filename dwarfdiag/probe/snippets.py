@@ -175,7 +175,10 @@ def generate(report, binary: Path, header_text: str, btf: Btf, provenance: dict[
     name = _c_var(report.symbol)
     bt = [f"// bpftrace script for {report.symbol} in {binary} ({report.compiler}), written "
           f"by dwarfdiag", "#include \"types.h\"", "",
-          f'uprobe:{binary}:"{report.symbol}"', "{", *prints_bt, "}", ""]
+          *([] if report.named_in_binary else [
+              f"// {binary.name} has no symbols: bpftrace attaches at the function's file "
+              f"offset, with --unsafe"]),
+          report.bpftrace_attach, "{", *prints_bt, "}", ""]
     c = ["/* libbpf program for " + report.symbol + f" in {binary} ({report.compiler}), "
          "written by dwarfdiag.",
          " * Build: clang -target bpf -O2 -g -I. -c probe.bpf.c -o probe.bpf.o",
@@ -193,7 +196,7 @@ def generate(report, binary: Path, header_text: str, btf: Btf, provenance: dict[
         *(["Return sites (gc: probe these instead of a uretprobe, which crashes gc "
            "programs):"] + [f"  address {a:#x}, file offset {o:#x}" for a, o in sites]
           if sites else []), "",
-        "bpftrace (as root):", "  bpftrace probe.bt", "",
+        "bpftrace (as root):", f"  {report.bpftrace_command} probe.bt", "",
         "libbpf (as root):",
         "  bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h",
         "  clang -target bpf -O2 -g -I. -c probe.bpf.c -o probe.bpf.o",

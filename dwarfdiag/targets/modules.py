@@ -60,13 +60,22 @@ def parse(text: str) -> ModuleTarget | None:
     if not m:
         return None
     package = m["package"].rstrip("/")
-    return ModuleTarget(package.rsplit("/", 1)[-1], package, m["version"])
+    return ModuleTarget(command_name(package), package, m["version"])
+
+
+def command_name(package: str) -> str:
+    """The name ``go build`` gives the package's binary: its last element, or the one
+    before a major-version suffix (``go.etcd.io/etcd/etcdctl/v3`` -> ``etcdctl``)."""
+    parts = package.split("/")
+    if len(parts) > 1 and re.fullmatch(r"v[0-9]+", parts[-1]):
+        return parts[-2]
+    return parts[-1]
 
 
 def profile_flags(compiler: Compiler, profile: str) -> tuple[str, ...]:
     """``debug`` is upstream's debug build (Kubernetes' DBG=1: -N -l, not stripped);
-    ``opt`` the compiler's defaults, also not stripped (release builds strip, which
-    leaves nothing to read)."""
+    ``opt`` the compiler's defaults, also not stripped; ``stripped`` the defaults and
+    ``-ldflags=-s -w``, as release builds ship (no DWARF: the runtime's metadata)."""
     from dwarfdiag.corpus.build import profile_flags as corpus_flags
 
     return corpus_flags(compiler, profile)

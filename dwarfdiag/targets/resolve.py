@@ -35,10 +35,11 @@ def label(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "target"
 
 
-def of_build(build: Build) -> Target:
-    """A binary dwarfdiag built (its DWARF in it)."""
+def of_build(build: Build, types_from: str | None = None) -> Target:
+    """A binary dwarfdiag built."""
     assert build.binary is not None
-    return of_file(Path(build.binary), label(build.program), build=build)
+    return of_file(Path(build.binary), label(build.program), build=build,
+                   types_from=types_from)
 
 
 def is_prebuilt(text: str) -> bool:
@@ -72,18 +73,22 @@ def resolve_later(text: str) -> str:
 
 def resolve(text: str, binary: Path | None = None, debug_file: Path | None = None,
             debug_root: tuple[Path, ...] = (), compiler: Compiler | None = None,
-            profile: str = "debug", progress: Callable[[str], None] | None = None) -> Target:
-    """The target ``text`` names (see the module docstring), built if need be."""
+            profile: str = "debug", progress: Callable[[str], None] | None = None,
+            types_from: str | None = None) -> Target:
+    """The target ``text`` names (see the module docstring), built if need be;
+    ``types_from`` ``runtime``: its types from its runtime descriptors even where it
+    has DWARF."""
     if binary is not None:
         if not Path(binary).is_file():
             raise NotFoundError(f"--binary {binary}: no such file")
-        return of_file(Path(binary), label(Path(text).name), debug_file, debug_root)
+        return of_file(Path(binary), label(Path(text).name), debug_file, debug_root,
+                       types_from=types_from)
     path = Path(text)
     if path.exists() or path.is_symlink():
-        return of_file(path, label(path.name), debug_file, debug_root)
+        return of_file(path, label(path.name), debug_file, debug_root, types_from=types_from)
     spec = modules.parse(text)
     if spec is not None:
-        return of_build(_build_module(spec, compiler, profile, progress))
+        return of_build(_build_module(spec, compiler, profile, progress), types_from)
     named = load_named()
     if text in named:
         entry = named[text]
@@ -92,10 +97,11 @@ def resolve(text: str, binary: Path | None = None, debug_file: Path | None = Non
             if not configured.is_file():
                 raise NotFoundError(f"{text}: binary = {entry.binary!r} (in {user_config()}) "
                                     f"is not a file")
-            return of_file(configured, label(text), debug_file, debug_root)
+            return of_file(configured, label(text), debug_file, debug_root,
+                           types_from=types_from)
         spec = modules.ModuleTarget(entry.name, entry.package, entry.version, entry.tags,
                                     entry.replace_staging, entry.module)
-        return of_build(_build_module(spec, compiler, profile, progress))
+        return of_build(_build_module(spec, compiler, profile, progress), types_from)
     from dwarfdiag.corpus.catalogue import load_catalogue
 
     programs = {p.name: p for p in load_catalogue()}
@@ -106,7 +112,7 @@ def resolve(text: str, binary: Path | None = None, debug_file: Path | None = Non
         built = build(programs[text], compiler or gc(), profile)
         if built.status != "built":
             raise NotFoundError(f"cannot build corpus program {text}: {built.message}")
-        return of_build(built)
+        return of_build(built, types_from)
     known = sorted(set(programs) | set(named))
     if looks_like_a_path(text):
         raise NotFoundError(f"{text}: no such file")

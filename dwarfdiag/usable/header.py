@@ -341,7 +341,31 @@ def _comment_safe(text: str) -> str:
     return re.sub(r"[^\x20-\x7e]", "?", text).replace("*/", "* /")
 
 
-def find_roots(btf: Btf, go_names: dict[str, str], wanted: list[str]) -> list[int]:
+# why a type asked for may be missing, by where the types came from
+_MISSING = {
+    "runtime": "no type of that Go or C name among those the linker kept a runtime "
+               "descriptor for (it keeps one only where the running program needs it: "
+               "interface conversions, reflection, maps, channels, allocations); the "
+               "binary's debug file (--debug-file) has every type",
+    "dwarf": "no type of that Go or C name; 'dwarfdiag btf dump FILE' lists them",
+    "btf": "no type of that Go or C name; 'dwarfdiag btf dump FILE' lists them",
+}
+
+
+# the header's second line: what its layout assertions were checked against
+_ORIGIN = {
+    "dwarf": " * Every struct's size and member offsets are asserted against the binary's DWARF.",
+    "runtime": " * The binary has no DWARF: every type here was read from its runtime type\n"
+               " * descriptors, and each struct's size and member offsets are asserted as\n"
+               " * those descriptors lay them out. A type the linker kept no descriptor for\n"
+               " * is not here; the binary's debug file (--debug-file) has every type.",
+    "btf": " * Every struct's size and member offsets are asserted as the BTF lays them out\n"
+           " * (no DWARF was given: give the binary to check them against its DWARF).",
+}
+
+
+def find_roots(btf: Btf, go_names: dict[str, str], wanted: list[str],
+               types_from: str = "dwarf") -> list[int]:
     """Type ids for ``--type`` names, given as Go names or as their C names."""
     by_c: dict[str, list[int]] = {}
     for type_id, t in btf.iter_types():
@@ -354,8 +378,7 @@ def find_roots(btf: Btf, go_names: dict[str, str], wanted: list[str]) -> list[in
     for name in wanted:
         found = [i for c in [name, *go_to_c.get(name, [])] for i in by_c.get(c, [])]
         if not found:
-            raise NotFoundError(f"--type {name}: no type of that Go or C name; "
-                                f"'dwarfdiag btf dump FILE' lists them")
+            raise NotFoundError(f"--type {name}: {_MISSING[types_from]}")
         # a typedef of the name is what Go code refers to; its struct comes with it
         found.sort(key=lambda i: btf.type_by_id(i).kind != K.TYPEDEF)
         roots.append(found[0])
@@ -364,12 +387,14 @@ def find_roots(btf: Btf, go_names: dict[str, str], wanted: list[str]) -> list[in
 
 def c_header(btf: Btf, go_names: dict[str, str], provenance: dict[int, dict],
              graph: TypeGraph | None, wanted: list[str] | None, guard: str,
-             source: str) -> Header:
-    """The header text (see the module docstring)."""
+             source: str, types_from: str = "dwarf") -> Header:
+    """The header text (see the module docstring). ``types_from``: where the BTF's
+    types were read: ``dwarf``, ``runtime`` (a stripped binary's type descriptors)
+    or ``btf`` (a BTF file, no binary)."""
     from dwarfdiag import __version__
 
     e = _Emitter(btf, go_names, provenance, graph)
-    roots = find_roots(btf, go_names, wanted) if wanted else \
+    roots = find_roots(btf, go_names, wanted, types_from) if wanted else \
         [i for i, t in btf.iter_types() if t.kind in (K.TYPEDEF, *COMPOSITE, K.ENUM, K.ENUM64)]
     for root in roots:
         e.emit(root, True)
@@ -387,10 +412,7 @@ def c_header(btf: Btf, go_names: dict[str, str], provenance: dict[int, dict],
     guard = re.sub(r"[^A-Za-z0-9]", "_", guard).upper()
     text = "\n".join([
         f"/* Go types as C, written by dwarfdiag {__version__} from {_comment_safe(source)}.",
-        (" * Every struct's size and member offsets are asserted against the binary's DWARF."
-         if graph is not None else
-         " * Every struct's size and member offsets are asserted as the BTF lays them out\n"
-         " * (no DWARF was given: give the binary to check them against its DWARF)."),
+        _ORIGIN[types_from if graph is not None else "btf"],
         " * Names follow dwarfdiag's mapping (main.Account -> main__Account); Go's base",
         " * types are go_<name>. Include it after vmlinux.h, or on its own. */",
         f"#ifndef DWARFDIAG_{guard}_H", f"#define DWARFDIAG_{guard}_H", "",

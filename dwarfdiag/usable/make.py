@@ -29,7 +29,8 @@ class Made:
     names: dict[str, str] = field(default_factory=dict)  # C name -> Go name
     changes: list[str] = field(default_factory=list)
     dropped: list[tuple[str, str]] = field(default_factory=list)  # functions pahole leaves out
-    analysis: BinaryAnalysis | None = None  # the binary's, when the BTF is made from DWARF
+    analysis: BinaryAnalysis | None = None  # the binary's, when the BTF is made from a binary
+    types_from: str = "btf"  # dwarf, runtime (a binary's type descriptors) or btf (a file)
 
     @property
     def graph(self) -> TypeGraph | None:
@@ -55,11 +56,12 @@ def make_btf(given: Target | Path, profile: str = "pahole", compat: str | None =
         from dwarfdiag.usable.final import final_btf
 
         analysis = BinaryAnalysis(given, function_bodies=function_bodies)
-        say(f"reading {given.dwarf} and encoding it")
+        say(f"reading {given.types_file} and encoding it")
         analysis.encoded
         say(f"deduplicating as libbpf {libbpf}")
         final = final_btf(analysis, libbpf)
-        made = Made(final.btf, final.provenance, dropped=final.dropped, analysis=analysis)
+        made = Made(final.btf, final.provenance, dropped=final.dropped, analysis=analysis,
+                    types_from=given.types_from)
     else:
         from dwarfdiag.btf.files import load_btf
 
@@ -83,7 +85,7 @@ def make_header(given: Target | Path, types: list[str] | None,
     made = make_btf(given, "kernel", "1.1", progress=progress)
     binary = given.binary if isinstance(given, Target) else Path(given)
     return c_header(made.btf, made.names, made.provenance, made.graph, types, binary.name,
-                    str(binary))
+                    str(binary), made.types_from)
 
 
 # a package-qualified Go type name: runtime.g, internal/abi.Type, k8s.io/api/core/v1.Pod

@@ -1,0 +1,280 @@
+"""A TypeGraph made from runtime type descriptors, as gc's linker makes DWARF from them.
+
+gc's linker builds every DWARF type it writes from the type's descriptor
+(``cmd/link/internal/ld/dwarf.go``: ``newtype``, then ``synthesizestringtypes``,
+``...slicetypes``, ``...maptypes``, ``...chantypes``). This module does the same
+from the descriptors a stripped binary kept, so that everything downstream of
+the TypeGraph (the encoder, the final BTF, the kernel profile, the header,
+diff, probe) reads a stripped binary as it reads DWARF:
+
+* a bool, number or string kind is a base type; a string a struct
+  ``{str *uint8; len int}``; ``unsafe.Pointer`` an untyped pointer;
+* a named type, a func type and an interface get a typedef of their name in
+  front of their definition, as ``dotypedef`` does (never for ``*T``,
+  ``[]T``, ``[N]T``, ``map[...]``, ``chan ...`` or ``struct {...}``);
+* a struct its fields (name, offset, type, embedded); an array its element and
+  count; a slice the struct ``{array *T; len int; cap int}``; a func type its
+  parameters, then ``...`` and its results as variable parameters;
+* an interface a typedef of ``runtime.iface`` (``runtime.eface`` with no method),
+  each a struct of two pointers, the Go ABI's layout of an interface value;
+* a map a pointer to ``map<K,V>`` (Swiss tables) or ``hash<K,V>``, a chan a
+  pointer to ``hchan<T>``, each the layout of the runtime's own header
+  (``internal/runtime/maps.Map``, ``runtime.hmap``, ``runtime.hchan``) where
+  the binary kept its descriptor, and a declaration without a layout where it
+  did not (never a guess);
+* each method whose signature the linker kept (``mtyp``) a subprogram at its
+  code, named as the pclntab names that code, with the receiver and the
+  signature's parameters and results (named ``~p0``, ``~r0``: the descriptor
+  keeps types, not names).
+
+Every type DIE carries ``DW_AT_go_runtime_type`` (its descriptor's offset from
+the types region), so provenance says "runtime descriptor at 0x...", and the
+twin test matches it to the unstripped build's DWARF by that attribute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dwarfdiag.dwarf.constants import (ATE_boolean, ATE_complex_float, ATE_float, ATE_signed,
+                                       ATE_unsigned, At, Tag)
+from dwarfdiag.dwarf.typegraph import CompileUnit, Die, TypeGraph, link_children
+from dwarfdiag.gometa.descriptors import Descriptor
+from dwarfdiag.gometa.layouts import (ARRAY, BOOL, CHAN, COMPLEX64, COMPLEX128, FLOAT32,
+                                      FLOAT64, FUNC, INT, INT8, INT16, INT32, INT64, INTERFACE,
+                                      MAP, POINTER, SLICE, STRING, STRUCT, UINT, UINT8, UINT16,
+                                      UINT32, UINT64, UINTPTR, UNSAFE_POINTER, Layout)
+from dwarfdiag.gometa.names import Namer
+
+ENCODING = {BOOL: ATE_boolean, **{k: ATE_signed for k in (INT, INT8, INT16, INT32, INT64)},
+            **{k: ATE_unsigned for k in (UINT, UINT8, UINT16, UINT32, UINT64, UINTPTR)},
+            FLOAT32: ATE_float, FLOAT64: ATE_float, COMPLEX64: ATE_complex_float,
+            COMPLEX128: ATE_complex_float}
+# the predeclared types a synthesised part needs, by the Go spec (sizes on amd64/arm64)
+PREDECLARED = {"int": (INT, 8), "uint8": (UINT8, 1), "uintptr": (UINTPTR, 8)}
+DW_LANG_GO = 0x16
+RUNTIME_UNIT = "runtime"
+MAP_HEADERS = {True: ("internal/runtime/maps.Map", "map"), False: ("runtime.hmap", "hash")}
+CHAN_HEADER = "runtime.hchan"
+
+
+@dataclass(frozen=True)
+class MethodCode:
+    """A method whose signature survived: where its code is and what it takes."""
+
+    name: str  # as the pclntab names the code
+    entry: int
+    end: int
+    receiver: int  # the descriptor of the receiver's type (T or *T)
+    signature: int  # the descriptor of its func type, without the receiver
+
+
+class _Builder:
+    def __init__(self, descriptors: dict[int, Descriptor], namer: Namer, types_base: int,
+                 layout: Layout):
+        self.descriptors, self.namer, self.base = descriptors, namer, types_base
+        self.swiss_maps = layout.swiss_maps
+        self.results_marked = layout.func_results_marked
+        self.dies: dict[int, Die] = {}
+        self.ref: dict[int, int] = {}  # descriptor -> the DIE references to it point at
+        self.by_name: dict[str, int] = {}  # a synthesised helper DIE by name
+        self.next = 1
+        self.by_full_name = {namer.name(a): d for a, d in descriptors.items()}
+
+    # --- DIEs ---------------------------------------------------------------------------
+    def die(self, tag: int, parent: int = 0, **attrs) -> Die:
+        offset = self.next
+        self.next += 1
+        d = Die(offset, int(tag), parent, 0, {int(getattr(At, k)): v for k, v in attrs.items()
+                                              if v is not None})
+        self.dies[offset] = d
+        return d
+
+    def runtime_type(self, d: Descriptor) -> int:
+        return d.address - self.base
+
+    def type_of(self, addr: int) -> int:
+        """The DIE a reference to descriptor ``addr`` points at (every descriptor is
+        declared before any is completed, so it is there: no recursion, however deep
+        the types nest)."""
+        return self.ref[addr]
+
+    def predeclared(self, name: str) -> int:
+        found = self.by_full_name.get(name)
+        if found is not None:
+            return self.type_of(found.address)
+        if name not in self.by_name:
+            kind, size = PREDECLARED[name]
+            self.by_name[name] = self.die(Tag.base_type, name=name, encoding=ENCODING[kind],
+                                          byte_size=size, go_kind=kind).offset
+        return self.by_name[name]
+
+    def pointer_to(self, target: int, name: str) -> int:
+        """``*T`` for a DIE (``defptrto``): the binary's own descriptor of it if it has
+        one, else a pointer made here, once per name."""
+        found = self.by_full_name.get(name)
+        if found is not None and found.kind == POINTER:
+            return self.type_of(found.address)
+        if name not in self.by_name:
+            self.by_name[name] = self.die(Tag.pointer_type, name=name, type=target,
+                                          go_kind=POINTER).offset
+        return self.by_name[name]
+
+    def header_struct(self, runtime_name: str, name: str) -> int:
+        """A copy of the runtime header ``runtime_name``'s layout named ``name``, or a
+        declaration where the binary kept no descriptor of it."""
+        if name in self.by_name:
+            return self.by_name[name]
+        source = self.by_full_name.get(runtime_name)
+        if source is None or source.kind != STRUCT:
+            s = self.die(Tag.structure_type, name=name, declaration=True)
+        else:
+            s = self.die(Tag.structure_type, name=name, byte_size=source.size)
+            self.members(s, source)
+        self.by_name[name] = s.offset
+        return s.offset
+
+    def members(self, parent: Die, d: Descriptor) -> None:
+        for f in d.fields:
+            self.die(Tag.member, parent.offset, name=f.name, data_member_location=f.offset,
+                     type=self.type_of(f.type), go_embedded_field=f.embedded)
+
+    def typedef(self, name: str, target: Die) -> int:
+        """``dotypedef``: a typedef of a real name in front of ``target``."""
+        if name.startswith(("map[", "struct {", "noalg.struct {", "chan ", "[", "*")):
+            return target.offset
+        return self.die(Tag.typedef, name=name, type=target.offset).offset
+
+    def interface_value(self, with_methods: bool) -> int:
+        """``runtime.iface`` / ``runtime.eface``: two pointers, the Go ABI's interface."""
+        name = "runtime.iface" if with_methods else "runtime.eface"
+        if name not in self.by_name:
+            struct = self.die(Tag.structure_type, name=name, byte_size=16)
+            first = ("tab", "runtime.itab") if with_methods else ("_type", "internal/abi.Type")
+            target = self.by_full_name.get(first[1])
+            pointee = self.type_of(target.address) if target else \
+                self.die(Tag.structure_type, name=first[1], declaration=True).offset
+            self.die(Tag.member, struct.offset, name=first[0], data_member_location=0,
+                     type=self.pointer_to(pointee, "*" + first[1]), go_embedded_field=False)
+            self.die(Tag.member, struct.offset, name="data", data_member_location=8,
+                     type=self.unsafe_pointer(), go_embedded_field=False)
+            self.by_name[name] = self.die(Tag.typedef, name=name, type=struct.offset).offset
+        return self.by_name[name]
+
+    def unsafe_pointer(self) -> int:
+        found = self.by_full_name.get("unsafe.Pointer")
+        if found is not None:
+            return self.type_of(found.address)
+        if "unsafe.Pointer" not in self.by_name:
+            self.by_name["unsafe.Pointer"] = self.die(Tag.pointer_type,
+                                                      name="unsafe.Pointer").offset
+        return self.by_name["unsafe.Pointer"]
+
+    # --- one type: declared (its DIE, and the typedef in front), then completed -----------
+    MAIN_TAG = {STRING: Tag.structure_type, POINTER: Tag.pointer_type,
+                STRUCT: Tag.structure_type, ARRAY: Tag.array_type, SLICE: Tag.structure_type,
+                FUNC: Tag.subroutine_type, INTERFACE: Tag.typedef, MAP: Tag.typedef,
+                CHAN: Tag.typedef, UNSAFE_POINTER: Tag.pointer_type}
+
+    def declare(self, d: Descriptor) -> Die:
+        name = self.namer.name(d.address)
+        attrs = dict(go_kind=d.kind, go_runtime_type=self.runtime_type(d))
+        if d.kind in ENCODING:
+            main = self.die(Tag.base_type, name=name, encoding=ENCODING[d.kind],
+                            byte_size=d.size, **attrs)
+        elif d.kind == UNSAFE_POINTER:
+            main = self.die(Tag.pointer_type, name=name,
+                            go_runtime_type=attrs["go_runtime_type"])
+        else:
+            sized = d.kind in (STRING, STRUCT, ARRAY, SLICE, FUNC)
+            main = self.die(self.MAIN_TAG[d.kind], name=name,
+                            byte_size=d.size if sized else None, **attrs)
+        named_in_front = d.kind in (STRUCT, ARRAY, FUNC, INTERFACE)
+        self.ref[d.address] = self.typedef(name, main) if named_in_front else main.offset
+        return main
+
+    def complete(self, d: Descriptor, main: Die) -> None:
+        k, attrs = d.kind, main.attrs
+        if k == STRING:
+            self.die(Tag.member, main.offset, name="str", data_member_location=0,
+                     type=self.pointer_to(self.predeclared("uint8"), "*uint8"),
+                     go_embedded_field=False)
+            self.die(Tag.member, main.offset, name="len", data_member_location=8,
+                     type=self.predeclared("int"), go_embedded_field=False)
+        elif k == POINTER:
+            attrs[int(At.type)] = self.type_of(d.elem)
+        elif k == STRUCT:
+            self.members(main, d)
+        elif k == ARRAY:
+            attrs[int(At.type)] = self.type_of(d.elem)
+            self.die(Tag.subrange_type, main.offset, type=self.predeclared("uintptr"),
+                     count=d.length)
+        elif k == SLICE:
+            elem = attrs[int(At.go_elem)] = self.type_of(d.elem)
+            self.die(Tag.member, main.offset, name="array", data_member_location=0,
+                     type=self.pointer_to(elem, "*" + self.namer.name(d.elem)),
+                     go_embedded_field=False)
+            for i, field_name in ((1, "len"), (2, "cap")):
+                self.die(Tag.member, main.offset, name=field_name, data_member_location=8 * i,
+                         type=self.predeclared("int"), go_embedded_field=False)
+        elif k == FUNC:
+            for p in d.params:
+                self.die(Tag.formal_parameter, main.offset, type=self.type_of(p))
+            if d.variadic:
+                self.die(Tag.unspecified_parameters, main.offset)
+            for r in d.results:
+                if self.results_marked:
+                    self.die(Tag.formal_parameter, main.offset, type=self.type_of(r),
+                             variable_parameter=True)
+                else:  # Go before 1.24: a parameter pointing at the result
+                    self.die(Tag.formal_parameter, main.offset, type=self.pointer_to(
+                        self.type_of(r), "*" + self.namer.name(r)))
+        elif k == INTERFACE:
+            attrs[int(At.type)] = self.interface_value(bool(d.imethods))
+        elif k == MAP:
+            attrs[int(At.go_key)] = self.type_of(d.key)
+            attrs[int(At.go_elem)] = self.type_of(d.elem)
+            runtime_name, word = MAP_HEADERS[self.swiss_maps]
+            header = f"{word}<{self.namer.name(d.key)},{self.namer.name(d.elem)}>"
+            attrs[int(At.type)] = self.pointer_to(self.header_struct(runtime_name, header),
+                                                  "*" + header)
+        elif k == CHAN:
+            attrs[int(At.go_elem)] = self.type_of(d.elem)
+            header = f"hchan<{self.namer.name(d.elem)}>"
+            attrs[int(At.type)] = self.pointer_to(self.header_struct(CHAN_HEADER, header),
+                                                  "*" + header)
+
+    def method(self, m: MethodCode) -> None:
+        sig = self.descriptors[m.signature]
+        fn = self.die(Tag.subprogram, name=m.name, low_pc=m.entry, high_pc=m.end,
+                      external=True)
+        params = [m.receiver, *sig.params]
+        for i, p in enumerate(params):
+            self.die(Tag.formal_parameter, fn.offset, name=f"~p{i}", type=self.type_of(p))
+        for i, r in enumerate(sig.results):
+            self.die(Tag.formal_parameter, fn.offset, name=f"~r{i}", type=self.type_of(r),
+                     variable_parameter=True)
+
+
+def runtime_typegraph(source: str, key: str, go_version: str,
+                      descriptors: dict[int, Descriptor], namer: Namer, types_base: int,
+                      layout: Layout, methods: list[MethodCode]) -> TypeGraph:
+    """The TypeGraph of ``descriptors`` (and of the ``methods`` whose code and
+    signature are known), as gc's DWARF of that Go version would have it."""
+    b = _Builder(descriptors, namer, types_base, layout)
+    unit = b.die(Tag.compile_unit, name=RUNTIME_UNIT, language=DW_LANG_GO)
+    declared = [(descriptors[a], b.declare(descriptors[a])) for a in sorted(descriptors)]
+    for d, main in declared:
+        b.complete(d, main)
+    for m in methods:
+        b.method(m)
+    for d in b.dies.values():
+        if d.offset != unit.offset and d.parent == 0:
+            d.parent = unit.offset
+    link_children(b.dies)
+    producer = f"Go cmd/compile {go_version}; the runtime type descriptors, read by dwarfdiag"
+    cu = CompileUnit(unit.offset, RUNTIME_UNIT, producer, DW_LANG_GO, 0, [], RUNTIME_UNIT)
+    stats = {"types_from": "runtime", "types_base": types_base, "descriptors": len(descriptors),
+             "dies_by_tag": {}, "dwarf_versions": [], "unit_count": 1}
+    functions = tuple(sorted(m.name for m in methods))
+    return TypeGraph(source, key, [cu], b.dies, functions, len(b.dies), False, stats)

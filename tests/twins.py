@@ -1,0 +1,233 @@
+"""The twin oracle: what a stripped build's runtime descriptors say, against the DWARF
+of the same program built without stripping (otherwise the same flags).
+
+gc's DWARF types are made from the descriptors, and a DWARF type carries
+``DW_AT_go_runtime_type``, its descriptor's offset from the types region,
+exactly when the descriptor was kept. Types are matched by that offset (the
+twins lay the region out alike), never by name, and compared:
+
+* every type: its kind and size;
+* a struct: its fields' names, offsets, embedded flags and types (a field's
+  DWARF type matched to the descriptor's field type by the same attribute);
+* an array, slice, pointer, chan: the element; a map: key and element;
+* a func type: its parameters and results;
+
+and every method whose signature survived: its parameters and results against
+the DWARF subprogram at the same entry, and the registers ABIInternal gives
+them computed from both graphs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dwarfdiag.dwarf.constants import At, Tag
+from dwarfdiag.dwarf.loader import load_typegraph
+from dwarfdiag.gometa import GoRuntime
+from dwarfdiag.gometa.layouts import (ARRAY, CHAN, FUNC, MAP, POINTER, SLICE, STRUCT,
+                                      UNSAFE_POINTER)
+from dwarfdiag.probe import abi
+from dwarfdiag.probe.probe import origin
+
+
+@dataclass
+class TwinReport:
+    dwarf_types: int = 0  # DWARF types with a descriptor in the unstripped build
+    dwarf_structs: int = 0  # ... of which structs
+    all_dwarf_structs: int = 0  # every DWARF struct type, with or without a descriptor
+    recovered: int = 0  # of dwarf_types, found in the stripped build
+    recovered_structs: int = 0
+    exact: int = 0  # of recovered, in full agreement
+    mismatches: list[str] = field(default_factory=list)
+    methods: int = 0  # methods with a recovered signature
+    methods_exact: int = 0
+    method_mismatches: list[str] = field(default_factory=list)
+    registers_checked: int = 0
+    dwarf_without_receiver: int = 0  # generated wrappers Go 1.20/1.21 describe without it
+    dwarf_without_results: int = 0  # methods whose DWARF lists none of their results
+    functions: int = 0  # every function of the pclntab
+    names_equal: int = 0
+    names_differ: list[tuple[str, str]] = field(default_factory=list)
+    by_kind: Counter = field(default_factory=Counter)
+
+
+def _rt(g, die) -> int | None:
+    """The go_runtime_type a reference to ``die`` stands for (a typedef gc puts in
+    front of a named type has none: its definition has)."""
+    seen = 0
+    while die is not None and seen < 4:
+        value = die.attrs.get(At.go_runtime_type)
+        if value is not None:
+            return value
+        if die.tag != Tag.typedef or die.type is None:
+            return None
+        die = g.die(die.type)
+        seen += 1
+    return None
+
+
+def compare_twins(plain: Path, stripped: Path) -> TwinReport:
+    rt = GoRuntime(stripped)
+    base = rt.moduledata.types
+    descriptors = rt.descriptors
+    plain_base = GoRuntime(plain).moduledata.types
+    g = load_typegraph(plain)
+    report = TwinReport(functions=len(rt.functions))
+
+    def offset_of(value: int) -> int:
+        # uintptr's attribute is an address in Go 1.20-1.22, every other an offset
+        return value - plain_base if value >= plain_base else value
+
+    checked: set[int] = set()
+    for die in g:
+        if die.tag == Tag.structure_type and die.name and not die.attrs.get(At.declaration):
+            report.all_dwarf_structs += 1
+        value = die.attrs.get(At.go_runtime_type)
+        if not value or At.go_kind not in die.attrs:
+            continue  # (0: the linker kept no descriptor it could point at)
+        off = offset_of(value)
+        if off in checked:
+            continue
+        checked.add(off)
+        kind = die.attrs[At.go_kind]
+        report.dwarf_types += 1
+        report.dwarf_structs += kind == STRUCT
+        d = descriptors.get(base + off)
+        if d is None:
+            continue
+        report.recovered += 1
+        report.recovered_structs += kind == STRUCT
+        report.by_kind[kind] += 1
+        problems = _differences(g, die, d, base, offset_of,
+                                lambda addr: descriptors[addr].kind if addr in descriptors
+                                else None)
+        if problems:
+            report.mismatches.append(f"{die.name}: {'; '.join(problems)}")
+        else:
+            report.exact += 1
+        name = rt.type_name(d.address)
+        if name == die.name:
+            report.names_equal += 1
+        else:
+            report.names_differ.append((die.name, name))
+    _compare_methods(g, rt, report, base, offset_of)
+    return report
+
+
+def _differences(g, die, d, base: int, offset_of, rt_kind) -> list[str]:
+    out = []
+    kind = die.attrs[At.go_kind]
+    if kind == 0 and die.tag == Tag.pointer_type:
+        kind = POINTER  # Go 1.20's linker writes kind 0 on the pointers it makes itself
+    if kind != d.kind:
+        return [f"kind {kind} vs {d.kind}"]
+
+    def same(dwarf_type: int | None, addr: int, what: str) -> None:
+        target = g.die(dwarf_type) if dwarf_type is not None else None
+        value = _rt(g, target) if target is not None else None
+        if value is None and target is not None and target.name == "unsafe.Pointer" and \
+                rt_kind(addr) == UNSAFE_POINTER:
+            return  # up to Go 1.22 unsafe.Pointer's DWARF type has no go_runtime_type
+        if value is None or offset_of(value) != addr - base:
+            out.append(f"{what}: DWARF {value} vs descriptor {addr - base:#x}")
+
+    size = die.attrs.get(At.byte_size)
+    if size is not None and size != d.size:
+        out.append(f"size {size} vs {d.size}")
+    if kind == STRUCT:
+        members = [c for c in g.children(die) if c.tag == Tag.member]
+        if [m.name for m in members] != [f.name for f in d.fields]:
+            return out + [f"fields {[m.name for m in members]} vs {[f.name for f in d.fields]}"]
+        for m, f in zip(members, d.fields):
+            if m.attrs.get(At.data_member_location) != f.offset:
+                out.append(f"{f.name} at {m.attrs.get(At.data_member_location)} vs {f.offset}")
+            if bool(m.attrs.get(At.go_embedded_field)) != f.embedded:
+                out.append(f"{f.name} embedded {m.attrs.get(At.go_embedded_field)} vs "
+                           f"{f.embedded}")
+            same(m.type, f.type, f"{f.name}'s type")
+    elif kind in (POINTER, ARRAY):
+        same(die.type, d.elem, "element")
+    elif kind in (SLICE, CHAN):
+        same(die.attrs.get(At.go_elem), d.elem, "element")
+    elif kind == MAP:
+        same(die.attrs.get(At.go_key), d.key, "key")
+        same(die.attrs.get(At.go_elem), d.elem, "element")
+    elif kind == FUNC:
+        params = [c for c in g.children(die) if c.tag == Tag.formal_parameter]
+        ins = [p for p in params if not p.attrs.get(At.variable_parameter)]
+        outs = [p for p in params if p.attrs.get(At.variable_parameter)]
+        pointed = not outs and len(ins) == len(d.params) + len(d.results)
+        if pointed:  # before Go 1.24, a result is a parameter pointing at its type
+            ins, outs = ins[:len(d.params)], ins[len(d.params):]
+        if len(ins) != len(d.params) or len(outs) != len(d.results):
+            return out + [f"{len(ins)}/{len(outs)} parameters/results vs "
+                          f"{len(d.params)}/{len(d.results)}"]
+        for i, (p, t) in enumerate(zip(ins, d.params)):
+            same(p.type, t, f"parameter {i}")
+        for i, (p, t) in enumerate(zip(outs, d.results)):
+            same(g.die(p.type).type if pointed else p.type, t, f"result {i}")
+    return out
+
+
+def _compare_methods(g, rt: GoRuntime, report: TwinReport, base: int, offset_of) -> None:
+    by_entry = {d.attrs.get(At.low_pc): d for d in g
+                if d.tag == Tag.subprogram and d.attrs.get(At.low_pc)}
+    runtime_graph = rt.typegraph()
+    runtime_subprograms = {d.attrs.get(At.low_pc): d for d in runtime_graph
+                           if d.tag == Tag.subprogram}
+    for m in rt.methods():
+        report.methods += 1
+        die = by_entry.get(m.entry)
+        if die is None:
+            report.method_mismatches.append(f"{m.name}: no DWARF subprogram at {m.entry:#x}")
+            continue
+        # an optimised build's out-of-line copy names its parameters through their
+        # abstract origin
+        params = [origin(g, c) if not c.type else c for c in g.children(die)
+                  if c.tag == Tag.formal_parameter]
+        params = [p for p in params if p.type]
+        ins = [p for p in params if not p.attrs.get(At.variable_parameter)]
+        outs = [p for p in params if p.attrs.get(At.variable_parameter)]
+        # gc's DWARF lists some results twice (ok, ok): one of each
+        outs = [p for i, p in enumerate(outs)
+                if not any(q.name == p.name and q.type == p.type for q in outs[:i])]
+        sig = rt.descriptors[m.signature]
+        want_in, want_out = [m.receiver, *sig.params], sig.results
+        fn = rt.functions.get(m.name)
+        no_receiver = fn is not None and fn.wrapper and len(ins) == len(sig.params) and \
+            rt.buildinfo.release < (1, 22)
+        if no_receiver:
+            # Go 1.20 and 1.21 write a generated wrapper's DWARF without its receiver
+            # (which ABIInternal still passes first, in RAX): compare the rest, and no
+            # registers (DWARF's would be one off)
+            want_in = list(sig.params)
+            report.dwarf_without_receiver += 1
+        problems = []
+        if not outs and want_out:
+            # an optimised build's DWARF may list no result at all: the parameters (and
+            # their registers) are what a probe reads
+            report.dwarf_without_results += 1
+            want_out = []
+        if len(ins) != len(want_in) or len(outs) != len(want_out):
+            problems.append(f"{len(ins)}/{len(outs)} vs {len(want_in)}/{len(want_out)}")
+        else:
+            for i, (p, t) in enumerate(zip(ins + outs, want_in + want_out)):
+                value = _rt(g, g.die(p.type))
+                if value is None or offset_of(value) != t - base:
+                    problems.append(f"parameter {i} ({p.name})")
+            ours = runtime_subprograms[m.entry]
+            our_params = [c for c in runtime_graph.children(ours)
+                          if c.tag == Tag.formal_parameter
+                          and not c.attrs.get(At.variable_parameter)]
+            theirs = [r.registers for r in abi.gc_assign(g, ins)]
+            mine = [r.registers for r in abi.gc_assign(runtime_graph, our_params)]
+            if not no_receiver:
+                report.registers_checked += len(mine)
+                if theirs != mine:
+                    problems.append(f"registers {mine} vs DWARF's {theirs}")
+        if problems:
+            report.method_mismatches.append(f"{m.name}: {'; '.join(problems)}")
+        else:
+            report.methods_exact += 1
