@@ -22,16 +22,13 @@ A test skips only when the kernel refuses BPF or uprobes.
 from __future__ import annotations
 
 import os
-import re
-import select
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from tracing import traced, vmlinux_h as write_vmlinux_h
 
 pytestmark = pytest.mark.usefixtures("toolchain")  # every test here runs outside tools
 
@@ -129,13 +126,7 @@ def live_builds(tmp_path_factory, go_build) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def vmlinux_h(tmp_path_factory, bpftool) -> Path:
-    if not Path("/sys/kernel/btf/vmlinux").exists():
-        pytest.skip("the kernel has no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)")
-    out = tmp_path_factory.mktemp("vmlinux") / "vmlinux.h"
-    text = subprocess.run([bpftool, "btf", "dump", "file", "/sys/kernel/btf/vmlinux",
-                           "format", "c"], check=True, capture_output=True, text=True).stdout
-    out.write_text(text)
-    return out
+    return write_vmlinux_h(tmp_path_factory.mktemp("vmlinux") / "vmlinux.h", bpftool)
 
 
 def _kit(binary: Path, symbol: str, extra: list[str], out: Path) -> Path:
@@ -151,45 +142,13 @@ def _kit(binary: Path, symbol: str, extra: list[str], out: Path) -> Path:
     return out
 
 
-def _wait_for(stream, marker: str, proc: subprocess.Popen, seconds: float) -> str:
-    """Read ``stream`` until a line containing ``marker``; the text read so far."""
-    seen, deadline = "", time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([stream], [], [], 0.2)
-        if ready:
-            line = stream.readline()
-            if not line and proc.poll() is not None:
-                break
-            seen += line
-            if marker in line:
-                return seen
-        elif proc.poll() is not None:
-            break
-    rest = proc.communicate(timeout=10) if proc.poll() is not None else ("", "")
-    refused = seen + "".join(r or "" for r in rest)
-    if re.search(r"Operation not permitted|EPERM|permission denied", refused, re.I):
-        pytest.skip(f"the kernel refused the uprobe: {refused.strip().splitlines()[-1]}")
-    pytest.fail(f"the tracer never attached:\n{refused}")
-
-
 def _trace(tracer: list[str], marker: str, marker_on_stderr: bool, binary: Path,
            cwd: Path) -> tuple[str, str]:
     """Attach ``tracer``, run the program, stop the tracer: (its output, the program's)."""
-    proc = subprocess.Popen(tracer, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        early = _wait_for(proc.stderr if marker_on_stderr else proc.stdout, marker, proc, 60)
-        time.sleep(1.5)  # bpftrace prints "Attaching 1 probe..." before it attaches
+    with traced(tracer, marker, marker_on_stderr, cwd) as trace:
         program = subprocess.run([str(binary), str(CALLS)], capture_output=True, text=True,
                                  timeout=60, check=True).stdout
-        time.sleep(1.0)  # let the last events drain
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return (out if marker_on_stderr else early + out), program
+    return trace.output, program
 
 
 def _records(text: str, names: dict[str, str]) -> dict[str, dict[str, str]]:

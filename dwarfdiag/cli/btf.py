@@ -241,10 +241,10 @@ def btf_final(
     def text():
         yield f"{output}: {len(made.btf.types)} types ({profile} profile, libbpf {libbpf} dedup)"
         if made.types_from == "runtime":
-            yield (f"  every type from {given.binary.name}'s runtime type descriptors (it has "
-                   f"no DWARF): a type the linker kept no descriptor for is not here, and "
-                   f"functions only where a method table kept their signature; its debug "
-                   f"file (--debug-file) has them all")
+            yield (f"  all {len(made.btf.types)} from {given.binary.name}'s runtime type "
+                   f"descriptors, no DWARF read: a type the linker kept no descriptor for is "
+                   f"not here, and a function only where a method table kept its signature; "
+                   f"DWARF (the unstripped build, or --debug-file) has them all")
         for change in made.changes:
             yield f"  {change}"
         if made.dropped:

@@ -78,7 +78,7 @@ class GoRuntime:
 
     @cached_property
     def namer(self) -> Namer:
-        return Namer(self.descriptors, self.layout.swiss_maps)
+        return Namer(self.descriptors, self.layout.swiss_maps, self.buildinfo.release)
 
     def type_name(self, addr: int) -> str:
         return self.namer.name(addr)

@@ -387,12 +387,13 @@ def find_roots(btf: Btf, go_names: dict[str, str], wanted: list[str],
 
 def c_header(btf: Btf, go_names: dict[str, str], provenance: dict[int, dict],
              graph: TypeGraph | None, wanted: list[str] | None, guard: str,
-             source: str, types_from: str = "dwarf") -> Header:
-    """The header text (see the module docstring). ``types_from``: where the BTF's
-    types were read: ``dwarf``, ``runtime`` (a stripped binary's type descriptors)
-    or ``btf`` (a BTF file, no binary)."""
+             source: str) -> Header:
+    """The header text (see the module docstring)."""
     from dwarfdiag import __version__
 
+    # where the types were read: DWARF, a stripped binary's runtime descriptors, or
+    # a BTF file (no graph)
+    types_from = graph.stats.get("types_from", "dwarf") if graph is not None else "btf"
     e = _Emitter(btf, go_names, provenance, graph)
     roots = find_roots(btf, go_names, wanted, types_from) if wanted else \
         [i for i, t in btf.iter_types() if t.kind in (K.TYPEDEF, *COMPOSITE, K.ENUM, K.ENUM64)]
@@ -412,7 +413,7 @@ def c_header(btf: Btf, go_names: dict[str, str], provenance: dict[int, dict],
     guard = re.sub(r"[^A-Za-z0-9]", "_", guard).upper()
     text = "\n".join([
         f"/* Go types as C, written by dwarfdiag {__version__} from {_comment_safe(source)}.",
-        _ORIGIN[types_from if graph is not None else "btf"],
+        _ORIGIN[types_from],
         " * Names follow dwarfdiag's mapping (main.Account -> main__Account); Go's base",
         " * types are go_<name>. Include it after vmlinux.h, or on its own. */",
         f"#ifndef DWARFDIAG_{guard}_H", f"#define DWARFDIAG_{guard}_H", "",

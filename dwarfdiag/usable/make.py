@@ -85,7 +85,7 @@ def make_header(given: Target | Path, types: list[str] | None,
     made = make_btf(given, "kernel", "1.1", progress=progress)
     binary = given.binary if isinstance(given, Target) else Path(given)
     return c_header(made.btf, made.names, made.provenance, made.graph, types, binary.name,
-                    str(binary), made.types_from)
+                    str(binary))
 
 
 # a package-qualified Go type name: runtime.g, internal/abi.Type, k8s.io/api/core/v1.Pod
