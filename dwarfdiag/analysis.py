@@ -97,7 +97,7 @@ class BinaryAnalysis:
         from dwarfdiag.dwarf.loader import load_typegraph
 
         if self.target.dwarf is None:
-            return self.target.runtime.typegraph()
+            return self.target.runtime.typegraph(methods=self.function_bodies)
         # the encoder needs the bodies of the functions pahole may encode (parameters
         # make FUNC_PROTOs), and none other: a gc binary's are a tenth of them all
         for_encoder = "_encoding" not in self.__dict__

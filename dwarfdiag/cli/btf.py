@@ -97,7 +97,8 @@ def btf_encode(
     resolved = target_of(target, debug_file, debug_root, types_from=types_from)
     inputs = resolved.files
     check_outputs({"-o": output, "--provenance": provenance}, inputs)
-    runtime = resolved.runtime.typegraph if resolved.dwarf is None else None
+    runtime = (lambda: resolved.runtime.typegraph(methods=False)) \
+        if resolved.dwarf is None else None
     with progress(f"encoding {resolved.binary}") as bar:
         result = encode_file(resolved.types_file, funcs=not no_funcs, use_cache=not no_cache,
                              progress=bar.advance, runtime_graph=runtime)

@@ -99,13 +99,15 @@ class GoRuntime:
                 out.append(MethodCode(code.name, code.entry, code.end, d.address, m.mtyp))
         return out
 
-    def typegraph(self, key: str = ""):
-        """The TypeGraph of the descriptors, as gc's DWARF would have it."""
+    def typegraph(self, key: str = "", methods: bool = True):
+        """The TypeGraph of the descriptors, as gc's DWARF would have it; with
+        ``methods``, a subprogram for every method whose signature was kept (a probe
+        wants them; the encoder makes no FUNC of a Go function, as pahole 1.30+)."""
         from dwarfdiag.gometa.typegraph import runtime_typegraph
 
         return runtime_typegraph(str(self.path), key, self.buildinfo.go_version,
                                  self.descriptors, self.namer, self.moduledata.types,
-                                 self.layout, self.methods())
+                                 self.layout, self.methods() if methods else [])
 
     def function(self, name: str) -> Function | None:
         return self.functions.get(name)

@@ -138,6 +138,7 @@ class Descriptors:
     def __init__(self, image: Image, layout: Layout, md: ModuleData):
         self.image, self.layout, self.md = image, layout, md
         self.by_address: dict[int, Descriptor] = {}
+        self._probed: dict[int, Descriptor] = {}  # read to see if code refers to one
         self._names: dict[int, Name] = {}
 
     # --- encoded names and offsets -----------------------------------------------------
@@ -199,7 +200,7 @@ class Descriptors:
         known = self.by_address.get(addr)
         if known is not None:
             return known
-        d = self._read(addr, found_by)
+        d = self._probed.pop(addr, None) or self._read(addr, found_by)
         self.by_address[addr] = d
         if len(self.by_address) > MAX_DESCRIPTORS:
             raise BadInputError(f"{self.image.path}: more than {MAX_DESCRIPTORS} type "
@@ -328,9 +329,14 @@ class Descriptors:
 
     def read_all(self, code: bool = True) -> dict[int, Descriptor]:
         """Every descriptor reachable from the roots, and (``code``) from ``.text``."""
-        queue = deque(self.roots())
-        if code:
-            queue.extend((addr, "code") for addr in self.code_references())
+        from dwarfdiag.fork import OnSecondCore
+
+        # the scan of the code and data for addresses in the types region needs no
+        # descriptor: the second core does it while this one reads the roots
+        with OnSecondCore(self.code_candidates if code else list) as scan:
+            queue = deque(self.roots())
+            queue.extend((addr, "code") for addr in scan.result()
+                         if addr not in self.by_address and self._plausible(addr))
         walked: set[int] = set()  # (reading the roots read some already)
         while queue:
             addr, how = queue.popleft()
@@ -341,21 +347,22 @@ class Descriptors:
             queue.extend((ref, "reference") for ref in d.references() if ref not in walked)
         return self.by_address
 
-    def code_references(self) -> list[int]:
-        """Descriptors no list names but code and data do: targets of ``LEA reg,
-        [rip+disp32]`` in ``.text`` (amd64), and words of the data sections (the
+    def code_candidates(self) -> list[int]:
+        """Addresses in the types region that code and data hold: targets of ``LEA
+        reg, [rip+disp32]`` in ``.text`` (amd64), and words of the data sections (the
         caches of type assertions and switches hold interface types; a PIE's words are
-        its relative relocations), that fall in the types region and read as
-        descriptors."""
+        its relative relocations), aligned as a descriptor is."""
         md = self.md
         candidates: set[int] = set()
         text = self.image.section(".text")
         if text is not None and self.image.elf.machine == 62:
             data = self.image.elf.raw(text)
             # REX.W (48 or 4c) 8d, ModRM with mod 00 and r/m 101: rip + disp32, 7 bytes
-            for m in _LEA_RIP.finditer(data):
-                disp = int.from_bytes(data[m.start() + 3:m.start() + 7], "little", signed=True)
-                candidates.add(text.addr + m.start() + 7 + disp)
+            disp32 = struct.Struct("<i").unpack_from
+            base = text.addr + 7
+            candidates.update(base + at + disp32(data, at + 3)[0]
+                              for at in (m.start() for m in _LEA_RIP.finditer(data))
+                              if at + 7 <= len(data))
         for name in (".data", ".noptrdata", ".data.rel.ro"):
             section = self.image.section(name)
             if section is None:
@@ -367,19 +374,23 @@ class Descriptors:
                               if md.types < w < md.etypes)
         candidates.update(a for a in self.image.relocations().values()
                           if md.types < a < md.etypes)
-        return sorted(t for t in candidates if t % 8 == 0 and t not in self.by_address
-                      and self._plausible(t))
+        return sorted(t for t in candidates if t % 8 == 0)
 
     def _plausible(self, addr: int) -> bool:
         """Does ``addr`` read as a descriptor? (An LEA of the types region may point at
         a name or into another descriptor.)"""
+        if not self._plausible_header(addr):  # most are not: names, parts of others
+            return False
         try:
             d = self._read(addr, "code")
         except (BadInputError, UnicodeDecodeError):
             return False
         if d.size > (1 << 40) or d.ptrdata > d.size or not d.string:
             return False
-        return all(self._plausible_header(ref) for ref in d.references())
+        if all(self._plausible_header(ref) for ref in d.references()):
+            self._probed[addr] = d  # read_all takes it from here
+            return True
+        return False
 
     def _plausible_header(self, addr: int) -> bool:
         if addr in self.by_address:

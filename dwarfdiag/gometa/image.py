@@ -39,19 +39,37 @@ class Image:
                                 f"the Go runtime metadata of 64-bit binaries only")
         self.endian = elf.endian
         self.ptr_size = 8
+        self._data = elf.data
         placed = sorted((s.addr, s.size, s.offset, s.type) for s in elf.sections
                         if s.flags & SHF_ALLOC and s.addr and s.size)
         self._starts = [p[0] for p in placed]
         self._placed = placed
         self._relative: dict[int, int] | None = None
+        self._structs: dict[str, struct.Struct] = {}
+        # the section of the last read (start, end, file offset - start, type): most
+        # reads follow one another in one section
+        self._last = (0, 0, 0, SHT_NOBITS)
+        self._word = struct.Struct(self.endian + "Q")
 
     # --- where an address is ---------------------------------------------------------
     def _locate(self, addr: int, size: int) -> tuple[int, int, int, int]:
+        """(start, end, file offset minus start, section type) of the section holding
+        ``addr`` to ``addr + size``, its end cut where the file ends."""
+        last = self._last
+        if last[0] <= addr and addr + size <= last[1]:
+            return last
         i = bisect.bisect_right(self._starts, addr) - 1
         if i >= 0:
             start, length, offset, kind = self._placed[i]
             if addr + size <= start + length:
-                return start, length, offset, kind
+                end = start + length
+                if kind != SHT_NOBITS and offset + length > len(self._data):
+                    end = start + max(len(self._data) - offset, 0)
+                    if addr + size > end:
+                        raise BadInputError(f"{self.path}: address {addr:#x} lies past the "
+                                            f"end of the file; the file is truncated")
+                self._last = (start, end, offset - start, kind)
+                return self._last
         raise BadInputError(f"{self.path}: address {addr:#x} ({size} bytes) is in no "
                             f"allocated section; the Go runtime metadata is corrupt")
 
@@ -63,18 +81,19 @@ class Image:
         return True
 
     def read(self, addr: int, size: int) -> bytes:
-        start, _, offset, kind = self._locate(addr, size)
+        _, _, delta, kind = self._locate(addr, size)
         if kind == SHT_NOBITS:  # .bss and friends: zeros until the program runs
             return bytes(size)
-        at = offset + (addr - start)
-        data = self.elf.data[at:at + size]
-        if len(data) != size:
-            raise BadInputError(f"{self.path}: address {addr:#x} lies past the end of the "
-                                f"file; the file is truncated")
-        return bytes(data)
+        return bytes(self._data[addr + delta:addr + delta + size])
 
     def unpack(self, fmt: str, addr: int) -> tuple:
-        return struct.unpack(self.endian + fmt, self.read(addr, struct.calcsize(fmt)))
+        packed = self._structs.get(fmt)
+        if packed is None:
+            packed = self._structs[fmt] = struct.Struct(self.endian + fmt)
+        _, _, delta, kind = self._locate(addr, packed.size)
+        if kind == SHT_NOBITS:
+            return packed.unpack(bytes(packed.size))
+        return packed.unpack_from(self._data, addr + delta)
 
     def u8(self, addr: int) -> int:
         return self.read(addr, 1)[0]
@@ -90,7 +109,8 @@ class Image:
 
     def word(self, addr: int) -> int:
         """An unsigned pointer-sized integer as stored (no relocation)."""
-        return self.unpack("Q", addr)[0]
+        _, _, delta, kind = self._locate(addr, 8)
+        return 0 if kind == SHT_NOBITS else self._word.unpack_from(self._data, addr + delta)[0]
 
     def pointer(self, addr: int) -> int:
         """The pointer stored at ``addr`` as the loaded program holds it (the
@@ -106,17 +126,16 @@ class Image:
 
     def cstring(self, addr: int) -> bytes:
         """The NUL-terminated bytes at ``addr``, within its section."""
-        start, length, offset, kind = self._locate(addr, 1)
+        _, end, delta, kind = self._locate(addr, 1)
         if kind == SHT_NOBITS:
             return b""
-        at = offset + (addr - start)
-        end = min(offset + length, at + MAX_CSTRING)
-        data = self.elf.data[at:end]
-        nul = bytes(data).find(b"\0")
+        at = addr + delta
+        stop = min(end + delta, at + MAX_CSTRING)
+        nul = self._data.find(b"\0", at, stop)
         if nul < 0:
             raise BadInputError(f"{self.path}: the string at {addr:#x} has no end; the Go "
                                 f"runtime metadata is corrupt")
-        return bytes(data[:nul])
+        return bytes(self._data[at:nul])
 
     # --- relocations -------------------------------------------------------------------
     def relocations(self) -> dict[int, int]:

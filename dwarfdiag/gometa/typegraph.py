@@ -69,6 +69,10 @@ class MethodCode:
     signature: int  # the descriptor of its func type, without the receiver
 
 
+_AT = {name: int(value) for name, value in At.__members__.items()}  # DW_AT_ by name
+_AT_NAME, _AT_TYPE, _AT_RESULT = _AT["name"], _AT["type"], _AT["variable_parameter"]
+
+
 class _Builder:
     def __init__(self, descriptors: dict[int, Descriptor], namer: Namer, types_base: int,
                  layout: Layout):
@@ -85,7 +89,7 @@ class _Builder:
     def die(self, tag: int, parent: int = 0, **attrs) -> Die:
         offset = self.next
         self.next += 1
-        d = Die(offset, int(tag), parent, 0, {int(getattr(At, k)): v for k, v in attrs.items()
+        d = Die(offset, int(tag), parent, 0, {_AT[k]: v for k, v in attrs.items()
                                               if v is not None})
         self.dies[offset] = d
         return d
@@ -248,12 +252,18 @@ class _Builder:
         sig = self.descriptors[m.signature]
         fn = self.die(Tag.subprogram, name=m.name, low_pc=m.entry, high_pc=m.end,
                       external=True)
-        params = [m.receiver, *sig.params]
-        for i, p in enumerate(params):
-            self.die(Tag.formal_parameter, fn.offset, name=f"~p{i}", type=self.type_of(p))
+        # (the DIEs made here directly: every method has a few, and the kept
+        # signatures of a large program number tens of thousands)
+        dies, ref, parent, tag = self.dies, self.ref, fn.offset, int(Tag.formal_parameter)
+        for i, p in enumerate([m.receiver, *sig.params]):
+            dies[self.next] = Die(self.next, tag, parent, 0, {_AT_NAME: f"~p{i}",
+                                                               _AT_TYPE: ref[p]})
+            self.next += 1
         for i, r in enumerate(sig.results):
-            self.die(Tag.formal_parameter, fn.offset, name=f"~r{i}", type=self.type_of(r),
-                     variable_parameter=True)
+            dies[self.next] = Die(self.next, tag, parent, 0, {_AT_NAME: f"~r{i}",
+                                                               _AT_TYPE: ref[r],
+                                                               _AT_RESULT: True})
+            self.next += 1
 
 
 def runtime_typegraph(source: str, key: str, go_version: str,
