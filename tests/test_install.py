@@ -62,6 +62,24 @@ def test_the_wheel_carries_the_corpus(installed, tmp_path):
     assert where.startswith(str(installed)) and where.endswith("corpus_files")
 
 
+def test_the_wheel_carries_every_package(installed, tmp_path):
+    """Every package of the checkout imports from the wheel (pyproject.toml lists them
+    one by one)."""
+    ours = sorted(".".join(p.parent.relative_to(ROOT).parts)
+                  for p in (ROOT / "dwarfdiag").rglob("__init__.py"))
+    script = ("import importlib.util, sys\n"
+              "for name in sys.argv[1:]:\n"
+              "    try:\n"
+              "        spec = importlib.util.find_spec(name)\n"
+              "    except ModuleNotFoundError:\n"
+              "        spec = None\n"
+              "    print(name, spec.origin if spec else None)\n")
+    found = subprocess.run([str(installed / "bin" / "python"), "-c", script, *ours],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    where = dict(line.split(" ", 1) for line in found.splitlines())
+    assert [p for p in ours if not where[p].startswith(str(installed))] == []
+
+
 def test_investigate_a_corpus_level_from_elsewhere(installed, tmp_path):
     proc = run(installed, tmp_path, "investigate", "--levels", "9", "--compilers", "gc",
                "--toolchains", "trixie,sid", "--no-bisect")
