@@ -271,3 +271,48 @@ def _in_order(g, rt: GoRuntime, ins, want: list[int], offset_of,
         kept.append(want[i])
         i += 1
     return kept
+
+
+# --- the BTF each side makes ------------------------------------------------------------
+def struct_layouts(btf) -> dict[str, tuple]:
+    """Every named struct and union of a BTF: its size and members (name, bit offset,
+    and what the member's type is: its kinds down to the first named type)."""
+    from dwarfdiag.btf.model import BtfKind as K
+
+    def spelled(type_id: int, depth: int = 0) -> str:
+        if type_id == 0:
+            return "void"
+        t = btf.type_by_id(type_id)
+        name = btf.name_of(t) if t.name_off else ""
+        if name or depth > 4 or t.kind in (K.STRUCT, K.UNION, K.INT, K.FLOAT, K.ENUM,
+                                           K.ENUM64, K.FWD, K.FUNC_PROTO):
+            return f"{t.kind.name}:{name}"
+        if t.kind == K.ARRAY:
+            return f"ARRAY[{t.array.nelems}]>{spelled(t.array.type, depth + 1)}"
+        return f"{t.kind.name}>{spelled(t.type, depth + 1)}"
+
+    return {btf.name_of(t): (t.size, tuple((btf.str_at(m.name_off), m.offset, spelled(m.type))
+                                          for m in t.members))
+            for _, t in btf.iter_types() if t.kind in (K.STRUCT, K.UNION) and t.name_off}
+
+
+def btf_differences(ours: dict, theirs: dict, kept: set[str]) -> list[str]:
+    """Structs both BTFs name whose layout or member types differ, but for a member
+    type we hold as a declaration (FWD) where the stripped binary kept no descriptor
+    of it (``kept``: the names it kept) and DWARF has its definition."""
+    out = []
+    for name in sorted(set(ours) & set(theirs)):
+        (size, members), (their_size, their_members) = ours[name], theirs[name]
+        if size != their_size or len(members) != len(their_members):
+            out.append(f"{name}: size {size} vs {their_size}, {len(members)} members vs "
+                       f"{len(their_members)}")
+            continue
+        for mine, their in zip(members, their_members):
+            if mine == their:
+                continue
+            declared = mine[2].rpartition("FWD:")[2]
+            if mine[:2] == their[:2] and "FWD:" in mine[2] and declared not in kept and \
+                    their[2].endswith(":" + declared):
+                continue
+            out.append(f"{name}.{mine[0]}: {mine[1:]} vs {their[1:]}")
+    return out

@@ -9,19 +9,22 @@ diff, probe) reads a stripped binary as it reads DWARF:
 
 * a bool, number or string kind is a base type; a string a struct
   ``{str *uint8; len int}``; ``unsafe.Pointer`` an untyped pointer;
-* a named type, a func type and an interface get a typedef of their name in
-  front of their definition, as ``dotypedef`` does (never for ``*T``,
-  ``[]T``, ``[N]T``, ``map[...]``, ``chan ...`` or ``struct {...}``);
+* a named array, func, interface, pointer, slice or struct type gets a typedef
+  of its name in front of its definition, as ``dotypedef`` does (never for
+  ``*T``, ``[]T``, ``[N]T``, ``map[...]``, ``chan ...`` or ``struct {...}``);
 * a struct its fields (name, offset, type, embedded); an array its element and
   count; a slice the struct ``{array *T; len int; cap int}``; a func type its
   parameters, then ``...`` and its results as variable parameters;
 * an interface a typedef of ``runtime.iface`` (``runtime.eface`` with no method),
   each a struct of two pointers, the Go ABI's layout of an interface value;
-* a map a pointer to ``map<K,V>`` (Swiss tables) or ``hash<K,V>``, a chan a
-  pointer to ``hchan<T>``, each the layout of the runtime's own header
-  (``internal/runtime/maps.Map``, ``runtime.hmap``, ``runtime.hchan``) where
-  the binary kept its descriptor, and a declaration without a layout where it
-  did not (never a guess);
+* a map a pointer to ``map<K,V>`` (with ``table<K,V>`` and
+  ``groupReference<K,V>``; before Swiss tables ``hash<K,V>`` and
+  ``bucket<K,V>``), a chan a pointer to ``hchan<T>`` (with ``waitq<T>`` and
+  ``sudog<T>``): the linker's own synthesised types, each a copy of the
+  runtime's struct (``internal/runtime/maps.Map``, ``runtime.hmap``,
+  ``runtime.hchan`` ...) with the members that point at keys, values and
+  elements retyped, where the binary kept the runtime struct's descriptor, and a
+  declaration without a layout where it did not (never a guess);
 * each method whose signature the linker kept (``mtyp``) a subprogram at its
   code, named as the pclntab names that code, with the receiver and the
   signature's parameters and results (named ``~p0``, ``~r0``: the descriptor
@@ -54,8 +57,12 @@ ENCODING = {BOOL: ATE_boolean, **{k: ATE_signed for k in (INT, INT8, INT16, INT3
 PREDECLARED = {"int": (INT, 8), "uint8": (UINT8, 1), "uintptr": (UINTPTR, 8)}
 DW_LANG_GO = 0x16
 RUNTIME_UNIT = "runtime"
-MAP_HEADERS = {True: ("internal/runtime/maps.Map", "map"), False: ("runtime.hmap", "hash")}
-CHAN_HEADER = "runtime.hchan"
+# the linker's synthesised map internals (synthesizemaptypes): with Swiss tables
+SWISS_MAP, SWISS_TABLE, SWISS_GROUPS = ("internal/runtime/maps.Map", "internal/runtime/maps.table",
+                                        "internal/runtime/maps.groupsReference")
+OLD_MAP, OLD_BUCKET = "runtime.hmap", "runtime.bmap"  # before them (bucket<K,V>, hash<K,V>)
+BUCKET_SIZE, MAX_KEY_SIZE, MAX_VAL_SIZE = 8, 128, 128  # cmd/link's BucketSize, MaxKeySize ...
+CHAN_PARTS = ("runtime.hchan", "runtime.waitq", "runtime.sudog")  # synthesizechantypes
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,10 @@ _AT_NAME, _AT_TYPE, _AT_RESULT = _AT["name"], _AT["type"], _AT["variable_paramet
 
 class _Builder:
     def __init__(self, descriptors: dict[int, Descriptor], namer: Namer, types_base: int,
-                 layout: Layout):
+                 layout: Layout, release: tuple[int, int]):
         self.descriptors, self.namer, self.base = descriptors, namer, types_base
         self.swiss_maps = layout.swiss_maps
+        self.release = release
         self.results_marked = layout.func_results_marked
         self.dies: dict[int, Die] = {}
         self.ref: dict[int, int] = {}  # descriptor -> the DIE references to it point at
@@ -124,24 +132,101 @@ class _Builder:
                                           go_kind=POINTER).offset
         return self.by_name[name]
 
-    def header_struct(self, runtime_name: str, name: str) -> int:
-        """A copy of the runtime header ``runtime_name``'s layout named ``name``, or a
-        declaration where the binary kept no descriptor of it."""
+    def ptr(self, target: int) -> int:
+        """``defptrto``: ``*T`` of a DIE, by its name."""
+        return self.pointer_to(target, "*" + self.dies[target].name)
+
+    def internal(self, name: str, prototype: str, substitutes: dict[str, int],
+                 go_kind: int | None = None) -> int:
+        """``mkinternaltype``: a struct named ``name`` (``hchan<T>``, ``map<K,V>``), made
+        once, holding the members of the runtime's ``prototype`` struct with the types
+        of those named in ``substitutes`` replaced (``copychildren``, then
+        ``substitutetype``); a declaration without a layout where the binary kept no
+        descriptor of the prototype."""
         if name in self.by_name:
             return self.by_name[name]
-        source = self.by_full_name.get(runtime_name)
+        source = self.by_full_name.get(prototype)
         if source is None or source.kind != STRUCT:
             s = self.die(Tag.structure_type, name=name, declaration=True)
         else:
-            s = self.die(Tag.structure_type, name=name, byte_size=source.size)
-            self.members(s, source)
+            s = self.die(Tag.structure_type, name=name, byte_size=source.size, go_kind=go_kind)
+            self.members(s, source, substitutes)
         self.by_name[name] = s.offset
         return s.offset
 
-    def members(self, parent: Die, d: Descriptor) -> None:
+    def members(self, parent: Die, d: Descriptor, substitutes: dict[str, int] | None = None,
+                skip: str = "") -> None:
         for f in d.fields:
+            if f.name == skip:
+                continue
             self.die(Tag.member, parent.offset, name=f.name, data_member_location=f.offset,
-                     type=self.type_of(f.type), go_embedded_field=f.embedded)
+                     type=(substitutes or {}).get(f.name) or self.type_of(f.type),
+                     go_embedded_field=f.embedded)
+
+    def map_type(self, d: Descriptor) -> int:
+        """The pointer a map's DWARF type stands for (``synthesizemaptypes``). (The
+        linker's ``walksymtypedef(defgotype(T))`` of a key, value or group is T's DIE
+        as every reference has it: its typedef where it has one.)"""
+        k, v = self.namer.name(d.key), self.namer.name(d.elem)
+        if self.swiss_maps:
+            groups = self.internal(f"groupReference<{k},{v}>", SWISS_GROUPS,
+                                   {"data": self.ptr(self.type_of(d.group))}, STRUCT)
+            table = self.internal(f"table<{k},{v}>", SWISS_TABLE, {"groups": groups}, STRUCT)
+            header = self.internal(f"map<{k},{v}>", SWISS_MAP,
+                                   {"dirPtr": self.ptr(self.ptr(table))}, STRUCT)
+            return self.ptr(header)
+        bucket = self.bucket(d, k, v)
+        header = self.internal(f"hash<{k},{v}>", OLD_MAP,
+                               {"buckets": self.ptr(bucket), "oldbuckets": self.ptr(bucket)})
+        return self.ptr(header)
+
+    def bucket(self, d: Descriptor, k: str, v: str) -> int:
+        """``bucket<K,V>`` before Swiss tables: the runtime's bmap (its tophash), then
+        eight keys, eight values and the overflow pointer, a key or value of more
+        than 128 bytes held by pointer."""
+        name = f"bucket<{k},{v}>"
+        if name in self.by_name:
+            return self.by_name[name]
+        bmap = self.by_full_name.get(OLD_BUCKET)
+        if bmap is None or bmap.kind != STRUCT:
+            self.by_name[name] = self.die(Tag.structure_type, name=name,
+                                          declaration=True).offset
+            return self.by_name[name]
+        arrays = []
+        for word, addr, limit in (("key", d.key, MAX_KEY_SIZE), ("val", d.elem, MAX_VAL_SIZE)):
+            size, element = self.descriptors[addr].size, self.type_of(addr)
+            if size > limit:
+                size, element = 8, self.ptr(element)
+            array_name = f"[]{word}<{self.namer.name(addr)}>"
+            if array_name not in self.by_name:
+                array = self.die(Tag.array_type, name=array_name,
+                                 byte_size=BUCKET_SIZE * size, type=element)
+                self.die(Tag.subrange_type, array.offset, type=self.predeclared("uintptr"),
+                         count=BUCKET_SIZE)
+                self.by_name[array_name] = array.offset
+            arrays.append((size, self.by_name[array_name]))
+        (key_size, keys), (val_size, values) = arrays
+        s = self.die(Tag.structure_type, name=name,
+                     byte_size=BUCKET_SIZE * (1 + key_size + val_size) + 8)
+        self.by_name[name] = s.offset
+        self.members(s, bmap, skip="data")  # copychildrenexcept(..., "data")
+        at = BUCKET_SIZE
+        for field_name, field_type, size in (("keys", keys, key_size),
+                                             ("values", values, val_size),
+                                             ("overflow", self.ptr(s.offset), 0)):
+            self.die(Tag.member, s.offset, name=field_name, data_member_location=at,
+                     type=field_type, go_embedded_field=False)
+            at += BUCKET_SIZE * size
+        return s.offset
+
+    def chan_type(self, d: Descriptor) -> int:
+        """The pointer a chan's DWARF type stands for (``synthesizechantypes``)."""
+        e = self.namer.name(d.elem)
+        hchan, waitq, sudog = CHAN_PARTS
+        parked = self.internal(f"sudog<{e}>", sudog, {"elem": self.ptr(self.type_of(d.elem))})
+        queue = self.internal(f"waitq<{e}>", waitq,
+                              {"first": self.ptr(parked), "last": self.ptr(parked)})
+        return self.ptr(self.internal(f"hchan<{e}>", hchan, {"recvq": queue, "sendq": queue}))
 
     def typedef(self, name: str, target: Die) -> int:
         """``dotypedef``: a typedef of a real name in front of ``target``."""
@@ -150,11 +235,21 @@ class _Builder:
         return self.die(Tag.typedef, name=name, type=target.offset).offset
 
     def interface_value(self, with_methods: bool) -> int:
-        """``runtime.iface`` / ``runtime.eface``: two pointers, the Go ABI's interface."""
+        """``runtime.iface`` / ``runtime.eface`` (the binary's own, or two pointers, the
+        Go ABI's interface value): ``tab *runtime.itab`` (``*internal/abi.ITab`` from
+        Go 1.23, when itab became an alias of it), ``_type *runtime._type``
+        (``*internal/abi.Type`` from Go 1.21), then ``data``."""
         name = "runtime.iface" if with_methods else "runtime.eface"
+        own = self.by_full_name.get(name)
+        if own is not None and own.kind == STRUCT:
+            return self.type_of(own.address)
         if name not in self.by_name:
             struct = self.die(Tag.structure_type, name=name, byte_size=16)
-            first = ("tab", "runtime.itab") if with_methods else ("_type", "internal/abi.Type")
+            if with_methods:
+                first = ("tab", "runtime.itab" if self.release < (1, 23) else "internal/abi.ITab")
+            else:
+                first = ("_type", "runtime._type" if self.release < (1, 21)
+                         else "internal/abi.Type")
             target = self.by_full_name.get(first[1])
             pointee = self.type_of(target.address) if target else \
                 self.die(Tag.structure_type, name=first[1], declaration=True).offset
@@ -193,7 +288,8 @@ class _Builder:
             sized = d.kind in (STRING, STRUCT, ARRAY, SLICE, FUNC)
             main = self.die(self.MAIN_TAG[d.kind], name=name,
                             byte_size=d.size if sized else None, **attrs)
-        named_in_front = d.kind in (STRUCT, ARRAY, FUNC, INTERFACE)
+        # newtype's dotypedef: a named array, func, interface, pointer, slice or struct
+        named_in_front = d.kind in (STRUCT, ARRAY, FUNC, INTERFACE, POINTER, SLICE)
         self.ref[d.address] = self.typedef(name, main) if named_in_front else main.offset
         return main
 
@@ -238,15 +334,10 @@ class _Builder:
         elif k == MAP:
             attrs[int(At.go_key)] = self.type_of(d.key)
             attrs[int(At.go_elem)] = self.type_of(d.elem)
-            runtime_name, word = MAP_HEADERS[self.swiss_maps]
-            header = f"{word}<{self.namer.name(d.key)},{self.namer.name(d.elem)}>"
-            attrs[int(At.type)] = self.pointer_to(self.header_struct(runtime_name, header),
-                                                  "*" + header)
+            attrs[int(At.type)] = self.map_type(d)
         elif k == CHAN:
             attrs[int(At.go_elem)] = self.type_of(d.elem)
-            header = f"hchan<{self.namer.name(d.elem)}>"
-            attrs[int(At.type)] = self.pointer_to(self.header_struct(CHAN_HEADER, header),
-                                                  "*" + header)
+            attrs[int(At.type)] = self.chan_type(d)
 
     def method(self, m: MethodCode) -> None:
         sig = self.descriptors[m.signature]
@@ -271,7 +362,7 @@ def runtime_typegraph(source: str, key: str, go_version: str,
                       layout: Layout, methods: list[MethodCode]) -> TypeGraph:
     """The TypeGraph of ``descriptors`` (and of the ``methods`` whose code and
     signature are known), as gc's DWARF of that Go version would have it."""
-    b = _Builder(descriptors, namer, types_base, layout)
+    b = _Builder(descriptors, namer, types_base, layout, _release(go_version))
     unit = b.die(Tag.compile_unit, name=RUNTIME_UNIT, language=DW_LANG_GO)
     declared = [(descriptors[a], b.declare(descriptors[a])) for a in sorted(descriptors)]
     for d, main in declared:
@@ -288,3 +379,12 @@ def runtime_typegraph(source: str, key: str, go_version: str,
              "dies_by_tag": {}, "dwarf_versions": [], "unit_count": 1}
     functions = tuple(sorted(m.name for m in methods))
     return TypeGraph(source, key, [cu], b.dies, functions, len(b.dies), False, stats)
+
+
+def _release(go_version: str) -> tuple[int, int]:
+    """``go1.22.10`` -> (1, 22)."""
+    parts = go_version.removeprefix("go").split(".")
+    try:
+        return int(parts[0]), int(parts[1].split("-")[0].split("rc")[0])
+    except (IndexError, ValueError):
+        return (1, 27)
